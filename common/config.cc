@@ -1,0 +1,63 @@
+#include "common/config.h"
+
+#include <iostream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_replace.h"
+
+namespace liaison {
+
+std::string EnvName(const std::string& flag_name) {
+  return "LIAISON_" + absl::AsciiStrToUpper(absl::StrReplaceAll(flag_name, {{"-", "_"}}));
+}
+
+void AddServerFlags(CLI::App& app, ServerConfig* config) {
+  auto add = [&app](const std::string& name, auto* value, const std::string& help) {
+    return app.add_option("--" + name, *value, help)->envname(EnvName(name))->capture_default_str();
+  };
+  add("listen-host", &config->listen_host, "Address the gRPC and metrics servers bind to");
+  add("grpc-port", &config->grpc_port, "gRPC port (0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
+  add("metrics-port", &config->metrics_port, "Prometheus /metrics port (0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
+  add("data-dir", &config->data_dir, "Directory of this service's RocksDB store")->required();
+  add("signing-key-file", &config->signing_key_file,
+      "File holding the HS256 key that signs and verifies tokens (>= 32 bytes)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  add("shutdown-grace-seconds", &config->shutdown_grace_seconds,
+      "How long in-flight calls may run after SIGTERM before they are cancelled")
+      ->check(CLI::Range(0.0, 3600.0));
+  add("max-message-bytes", &config->max_message_bytes, "Largest gRPC message accepted or sent")
+      ->check(CLI::Range(1024, 64 << 20));
+  add("log-level", &config->log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  add("tls-cert-file", &config->tls_cert_file, "PEM certificate for mTLS (with key and CA)")
+      ->check(CLI::ExistingFile);
+  add("tls-key-file", &config->tls_key_file, "PEM private key for mTLS")->check(CLI::ExistingFile);
+  add("tls-ca-file", &config->tls_ca_file, "PEM CA bundle that client certificates must chain to")
+      ->check(CLI::ExistingFile);
+}
+
+std::optional<int> ParseFlags(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // One line, naming the program, the flag (or its env var) and the reason.
+    std::string message = e.what();
+    for (char& c : message) {
+      if (c == '\n') c = ' ';
+    }
+    std::cerr << app.get_name() << ": bad configuration: " << message << std::endl;
+    return 2;
+  }
+  return std::nullopt;
+}
+
+}  // namespace liaison

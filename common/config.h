@@ -1,0 +1,44 @@
+// Configuration every service shares. Each flag has an environment variable
+// LIAISON_<NAME> (e.g. --grpc-port / LIAISON_GRPC_PORT); a flag given on the
+// command line wins over the environment. Values are validated while
+// parsing; a bad one stops start-up with one line naming the flag.
+#ifndef LIAISON_COMMON_CONFIG_H_
+#define LIAISON_COMMON_CONFIG_H_
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+namespace liaison {
+
+struct ServerConfig {
+  std::string listen_host = "0.0.0.0";
+  int grpc_port = 0;
+  int metrics_port = 0;
+  std::string data_dir;
+  std::string signing_key_file;
+  double shutdown_grace_seconds = 10;
+  int max_message_bytes = 4 << 20;
+  std::string log_level = "info";
+  // Optional mTLS: all three set serves TLS and requires client certificates
+  // signed by the CA; none set serves plaintext.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_file;
+};
+
+// Registers the shared flags on `app`, writing into `config`. The defaults
+// already in `config` (the service's own ports) are shown in --help.
+void AddServerFlags(CLI::App& app, ServerConfig* config);
+
+// Parses argv and the environment. Returns an exit code when the process
+// should stop now: 0 after --help, 2 after printing one line for a bad
+// value. Returns nullopt when start-up should go on.
+std::optional<int> ParseFlags(CLI::App& app, int argc, char** argv);
+
+// `name` as an environment variable: "grpc-port" -> "LIAISON_GRPC_PORT".
+std::string EnvName(const std::string& flag_name);
+
+}  // namespace liaison
+
+#endif  // LIAISON_COMMON_CONFIG_H_

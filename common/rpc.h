@@ -1,0 +1,51 @@
+// The one path every unary handler takes: authorize the caller, run the
+// method's logic, map its absl::Status to the gRPC status. Handlers stay
+// one-liners; auth and status mapping live here once.
+#ifndef LIAISON_COMMON_RPC_H_
+#define LIAISON_COMMON_RPC_H_
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/server_callback.h>
+
+#include <utility>
+
+#include "common/auth.h"
+#include "common/status.h"
+#include "common/worker_pool.h"
+
+namespace liaison {
+
+// `logic` is called as `absl::Status(const Caller&)` once the caller is
+// authorized for `access`; it fills the response itself.
+template <typename Logic>
+grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
+                                     const TokenVerifier& verifier, Access access, Logic&& logic) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller = verifier.Authorize(*context, access);
+  reactor->Finish(
+      ToGrpcStatus(caller.ok() ? std::forward<Logic>(logic)(*caller) : caller.status()));
+  return reactor;
+}
+
+// Like ServeUnary, but runs `logic` on `pool` (for logic that blocks, e.g.
+// on an fsync); the callback thread returns at once. Authorization is cheap
+// and happens inline.
+template <typename Logic>
+grpc::ServerUnaryReactor* ServeUnaryOnPool(grpc::CallbackServerContext* context,
+                                           const TokenVerifier& verifier, Access access,
+                                           WorkerPool& pool, Logic logic) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller = verifier.Authorize(*context, access);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  pool.Post([reactor, caller = *std::move(caller), logic = std::move(logic)]() mutable {
+    reactor->Finish(ToGrpcStatus(logic(caller)));
+  });
+  return reactor;
+}
+
+}  // namespace liaison
+
+#endif  // LIAISON_COMMON_RPC_H_

@@ -1,0 +1,170 @@
+#include "common/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+#include <signal.h>
+#include <string.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "grpc/health/v1/health.pb.h"
+
+namespace liaison {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerConfig& config) {
+  const int set =
+      !config.tls_cert_file.empty() + !config.tls_key_file.empty() + !config.tls_ca_file.empty();
+  if (set == 0) return grpc::InsecureServerCredentials();
+  if (set != 3) {
+    return absl::InvalidArgumentError(
+        "mTLS needs all of --tls-cert-file, --tls-key-file and --tls-ca-file");
+  }
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ASSIGN_OR_RETURN(options.pem_root_certs, ReadFile(config.tls_ca_file));
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.private_key, ReadFile(config.tls_key_file));
+  ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(config.tls_cert_file));
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config,
+                                                      const std::vector<ServiceEntry>& services,
+                                                      Metrics* metrics) {
+  // gRPC's own health service serves grpc.health.v1.Health; linking the
+  // generated health.proto puts its descriptor in the pool reflection reads.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  ASSIGN_OR_RETURN(auto credentials, Credentials(config));
+  auto server = std::unique_ptr<Server>(new Server());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat(config.listen_host, ":", config.grpc_port), credentials,
+                           &server->port_);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  builder.SetMaxSendMessageSize(config.max_message_bytes);
+  // Keep idle connections alive through proxies and notice dead peers, and
+  // let clients ping as often as every 10 s.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  if (metrics != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(metrics->ServerInterceptor());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
+  for (const ServiceEntry& entry : services) builder.RegisterService(entry.service);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot serve gRPC on ", config.listen_host, ":",
+                                               config.grpc_port, " (port in use?)"));
+  }
+  auto* health = server->server_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  for (const ServiceEntry& entry : services) health->SetServingStatus(entry.name, true);
+  return server;
+}
+
+Server::~Server() { Shutdown(absl::ZeroDuration()); }
+
+void Server::Shutdown(absl::Duration grace) {
+  if (shut_down_ || server_ == nullptr) return;
+  shut_down_ = true;
+  // NOT_SERVING first, so health checkers and load balancers stop sending.
+  server_->GetHealthCheckService()->Shutdown();
+  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
+  server_->Wait();
+}
+
+void BlockShutdownSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+int RunService(const ServiceSpec& spec, const ServerConfig& config) {
+  auto fail = [&](absl::string_view step, const absl::Status& status) {
+    LogError("start_failed",
+             {{"step", std::string(step)}, {"error", std::string(status.message())}});
+    return 1;
+  };
+  if (auto status = InitLogging(spec.name, config.log_level); !status.ok()) {
+    return fail("logging", status);
+  }
+  auto key = ReadSigningKey(config.signing_key_file);
+  if (!key.ok()) return fail("signing key", key.status());
+  TokenVerifier verifier(*std::move(key), Clock::Real());
+
+  std::error_code error;
+  std::filesystem::create_directories(config.data_dir, error);
+  if (error) {
+    return fail("data dir", absl::InvalidArgumentError(absl::StrCat(
+                                "cannot create ", config.data_dir, ": ", error.message())));
+  }
+  auto store = Store::Open({config.data_dir, spec.column_families});
+  if (!store.ok()) return fail("store", store.status());
+
+  Metrics metrics(spec.name);
+  metrics.AddCollectable((*store)->MetricsCollector());
+  ServiceDeps deps{&config, store->get(), &verifier, &metrics, Clock::Real()};
+  auto module = spec.create(deps);
+  if (!module.ok()) return fail("service", module.status());
+
+  if (auto status = metrics.Serve(config.listen_host, config.metrics_port); !status.ok()) {
+    return fail("metrics", status);
+  }
+  auto server = Server::Start(config, (*module)->services(), &metrics);
+  if (!server.ok()) return fail("grpc", server.status());
+  LogInfo("serving", {{"grpc_port", (*server)->port()},
+                      {"metrics_port", metrics.port()},
+                      {"data_dir", config.data_dir}});
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+
+  const auto grace = absl::Seconds(config.shutdown_grace_seconds);
+  LogInfo("shutting_down",
+          {{"signal", strsignal(signal_number)}, {"grace_seconds", config.shutdown_grace_seconds}});
+  (*server)->Shutdown(grace);
+  (*module)->Stop();
+  metrics.Stop();
+  module->reset();
+  absl::Status closed = (*store)->Close();
+  if (!closed.ok()) {
+    LogError("store_close_failed", {{"error", closed.ToString()}});
+    return 1;
+  }
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace liaison

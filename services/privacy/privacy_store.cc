@@ -1,0 +1,60 @@
+#include "services/privacy/privacy_store.h"
+
+#include "common/keys.h"
+#include "common/status.h"
+
+namespace liaison::privacy {
+namespace {
+
+constexpr char kFamily[] = "settings";
+constexpr char kSettingsKind = 's';
+
+}  // namespace
+
+std::vector<ColumnFamilySpec> PrivacyStore::Families() { return {{kFamily, 0}}; }
+
+std::string PrivacyStore::Key(MemberId member) {
+  return KeyBuilder(kSettingsKind).U64(member).key();
+}
+
+PrivacyStore::PrivacyStore(Store* store) : store_(store), family_(store->Family(kFamily)) {}
+
+absl::StatusOr<v1::PrivacySettings> PrivacyStore::Parse(absl::StatusOr<std::string> value) {
+  if (!value.ok()) return value.status();
+  v1::PrivacySettings settings;
+  if (!settings.ParseFromString(*value)) {
+    return absl::DataLossError("a privacy settings record does not parse");
+  }
+  return settings;
+}
+
+absl::StatusOr<v1::PrivacySettings> PrivacyStore::Load(MemberId member) const {
+  return Parse(store_->Get(family_, Key(member)));
+}
+
+std::vector<absl::StatusOr<v1::PrivacySettings>> PrivacyStore::LoadMany(
+    const std::vector<MemberId>& members) const {
+  std::vector<std::string> keys;
+  keys.reserve(members.size());
+  for (MemberId member : members) keys.push_back(Key(member));
+  std::vector<absl::StatusOr<v1::PrivacySettings>> out;
+  out.reserve(members.size());
+  for (auto& value : store_->MultiGet(family_, keys)) out.push_back(Parse(std::move(value)));
+  return out;
+}
+
+absl::Status PrivacyStore::Save(MemberId member, const v1::PrivacySettings& choices) {
+  rocksdb::WriteBatch batch;
+  const std::string key = Key(member);
+  if (choices.ByteSizeLong() == 0) {
+    RETURN_IF_ERROR(FromRocksStatus(batch.Delete(family_, key), "batch delete"));
+  } else {
+    RETURN_IF_ERROR(
+        FromRocksStatus(batch.Put(family_, key, choices.SerializeAsString()), "batch put"));
+  }
+  // A setting decides who may reach a member: once acknowledged it must not
+  // be lost, even to power loss. Updates are rare, so the fsync is cheap.
+  return store_->Write(&batch, Durability::kSynced);
+}
+
+}  // namespace liaison::privacy

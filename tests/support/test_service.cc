@@ -1,0 +1,67 @@
+#include "tests/support/test_service.h"
+
+#include <chrono>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+
+namespace liaison::testing {
+namespace {
+
+template <typename T>
+T ValueOrThrow(absl::StatusOr<T> value) {
+  if (!value.ok()) throw std::runtime_error(value.status().ToString());
+  return *std::move(value);
+}
+
+}  // namespace
+
+TestService::TestService(ServiceSpec spec, std::string data_dir, const Clock* clock)
+    : spec_(std::move(spec)),
+      data_dir_(std::move(data_dir)),
+      clock_(clock),
+      verifier_(kTestKey, clock),
+      minter_(kTestKey, clock) {
+  config_.listen_host = "127.0.0.1";
+  config_.data_dir = data_dir_;
+  Start();
+}
+
+void TestService::Start() {
+  store_ = ValueOrThrow(Store::Open({data_dir_, spec_.column_families}));
+  metrics_ = std::make_unique<Metrics>(spec_.name);
+  ServiceDeps deps{&config_, store_.get(), &verifier_, metrics_.get(), clock_};
+  module_ = ValueOrThrow(spec_.create(deps));
+  server_ = ValueOrThrow(Server::Start(config_, module_->services(), metrics_.get()));
+  channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                 grpc::InsecureChannelCredentials());
+}
+
+void TestService::Stop() {
+  if (server_ == nullptr) return;
+  server_->Shutdown(absl::Seconds(5));
+  module_->Stop();
+  server_.reset();
+  module_.reset();
+  metrics_.reset();
+  if (auto status = store_->Close(); !status.ok()) throw std::runtime_error(status.ToString());
+  store_.reset();
+  channel_.reset();
+}
+
+std::unique_ptr<grpc::ClientContext> TestService::Context(const std::string& token) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return context;
+}
+
+std::string TestService::MemberToken(MemberId member) const {
+  return ValueOrThrow(minter_.MintMember(member, absl::Hours(1)));
+}
+
+std::string TestService::ServiceToken(const std::string& name) const {
+  return ValueOrThrow(minter_.MintService(name, absl::Hours(1)));
+}
+
+}  // namespace liaison::testing

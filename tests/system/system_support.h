@@ -1,0 +1,85 @@
+// Shared pieces of the system tests: the real binaries and tools, a signing
+// key on disk, and starting a service binary on free ports.
+#ifndef LIAISON_TESTS_SYSTEM_SYSTEM_SUPPORT_H_
+#define LIAISON_TESTS_SYSTEM_SYSTEM_SUPPORT_H_
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace liaison::testing {
+
+inline const std::string kSystemKey = "system-test-signing-key-0123456789abcdef";
+
+// A running service binary and where to reach it.
+struct RunningService {
+  std::unique_ptr<Process> process;
+  int grpc_port = 0;
+  int metrics_port = 0;
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(grpc_port); }
+};
+
+inline std::string WriteKey(const TempDir& dir) {
+  std::string path = dir.Sub("signing.key");
+  std::ofstream(path) << kSystemKey << "\n";
+  return path;
+}
+
+// Starts `binary` on free ports with its data under `data_dir`; the process
+// is left running. Fails the test if it does not report serving.
+inline RunningService StartService(const std::string& binary, const std::string& data_dir,
+                                   const std::string& key_file, const std::string& log_path,
+                                   std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {binary,      "--data-dir",         data_dir, "--grpc-port",
+                                   "0",         "--metrics-port",     "0",      "--listen-host",
+                                   "127.0.0.1", "--signing-key-file", key_file};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  RunningService service;
+  service.process = std::make_unique<Process>(argv, std::map<std::string, std::string>{}, log_path);
+  auto line = service.process->WaitForServing();
+  INFO(service.process->Log());
+  REQUIRE(line.has_value());
+  auto json = nlohmann::json::parse(*line);
+  service.grpc_port = json.at("grpc_port").get<int>();
+  service.metrics_port = json.at("metrics_port").get<int>();
+  return service;
+}
+
+// buf curl over plaintext HTTP/2 with server reflection, like grpcurl.
+inline CommandResult BufCurl(std::vector<std::string> args) {
+  std::vector<std::string> argv = {LIAISON_BUF, "curl", "--protocol", "grpc",
+                                   "--http2-prior-knowledge"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv);
+}
+
+// The metric families in a Prometheus text exposition: "name type" lines.
+inline std::set<std::string> MetricFamilies(const std::string& exposition) {
+  std::set<std::string> out;
+  std::istringstream lines(exposition);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# TYPE ", 0) == 0) out.insert(line.substr(7));
+  }
+  return out;
+}
+
+inline std::set<std::string> ReadLines(const std::string& path) {
+  std::set<std::string> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] != '#') out.insert(line);
+  }
+  return out;
+}
+
+}  // namespace liaison::testing
+
+#endif  // LIAISON_TESTS_SYSTEM_SYSTEM_SUPPORT_H_

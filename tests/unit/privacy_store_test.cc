@@ -1,0 +1,72 @@
+#include "services/privacy/privacy_store.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+
+namespace liaison::privacy {
+namespace {
+
+using testing::StatusIs;
+
+struct Fixture {
+  testing::TempDir dir;
+  std::unique_ptr<Store> store = Store::Open({dir.path(), PrivacyStore::Families()}).value();
+  PrivacyStore settings{store.get()};
+};
+
+TEST_CASE("A member who never chose anything has no record") {
+  Fixture f;
+  CHECK_THAT(f.settings.Load(7), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_CASE("Saved choices load back, one member's apart from another's") {
+  Fixture f;
+  v1::PrivacySettings choices;
+  choices.set_open_profile(true);
+  REQUIRE(f.settings.Save(7, choices).ok());
+  auto loaded = f.settings.Load(7);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->has_open_profile());
+  CHECK_FALSE(loaded->has_inmail_acceptance());
+  CHECK_THAT(f.settings.Load(8), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_CASE("Saving no choices deletes the record") {
+  Fixture f;
+  v1::PrivacySettings choices;
+  choices.set_focused_inbox(false);
+  REQUIRE(f.settings.Save(7, choices).ok());
+  REQUIRE(f.settings.Save(7, v1::PrivacySettings()).ok());
+  CHECK_THAT(f.settings.Load(7), StatusIs(absl::StatusCode::kNotFound));
+  CHECK_THAT(f.store->Get(f.store->Family("settings"), PrivacyStore::Key(7)),
+             StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_CASE("LoadMany answers each member in order") {
+  Fixture f;
+  v1::PrivacySettings choices;
+  choices.set_notify_by_email(false);
+  REQUIRE(f.settings.Save(2, choices).ok());
+  auto loaded = f.settings.LoadMany({1, 2, 2});
+  REQUIRE(loaded.size() == 3);
+  CHECK_THAT(loaded[0], StatusIs(absl::StatusCode::kNotFound));
+  CHECK_FALSE(loaded[1]->notify_by_email());
+  CHECK_FALSE(loaded[2]->notify_by_email());
+}
+
+TEST_CASE("A record that does not parse is DATA_LOSS, not defaults") {
+  Fixture f;
+  rocksdb::WriteBatch batch;
+  batch.Put(f.store->Family("settings"), PrivacyStore::Key(9), "\xff\xff\xff");
+  REQUIRE(f.store->Write(&batch, Durability::kBuffered).ok());
+  CHECK_THAT(f.settings.Load(9), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_CASE("Keys are the kind byte and the big-endian member id") {
+  CHECK(PrivacyStore::Key(0x0102) == std::string("s\0\0\0\0\0\0\x01\x02", 9));
+}
+
+}  // namespace
+}  // namespace liaison::privacy

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Liaison's developer entry point (the README's two commands).
+#
+#   tools/dev.sh run    install what is missing, build, and run every service
+#                       locally with data under .liaison/ (Ctrl-C stops them all)
+#   tools/dev.sh test   install what is missing, build, and run every test
+#   tools/dev.sh build  install what is missing and build
+#
+# Environment: LIAISON_HOME (default: <repo>/.liaison) holds the local data,
+# logs and the dev signing key; BUILD_DIR (default: <repo>/build).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+LIAISON_HOME="${LIAISON_HOME:-$ROOT/.liaison}"
+JOBS="$(nproc)"
+
+# Debian bookworm packages the build, the services and the tests need.
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libabsl-dev
+  librocksdb-dev prometheus-cpp-dev libjwt-dev libssl-dev
+  nlohmann-json3-dev libcli11-dev libspdlog-dev catch2
+  prometheus curl ca-certificates
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null
+  fi
+  if [ ! -x "$ROOT/tools/node_modules/.bin/buf" ] ||
+     [ "$ROOT/tools/package-lock.json" -nt "$ROOT/tools/node_modules/.package-lock.json" ]; then
+    log "installing buf from npm (tools/package-lock.json)"
+    (cd "$ROOT/tools" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+build() {
+  log "building in $BUILD_DIR"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+run_tests() {
+  log "running every test"
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 600
+}
+
+# Services in dependency order (DESIGN.md §2): name, gRPC port, metrics port.
+SERVICES=(
+  "privacy 50054 9104"
+)
+
+run_local() {
+  mkdir -p "$LIAISON_HOME/data" "$LIAISON_HOME/logs"
+  local key="$LIAISON_HOME/signing.key"
+  if [ ! -s "$key" ]; then
+    log "generating a dev signing key in $key"
+    (umask 077 && head -c 48 /dev/urandom | base64 -w0 >"$key")
+  fi
+  local buf="$ROOT/tools/node_modules/.bin/buf"
+  local pids=() names=()
+  stop_all() {
+    trap - INT TERM
+    log "stopping"
+    local i code=0
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+      kill -TERM "${pids[$i]}" 2>/dev/null || true
+      if wait "${pids[$i]}"; then
+        log "${names[$i]} stopped cleanly"
+      else
+        code=$?
+        log "${names[$i]} exited with code $code (log: $LIAISON_HOME/logs/${names[$i]}.log)"
+      fi
+    done
+    exit "$code"
+  }
+  trap stop_all INT TERM
+  local entry name grpc metrics
+  for entry in "${SERVICES[@]}"; do
+    read -r name grpc metrics <<<"$entry"
+    "$BUILD_DIR/services/$name/liaison-$name" \
+      --data-dir "$LIAISON_HOME/data/$name" --signing-key-file "$key" \
+      --grpc-port "$grpc" --metrics-port "$metrics" \
+      2>>"$LIAISON_HOME/logs/$name.log" &
+    pids+=($!)
+    names+=("$name")
+    local tries=0
+    until "$buf" curl --protocol grpc --http2-prior-knowledge \
+        "http://127.0.0.1:$grpc/grpc.health.v1.Health/Check" 2>/dev/null | grep -q SERVING; do
+      if ! kill -0 "${pids[-1]}" 2>/dev/null || [ $((tries += 1)) -gt 100 ]; then
+        log "$name did not become healthy; its log:"
+        tail -n 20 "$LIAISON_HOME/logs/$name.log" >&2
+        stop_all
+      fi
+      sleep 0.1
+    done
+    printf '  %-9s grpc 127.0.0.1:%s   metrics http://127.0.0.1:%s/metrics\n' \
+      "$name" "$grpc" "$metrics"
+  done
+  local token
+  token="$("$BUILD_DIR/tools/liaisonctl" token 1 --signing-key-file "$key" --ttl 24h)"
+  cat <<EOT
+
+Liaison is running. Data and logs: $LIAISON_HOME. Ctrl-C stops every service.
+A dev token for member 1 (24 h; mint more with
+  $BUILD_DIR/tools/liaisonctl token <member-id> --signing-key-file $key):
+
+  export TOKEN=$token
+
+Try:
+  $buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:50054
+  $buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer \$TOKEN" \\
+    http://127.0.0.1:50054/liaison.privacy.v1.PrivacyService/GetSettings
+EOT
+  wait -n "${pids[@]}" || true
+  log "a service exited on its own"
+  stop_all
+}
+
+case "${1:-}" in
+  run) install_deps; build; run_local ;;
+  test) install_deps; build; run_tests ;;
+  build) install_deps; build ;;
+  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
