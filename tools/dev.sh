@@ -42,10 +42,11 @@ install_deps() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       "${missing[@]}" >/dev/null
   fi
+  # buf's version is pinned exactly in tools/package.json.
   if [ ! -x "$ROOT/tools/node_modules/.bin/buf" ] ||
-     [ "$ROOT/tools/package-lock.json" -nt "$ROOT/tools/node_modules/.package-lock.json" ]; then
-    log "installing buf from npm (tools/package-lock.json)"
-    (cd "$ROOT/tools" && npm ci --no-audit --no-fund --loglevel=error)
+     [ "$ROOT/tools/package.json" -nt "$ROOT/tools/node_modules/.package-lock.json" ]; then
+    log "installing buf from npm (tools/package.json)"
+    (cd "$ROOT/tools" && npm install --no-audit --no-fund --no-save --loglevel=error)
   fi
 }
 
