@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "grpc/health/v1/health.pb.h"
@@ -154,16 +155,19 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
   const auto grace = absl::Seconds(config.shutdown_grace_seconds);
   LogInfo("shutting_down",
           {{"signal", strsignal(signal_number)}, {"grace_seconds", config.shutdown_grace_seconds}});
+  const absl::Time shutdown_start = absl::Now();
   (*server)->Shutdown(grace);
+  LogDebug("grpc_drained", {{"ms", absl::ToDoubleMilliseconds(absl::Now() - shutdown_start)}});
   (*module)->Stop();
   metrics.Stop();
+  LogDebug("metrics_stopped", {{"ms", absl::ToDoubleMilliseconds(absl::Now() - shutdown_start)}});
   module->reset();
   absl::Status closed = (*store)->Close();
   if (!closed.ok()) {
     LogError("store_close_failed", {{"error", closed.ToString()}});
     return 1;
   }
-  LogInfo("stopped");
+  LogInfo("stopped", {{"ms", absl::ToDoubleMilliseconds(absl::Now() - shutdown_start)}});
   return 0;
 }
 
