@@ -30,6 +30,9 @@ void AddServerFlags(CLI::App& app, ServerConfig* config) {
       ->check(CLI::Range(0.0, 3600.0));
   add("max-message-bytes", &config->max_message_bytes, "Largest gRPC message accepted or sent")
       ->check(CLI::Range(1024, 64 << 20));
+  add("block-cache-mb", &config->block_cache_mb,
+      "RocksDB block cache shared by the store's column families, in MiB")
+      ->check(CLI::Range(1, 1 << 20));
   add("log-level", &config->log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   add("tls-cert-file", &config->tls_cert_file, "PEM certificate for mTLS (with key and CA)")

@@ -20,6 +20,7 @@ struct ServerConfig {
   double shutdown_grace_seconds = 10;
   int max_message_bytes = 4 << 20;
   std::string log_level = "info";
+  int block_cache_mb = 64;
   // Optional mTLS: all three set serves TLS and requires client certificates
   // signed by the CA; none set serves plaintext.
   std::string tls_cert_file;

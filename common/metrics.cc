@@ -17,6 +17,7 @@
 namespace liaison {
 namespace {
 
+using grpc::experimental::ClientRpcInfo;
 using grpc::experimental::InterceptionHookPoints;
 using grpc::experimental::ServerRpcInfo;
 
@@ -27,18 +28,20 @@ constexpr std::array<const char*, 17> kCodeNames = {
     "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
     "DataLoss", "Unauthenticated"};
 
-const char* TypeName(ServerRpcInfo::Type type) {
+template <typename Type>
+const char* TypeName(Type type) {
   switch (type) {
-    case ServerRpcInfo::Type::UNARY:
+    case Type::UNARY:
       return "unary";
-    case ServerRpcInfo::Type::CLIENT_STREAMING:
+    case Type::CLIENT_STREAMING:
       return "client_stream";
-    case ServerRpcInfo::Type::SERVER_STREAMING:
+    case Type::SERVER_STREAMING:
       return "server_stream";
-    case ServerRpcInfo::Type::BIDI_STREAMING:
+    case Type::BIDI_STREAMING:
       return "bidi_stream";
+    default:
+      return "unknown";
   }
-  return "unknown";
 }
 
 }  // namespace
@@ -50,10 +53,11 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
   return *buckets;
 }
 
-// Per-method counters are created on a method's first call and cached by the
-// method-name pointer gRPC hands out (stable for the server's life), so the
-// hot path is one shared-lock lookup and atomic increments.
-class GrpcServerMetrics final {
+// Per-method counters for one side (server or client) of every RPC, created
+// on a method's first call and cached by the method-name pointer gRPC hands
+// out (stable for the server's or channel's life), so the hot path is one
+// shared-lock lookup and atomic increments.
+class GrpcRpcMetrics final {
  public:
   struct Method {
     prometheus::Counter* started;
@@ -62,21 +66,22 @@ class GrpcServerMetrics final {
     std::map<std::string, std::string> labels;
   };
 
-  explicit GrpcServerMetrics(prometheus::Registry& registry)
+  // `side` is "server" or "client".
+  GrpcRpcMetrics(prometheus::Registry& registry, const std::string& side)
       : started_(prometheus::BuildCounter()
-                     .Name("grpc_server_started_total")
-                     .Help("RPCs started on the server.")
+                     .Name("grpc_" + side + "_started_total")
+                     .Help("RPCs started on the " + side + ".")
                      .Register(registry)),
         handled_(prometheus::BuildCounter()
-                     .Name("grpc_server_handled_total")
-                     .Help("RPCs completed on the server, by status code.")
+                     .Name("grpc_" + side + "_handled_total")
+                     .Help("RPCs completed on the " + side + ", by status code.")
                      .Register(registry)),
         seconds_(prometheus::BuildHistogram()
-                     .Name("grpc_server_handling_seconds")
-                     .Help("Time from receiving an RPC to sending its status.")
+                     .Name("grpc_" + side + "_handling_seconds")
+                     .Help("Time from the start of an RPC to its status, on the " + side + ".")
                      .Register(registry)) {}
 
-  Method* ForMethod(const char* full_name, ServerRpcInfo::Type type) {
+  Method* ForMethod(const char* full_name, const char* type) {
     {
       absl::ReaderMutexLock lock(&mu_);
       auto it = methods_.find(full_name);
@@ -92,8 +97,7 @@ class GrpcServerMetrics final {
           slash == std::string::npos || slash == 0 ? "unknown" : name.substr(1, slash - 1);
       std::string method = slash == std::string::npos ? name : name.substr(slash + 1);
       slot = std::make_unique<Method>();
-      slot->labels = {
-          {"grpc_service", service}, {"grpc_method", method}, {"grpc_type", TypeName(type)}};
+      slot->labels = {{"grpc_service", service}, {"grpc_method", method}, {"grpc_type", type}};
       slot->started = &started_.Add(slot->labels);
       slot->seconds = &seconds_.Add(slot->labels, LatencyBuckets());
     }
@@ -125,9 +129,9 @@ namespace {
 
 class ServerMetricsInterceptor final : public grpc::experimental::Interceptor {
  public:
-  ServerMetricsInterceptor(std::shared_ptr<GrpcServerMetrics> metrics, ServerRpcInfo* info)
+  ServerMetricsInterceptor(std::shared_ptr<GrpcRpcMetrics> metrics, ServerRpcInfo* info)
       : metrics_(std::move(metrics)),
-        method_(metrics_->ForMethod(info->method(), info->type())),
+        method_(metrics_->ForMethod(info->method(), TypeName(info->type()))),
         start_(std::chrono::steady_clock::now()) {
     method_->started->Increment();
   }
@@ -151,29 +155,66 @@ class ServerMetricsInterceptor final : public grpc::experimental::Interceptor {
     metrics_->Handled(method_, static_cast<int>(code), elapsed.count());
   }
 
-  std::shared_ptr<GrpcServerMetrics> metrics_;
-  GrpcServerMetrics::Method* method_;
+  std::shared_ptr<GrpcRpcMetrics> metrics_;
+  GrpcRpcMetrics::Method* method_;
   std::chrono::steady_clock::time_point start_;
   bool recorded_ = false;
 };
 
+// Times outgoing calls from start to the received status.
+class ClientMetricsInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  ClientMetricsInterceptor(std::shared_ptr<GrpcRpcMetrics> metrics, ClientRpcInfo* info)
+      : metrics_(std::move(metrics)),
+        method_(metrics_->ForMethod(info->method(), TypeName(info->type()))),
+        start_(std::chrono::steady_clock::now()) {
+    method_->started->Increment();
+  }
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_STATUS)) {
+      std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
+      metrics_->Handled(method_, static_cast<int>(methods->GetRecvStatus()->error_code()),
+                        elapsed.count());
+    }
+    methods->Proceed();
+  }
+
+ private:
+  std::shared_ptr<GrpcRpcMetrics> metrics_;
+  GrpcRpcMetrics::Method* method_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+class ClientMetricsFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit ClientMetricsFactory(std::shared_ptr<GrpcRpcMetrics> metrics)
+      : metrics_(std::move(metrics)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(ClientRpcInfo* info) override {
+    return new ClientMetricsInterceptor(metrics_, info);
+  }
+
+ private:
+  std::shared_ptr<GrpcRpcMetrics> metrics_;
+};
+
 class ServerMetricsFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit ServerMetricsFactory(std::shared_ptr<GrpcServerMetrics> metrics)
+  explicit ServerMetricsFactory(std::shared_ptr<GrpcRpcMetrics> metrics)
       : metrics_(std::move(metrics)) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(ServerRpcInfo* info) override {
     return new ServerMetricsInterceptor(metrics_, info);
   }
 
  private:
-  std::shared_ptr<GrpcServerMetrics> metrics_;
+  std::shared_ptr<GrpcRpcMetrics> metrics_;
 };
 
 }  // namespace
 
 Metrics::Metrics(const std::string& service)
     : registry_(std::make_shared<prometheus::Registry>()),
-      grpc_(std::make_shared<GrpcServerMetrics>(*registry_)),
+      grpc_(std::make_shared<GrpcRpcMetrics>(*registry_, "server")),
       process_(NewProcessCollector()) {
   prometheus::BuildGauge()
       .Name("liaison_build_info")
@@ -188,6 +229,14 @@ Metrics::~Metrics() { Stop(); }
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 Metrics::ServerInterceptor() {
   return std::make_unique<ServerMetricsFactory>(grpc_);
+}
+
+std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>
+Metrics::ClientInterceptor() {
+  absl::MutexLock lock(&client_mu_);
+  if (grpc_client_ == nullptr)
+    grpc_client_ = std::make_shared<GrpcRpcMetrics>(*registry_, "client");
+  return std::make_unique<ClientMetricsFactory>(grpc_client_);
 }
 
 absl::Status Metrics::Serve(const std::string& host, int port) {

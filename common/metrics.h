@@ -4,10 +4,12 @@
 //   grpc_server_started_total{grpc_service,grpc_method,grpc_type}
 //   grpc_server_handled_total{grpc_service,grpc_method,grpc_type,grpc_code}
 //   grpc_server_handling_seconds{grpc_service,grpc_method,grpc_type} (histogram)
-// plus process_* gauges and whatever collectables the service adds.
+// the same grpc_client_* for channels to other services, plus process_* gauges and whatever
+// collectables the service adds.
 #ifndef LIAISON_COMMON_METRICS_H_
 #define LIAISON_COMMON_METRICS_H_
 
+#include <grpcpp/support/client_interceptor.h>
 #include <grpcpp/support/server_interceptor.h>
 #include <prometheus/collectable.h>
 #include <prometheus/exposer.h>
@@ -18,14 +20,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 
 namespace liaison {
 
 // Histogram buckets for RPC latency: 10 µs up to 10 s.
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets();
 
-class GrpcServerMetrics;  // Per-method server counters (metrics.cc).
+class GrpcRpcMetrics;  // Per-method RPC counters (metrics.cc).
 
 class Metrics final {
  public:
@@ -37,6 +41,11 @@ class Metrics final {
 
   // Installs the interceptor on a ServerBuilder (call once per server).
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> ServerInterceptor();
+
+  // For channels to other services: grpc_client_started_total,
+  // grpc_client_handled_total and grpc_client_handling_seconds, labelled like
+  // the server's. The families appear on the first call to this.
+  std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface> ClientInterceptor();
 
   // Exposes registered metrics at http://<host>:<port>/metrics.
   // InternalError if the port cannot be bound.
@@ -52,7 +61,9 @@ class Metrics final {
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
-  std::shared_ptr<GrpcServerMetrics> grpc_;
+  std::shared_ptr<GrpcRpcMetrics> grpc_;
+  absl::Mutex client_mu_;
+  std::shared_ptr<GrpcRpcMetrics> grpc_client_ ABSL_GUARDED_BY(client_mu_);
   std::shared_ptr<prometheus::Collectable> process_;
   std::vector<std::shared_ptr<prometheus::Collectable>> pending_;
   std::unique_ptr<prometheus::Exposer> exposer_;

@@ -119,7 +119,8 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
   }
   auto key = ReadSigningKey(config.signing_key_file);
   if (!key.ok()) return fail("signing key", key.status());
-  TokenVerifier verifier(*std::move(key), Clock::Real());
+  const std::string signing_key = *std::move(key);
+  TokenVerifier verifier(signing_key, Clock::Real());
 
   std::error_code error;
   std::filesystem::create_directories(config.data_dir, error);
@@ -127,12 +128,13 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
     return fail("data dir", absl::InvalidArgumentError(absl::StrCat(
                                 "cannot create ", config.data_dir, ": ", error.message())));
   }
-  auto store = Store::Open({config.data_dir, spec.column_families});
+  auto store = Store::Open(
+      {config.data_dir, spec.column_families, static_cast<size_t>(config.block_cache_mb) << 20});
   if (!store.ok()) return fail("store", store.status());
 
   Metrics metrics(spec.name);
   metrics.AddCollectable((*store)->MetricsCollector());
-  ServiceDeps deps{&config, store->get(), &verifier, &metrics, Clock::Real()};
+  ServiceDeps deps{&config, store->get(), &verifier, &metrics, Clock::Real(), &signing_key};
   auto module = spec.create(deps);
   if (!module.ok()) return fail("service", module.status());
 

@@ -61,6 +61,8 @@ struct ServiceDeps {
   const TokenVerifier* verifier;
   Metrics* metrics;
   const Clock* clock;
+  // The HS256 key, for minting this service's own token to call others.
+  const std::string* signing_key;
 };
 
 // What a service plugs into the runtime.

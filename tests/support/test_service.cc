@@ -30,7 +30,7 @@ TestService::TestService(ServiceSpec spec, std::string data_dir, const Clock* cl
 void TestService::Start() {
   store_ = ValueOrThrow(Store::Open({data_dir_, spec_.column_families}));
   metrics_ = std::make_unique<Metrics>(spec_.name);
-  ServiceDeps deps{&config_, store_.get(), &verifier_, metrics_.get(), clock_};
+  ServiceDeps deps{&config_, store_.get(), &verifier_, metrics_.get(), clock_, &kTestKey};
   module_ = ValueOrThrow(spec_.create(deps));
   server_ = ValueOrThrow(Server::Start(config_, module_->services(), metrics_.get()));
   channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),

@@ -1,0 +1,55 @@
+// Calling other Liaison services: one long-lived channel per dependency
+// (keepalive, client metrics, optional mTLS), and the service token this
+// service presents (`sub` = `svc:<name>`), minted from the shared signing key
+// and renewed before it expires.
+#ifndef LIAISON_COMMON_CLIENT_H_
+#define LIAISON_COMMON_CLIENT_H_
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/auth.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/metrics.h"
+
+namespace liaison {
+
+// A channel to `address` ("host:port"). Uses mTLS when the config names
+// cert, key and CA files (the same files the server uses), plaintext
+// otherwise. `metrics` may be null. InvalidArgumentError for unreadable TLS
+// files.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& address,
+                                                          const ServerConfig& config,
+                                                          Metrics* metrics);
+
+// Thread-safe.
+class ServiceTokenSource final {
+ public:
+  ServiceTokenSource(std::string service, std::string key, const Clock* clock);
+
+  // The current token, minted anew when less than a quarter of its hour is left.
+  std::string Token();
+
+  // Sets the authorization header and a deadline on an outgoing call.
+  void Prepare(grpc::ClientContext* context, absl::Duration timeout);
+
+ private:
+  std::string service_;
+  TokenMinter minter_;
+  const Clock* clock_;
+  absl::Mutex mu_;
+  std::string token_ ABSL_GUARDED_BY(mu_);
+  absl::Time expires_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+}  // namespace liaison
+
+#endif  // LIAISON_COMMON_CLIENT_H_

@@ -1,0 +1,133 @@
+// IdentityService's methods without gRPC: validation, authorization beyond
+// the token kind, the rules of DESIGN.md §4, and one WriteBatch per change.
+// Each returns the RPC's status (DESIGN.md §5) and fills the response.
+//
+// Methods that write are synced to disk before they return; the handler runs
+// them on a worker pool. Read-modify-writes of a member's records hold that
+// member's lock stripe (several members' stripes in a fixed order).
+#ifndef LIAISON_SERVICES_IDENTITY_IDENTITY_LOGIC_H_
+#define LIAISON_SERVICES_IDENTITY_IDENTITY_LOGIC_H_
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/synchronization/mutex.h"
+#include "common/auth.h"
+#include "common/clock.h"
+#include "liaison/identity/v1/identity.pb.h"
+#include "liaison/privacy/v1/privacy.pb.h"
+#include "services/identity/identity_store.h"
+
+namespace liaison::identity {
+
+class IdentityLogic final {
+ public:
+  IdentityLogic(IdentityStore* store, const Clock* clock, prometheus::Registry& registry);
+
+  // Members (member_logic.cc).
+  absl::Status CreateMember(const v1::CreateMemberRequest& request,
+                            v1::CreateMemberResponse* response);
+  absl::Status GetMember(const Caller& caller, const v1::GetMemberRequest& request,
+                         v1::GetMemberResponse* response) const;
+  absl::Status BatchGetMembers(const Caller& caller, const v1::BatchGetMembersRequest& request,
+                               v1::BatchGetMembersResponse* response) const;
+  absl::Status UpdateMember(const Caller& caller, const v1::UpdateMemberRequest& request,
+                            v1::UpdateMemberResponse* response);
+  absl::Status SetAccountTier(const v1::SetAccountTierRequest& request,
+                              v1::SetAccountTierResponse* response);
+
+  // Pages (page_logic.cc).
+  absl::Status CreatePage(const Caller& caller, const v1::CreatePageRequest& request,
+                          v1::CreatePageResponse* response);
+  absl::Status GetPage(const Caller& caller, const v1::GetPageRequest& request,
+                       v1::GetPageResponse* response) const;
+  absl::Status FollowPage(const Caller& caller, const v1::FollowPageRequest& request);
+  absl::Status UnfollowPage(const Caller& caller, const v1::UnfollowPageRequest& request);
+  absl::Status ListPageFollowers(const Caller& caller, const v1::ListPageFollowersRequest& request,
+                                 v1::ListPageFollowersResponse* response) const;
+  absl::Status GetPageRelation(const Caller& caller, const v1::GetPageRelationRequest& request,
+                               v1::GetPageRelationResponse* response) const;
+
+  // Invitations (invitation_logic.cc). The recipient's id must be checked
+  // first (ParseRecipient) so the handler can fetch their privacy settings.
+  absl::StatusOr<MemberId> ParseInvitationRecipient(const Caller& caller,
+                                                    const v1::SendInvitationRequest& request) const;
+  absl::Status SendInvitation(const Caller& caller, const v1::SendInvitationRequest& request,
+                              const privacy::v1::PrivacySettings& recipient_settings,
+                              v1::SendInvitationResponse* response);
+  absl::Status RespondToInvitation(const Caller& caller,
+                                   const v1::RespondToInvitationRequest& request,
+                                   v1::RespondToInvitationResponse* response);
+  absl::Status WithdrawInvitation(const Caller& caller,
+                                  const v1::WithdrawInvitationRequest& request);
+  absl::Status ListInvitations(const Caller& caller, const v1::ListInvitationsRequest& request,
+                               v1::ListInvitationsResponse* response) const;
+
+  // Connections and relationships (network_logic.cc).
+  absl::Status ListConnections(const Caller& caller, const v1::ListConnectionsRequest& request,
+                               v1::ListConnectionsResponse* response) const;
+  absl::Status RemoveConnection(const Caller& caller, const v1::RemoveConnectionRequest& request);
+  absl::Status ListMutualConnections(const Caller& caller,
+                                     const v1::ListMutualConnectionsRequest& request,
+                                     v1::ListMutualConnectionsResponse* response) const;
+  absl::Status GetRelationship(const Caller& caller, const v1::GetRelationshipRequest& request,
+                               v1::GetRelationshipResponse* response) const;
+  absl::Status BatchGetRelationships(const Caller& caller,
+                                     const v1::BatchGetRelationshipsRequest& request,
+                                     v1::BatchGetRelationshipsResponse* response) const;
+
+  // Blocks (network_logic.cc).
+  absl::Status BlockMember(const Caller& caller, const v1::BlockMemberRequest& request);
+  absl::Status UnblockMember(const Caller& caller, const v1::UnblockMemberRequest& request);
+  absl::Status ListBlockedMembers(const Caller& caller,
+                                  const v1::ListBlockedMembersRequest& request,
+                                  v1::ListBlockedMembersResponse* response) const;
+
+ private:
+  // Holds the lock stripes of the given ids (members or pages) until destroyed.
+  class Locked;
+
+  // The caller's own member record; FailedPreconditionError if the token
+  // names a member that does not exist.
+  absl::StatusOr<v1::Member> Self(const Caller& caller) const;
+  // A member the caller may see: NotFoundError if absent or blocked either
+  // way (for member callers). `field` names the request field.
+  absl::StatusOr<v1::Member> Visible(const Caller& caller, MemberId id, const char* field) const;
+  absl::StatusOr<bool> BlockedEitherWay(MemberId a, MemberId b) const;
+  // Email and billing anchor only for the member themselves and services.
+  static v1::Member Redact(const Caller& caller, v1::Member member);
+  // A random id in [1, 2^53) (exact in any JSON number) whose record key,
+  // key(id) in the members family, is free.
+  absl::StatusOr<uint64_t> NewId(std::string (*key)(uint64_t));
+  // The target of a "member_id, empty means me" field; services must name one.
+  absl::StatusOr<MemberId> SelfOrNamed(const Caller& caller, const std::string& member_id,
+                                       const char* field) const;
+
+  // Adds or removes the connection a-b in `batch` (adjacency of both).
+  absl::Status Connect(rocksdb::WriteBatch* batch, MemberId a, MemberId b);
+  absl::Status Disconnect(rocksdb::WriteBatch* batch, MemberId a, MemberId b, bool* removed);
+  // Deletes a pending invitation and its indexes.
+  absl::Status DeleteInvitation(rocksdb::WriteBatch* batch, const v1::Invitation& invitation,
+                                MemberId sender, MemberId recipient);
+  absl::Status CheckConnectionRoom(MemberId a, MemberId b) const;
+  absl::StatusOr<v1::Relationship> Relate(const Caller& caller, MemberId a, const v1::Member& am,
+                                          MemberId b) const;
+
+  absl::Status Commit(rocksdb::WriteBatch* batch);
+  void Count(const char* event);
+
+  IdentityStore* store_;
+  const Clock* clock_;
+  prometheus::Family<prometheus::Counter>& events_;
+  mutable std::array<absl::Mutex, 1024> stripes_;
+  absl::Mutex random_mu_;
+  absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
+};
+
+}  // namespace liaison::identity
+
+#endif  // LIAISON_SERVICES_IDENTITY_IDENTITY_LOGIC_H_

@@ -1,0 +1,46 @@
+// The identity service as the runtime runs it: store, logic, handler, the
+// writer pool and the channel to the privacy service.
+#ifndef LIAISON_SERVICES_IDENTITY_IDENTITY_MODULE_H_
+#define LIAISON_SERVICES_IDENTITY_IDENTITY_MODULE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/client.h"
+#include "common/server.h"
+#include "common/worker_pool.h"
+#include "services/identity/identity_handler.h"
+#include "services/identity/identity_logic.h"
+#include "services/identity/identity_store.h"
+
+namespace liaison::identity {
+
+inline constexpr int kDefaultGrpcPort = 50051;
+inline constexpr int kDefaultMetricsPort = 9101;
+
+struct IdentityConfig {
+  std::string privacy_address = "127.0.0.1:50054";
+};
+
+class IdentityModule final : public ServiceModule {
+ public:
+  IdentityModule(const ServiceDeps& deps, std::shared_ptr<grpc::Channel> privacy);
+
+  std::vector<ServiceEntry> services() override;
+
+ private:
+  IdentityStore store_;
+  IdentityLogic logic_;
+  WorkerPool writers_;
+  std::shared_ptr<grpc::Channel> privacy_channel_;
+  std::unique_ptr<privacy::v1::PrivacyService::Stub> privacy_;
+  ServiceTokenSource tokens_;
+  IdentityHandler handler_;
+};
+
+ServiceSpec IdentityServiceSpec(IdentityConfig config);
+
+}  // namespace liaison::identity
+
+#endif  // LIAISON_SERVICES_IDENTITY_IDENTITY_MODULE_H_

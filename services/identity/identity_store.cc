@@ -1,0 +1,188 @@
+#include "services/identity/identity_store.h"
+
+#include "absl/strings/match.h"
+#include "common/keys.h"
+#include "common/status.h"
+
+namespace liaison::identity {
+namespace keys {
+
+std::string Member(MemberId id) { return KeyBuilder('m').U64(id).key(); }
+std::string Handle(absl::string_view handle) { return KeyBuilder('h').Str(handle).key(); }
+std::string Email(absl::string_view email) { return KeyBuilder('e').Str(email).key(); }
+std::string Page(uint64_t page) { return KeyBuilder('p').U64(page).key(); }
+std::string FollowerCount(uint64_t page) { return KeyBuilder('F').U64(page).key(); }
+std::string Adjacency(MemberId id) { return KeyBuilder('a').U64(id).key(); }
+std::string Invitation(MemberId s, MemberId r) { return KeyBuilder('v').U64(s).U64(r).key(); }
+std::string Incoming(MemberId r, absl::Time t, MemberId s) {
+  return KeyBuilder('n').U64(r).TimeDesc(t).U64(s).key();
+}
+std::string Outgoing(MemberId s, absl::Time t, MemberId r) {
+  return KeyBuilder('o').U64(s).TimeDesc(t).U64(r).key();
+}
+std::string SentLog(MemberId s, absl::Time t, MemberId r) {
+  return KeyBuilder('q').U64(s).Time(t).U64(r).key();
+}
+std::string Notes(MemberId s, uint32_t yyyymm) { return KeyBuilder('N').U64(s).U32(yyyymm).key(); }
+std::string Withdrawn(MemberId s, MemberId r) { return KeyBuilder('w').U64(s).U64(r).key(); }
+std::string DontKnow(MemberId r, MemberId s) { return KeyBuilder('x').U64(r).U64(s).key(); }
+std::string Block(MemberId a, MemberId b) { return KeyBuilder('b').U64(a).U64(b).key(); }
+std::string Unblock(MemberId a, MemberId b) { return KeyBuilder('u').U64(a).U64(b).key(); }
+std::string Follower(uint64_t page, MemberId m) { return KeyBuilder('f').U64(page).U64(m).key(); }
+std::string Prefix(char kind, uint64_t id) { return KeyBuilder(kind).U64(id).key(); }
+
+}  // namespace keys
+
+namespace {
+
+template <typename Message>
+absl::StatusOr<Message> ParseRecord(absl::StatusOr<std::string> value) {
+  if (!value.ok()) return value.status();
+  Message message;
+  if (!message.ParseFromString(*value)) return absl::DataLossError("a record does not parse");
+  return message;
+}
+
+absl::StatusOr<uint64_t> ParseU64(absl::StatusOr<std::string> value) {
+  if (!value.ok()) return value.status();
+  uint64_t n;
+  KeyReader reader(*value);
+  if (!reader.U64(&n) || !reader.AtEnd()) return absl::DataLossError("a number does not parse");
+  return n;
+}
+
+}  // namespace
+
+std::vector<ColumnFamilySpec> IdentityStore::Families() {
+  return {{"members", 0}, {"graph", 9}, {"social", 9}};
+}
+
+IdentityStore::IdentityStore(Store* store)
+    : store_(store),
+      members_(store->Family("members")),
+      graph_(store->Family("graph")),
+      social_(store->Family("social")) {}
+
+std::string IdentityStore::EncodeTime(absl::Time t) {
+  return KeyBuilder('\0').Time(t).key().substr(1);
+}
+std::string IdentityStore::EncodeCounter(uint64_t n) {
+  return KeyBuilder('\0').U64(n).key().substr(1);
+}
+
+absl::StatusOr<v1::Member> IdentityStore::GetMember(MemberId id) const {
+  return ParseRecord<v1::Member>(store_->Get(members_, keys::Member(id)));
+}
+
+std::vector<absl::StatusOr<v1::Member>> IdentityStore::GetMembers(
+    const std::vector<MemberId>& ids) const {
+  std::vector<std::string> member_keys;
+  for (MemberId id : ids) member_keys.push_back(keys::Member(id));
+  std::vector<absl::StatusOr<v1::Member>> out;
+  for (auto& value : store_->MultiGet(members_, member_keys)) {
+    out.push_back(ParseRecord<v1::Member>(std::move(value)));
+  }
+  return out;
+}
+
+absl::StatusOr<MemberId> IdentityStore::MemberByHandle(absl::string_view handle) const {
+  return ParseU64(store_->Get(members_, keys::Handle(handle)));
+}
+
+absl::StatusOr<MemberId> IdentityStore::MemberByEmail(absl::string_view email) const {
+  return ParseU64(store_->Get(members_, keys::Email(email)));
+}
+
+absl::StatusOr<v1::Page> IdentityStore::GetPage(uint64_t page) const {
+  return ParseRecord<v1::Page>(store_->Get(members_, keys::Page(page)));
+}
+
+absl::StatusOr<uint64_t> IdentityStore::FollowerCount(uint64_t page) const {
+  return GetCounter(members_, keys::FollowerCount(page));
+}
+
+absl::StatusOr<Adjacency> IdentityStore::GetAdjacency(MemberId id) const {
+  auto value = store_->Get(graph_, keys::Adjacency(id));
+  if (absl::IsNotFound(value.status())) return Adjacency();
+  if (!value.ok()) return value.status();
+  return DecodeAdjacency(*value);
+}
+
+absl::StatusOr<uint32_t> IdentityStore::ConnectionCount(MemberId id) const {
+  auto value = store_->Get(graph_, keys::Adjacency(id));
+  if (absl::IsNotFound(value.status())) return 0;
+  if (!value.ok()) return value.status();
+  return AdjacencyCount(*value);
+}
+
+absl::StatusOr<std::vector<MemberId>> IdentityStore::Neighbors(MemberId member) const {
+  auto value = store_->Get(graph_, keys::Adjacency(member));
+  if (absl::IsNotFound(value.status())) return std::vector<MemberId>();
+  if (!value.ok()) return value.status();
+  return DecodeAdjacencyIds(*value);
+}
+
+absl::StatusOr<std::vector<std::vector<MemberId>>> IdentityStore::NeighborsOfMany(
+    const std::vector<MemberId>& members) const {
+  std::vector<std::string> adjacency_keys;
+  adjacency_keys.reserve(members.size());
+  for (MemberId m : members) adjacency_keys.push_back(keys::Adjacency(m));
+  std::vector<std::vector<MemberId>> out;
+  out.reserve(members.size());
+  for (auto& value : store_->MultiGet(graph_, adjacency_keys)) {
+    if (absl::IsNotFound(value.status())) {
+      out.emplace_back();
+      continue;
+    }
+    if (!value.ok()) return value.status();
+    ASSIGN_OR_RETURN(auto ids, DecodeAdjacencyIds(*value));
+    out.push_back(std::move(ids));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::Invitation> IdentityStore::GetInvitation(MemberId sender,
+                                                            MemberId recipient) const {
+  return ParseRecord<v1::Invitation>(store_->Get(social_, keys::Invitation(sender, recipient)));
+}
+
+absl::StatusOr<bool> IdentityStore::Exists(rocksdb::ColumnFamilyHandle* family,
+                                           const std::string& key) const {
+  auto value = store_->Get(family, key);
+  if (absl::IsNotFound(value.status())) return false;
+  if (!value.ok()) return value.status();
+  return true;
+}
+
+absl::StatusOr<absl::Time> IdentityStore::GetTime(const std::string& key) const {
+  auto value = store_->Get(social_, key);
+  if (!value.ok()) return value.status();
+  absl::Time t;
+  KeyReader reader(*value);
+  if (!reader.Time(&t) || !reader.AtEnd()) return absl::DataLossError("a time does not parse");
+  return t;
+}
+
+absl::StatusOr<uint64_t> IdentityStore::GetCounter(rocksdb::ColumnFamilyHandle* family,
+                                                   const std::string& key) const {
+  auto value = ParseU64(store_->Get(family, key));
+  if (absl::IsNotFound(value.status())) return 0;
+  return value;
+}
+
+absl::StatusOr<std::vector<IdentityStore::Entry>> IdentityStore::Scan(
+    rocksdb::ColumnFamilyHandle* family, const std::string& prefix, const std::string& after,
+    size_t limit) const {
+  std::vector<Entry> out;
+  auto it = store_->NewIterator(family, /*prefix_scan=*/true);
+  it->Seek(after.empty() ? prefix : after);
+  if (!after.empty() && it->Valid() && it->key().ToString() == after) it->Next();
+  for (; it->Valid() && out.size() < limit; it->Next()) {
+    if (!it->key().starts_with(prefix)) break;
+    out.push_back({it->key().ToString(), it->value().ToString()});
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "scan"));
+  return out;
+}
+
+}  // namespace liaison::identity
