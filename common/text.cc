@@ -1,5 +1,6 @@
 #include "common/text.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace liaison {
@@ -44,19 +45,14 @@ size_t CodePoints(absl::string_view utf8) {
 }
 
 absl::StatusOr<std::string> ValidateText(absl::string_view text, const TextRule& rule) {
+  // Well-formed UTF-8 first, finding where the text proper starts and ends.
   size_t first = text.size(), last = 0;
   for (size_t i = 0; i < text.size();) {
     uint32_t cp = 0;
-    size_t len = DecodeUtf8(text, i, &cp);
+    const size_t len = DecodeUtf8(text, i, &cp);
     if (len == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(rule.field, " is not valid UTF-8 (at byte ", i, ")"));
-    }
-    const bool allowed_whitespace = rule.multiline && (cp == '\n' || cp == '\t');
-    if ((cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) && !allowed_whitespace) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          rule.field, " contains a control character (U+", absl::Hex(cp, absl::kZeroPad4), ")",
-          rule.multiline ? "; only newline and tab are allowed" : ""));
     }
     if (!IsSpace(cp)) {
       if (first == text.size()) first = i;
@@ -68,11 +64,24 @@ absl::StatusOr<std::string> ValidateText(absl::string_view text, const TextRule&
     if (rule.required) return absl::InvalidArgumentError(absl::StrCat(rule.field, " is empty"));
     return std::string();
   }
-  absl::string_view trimmed = text.substr(first, last - first);
-  const size_t n = CodePoints(trimmed);
-  if (n > rule.max_code_points) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(rule.field, " is ", n, " characters; the limit is ", rule.max_code_points));
+  // Surrounding whitespace is trimmed; inside, no control characters but
+  // newline and tab, and those only in multi-line text.
+  const absl::string_view trimmed = text.substr(first, last - first);
+  size_t count = 0;
+  for (size_t i = 0; i < trimmed.size(); ++count) {
+    uint32_t cp = 0;
+    i += DecodeUtf8(trimmed, i, &cp);
+    const bool allowed_whitespace = rule.multiline && (cp == '\n' || cp == '\t');
+    if ((cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) && !allowed_whitespace) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(rule.field, " contains a control character (U+",
+                       absl::AsciiStrToUpper(absl::StrCat(absl::Hex(cp, absl::kZeroPad4))), ")",
+                       rule.multiline ? "; only newline and tab are allowed" : ""));
+    }
+  }
+  if (count > rule.max_code_points) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        rule.field, " is ", count, " characters; the limit is ", rule.max_code_points));
   }
   return std::string(trimmed);
 }

@@ -61,9 +61,11 @@ run_tests() {
   ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 600
 }
 
-# Services in dependency order (DESIGN.md §2): name, gRPC port, metrics port.
+# Services in dependency order (DESIGN.md §2): name, gRPC port, metrics port,
+# then the flags that point it at what it calls.
 SERVICES=(
   "privacy 50054 9104"
+  "identity 50051 9101 --privacy-address 127.0.0.1:50054"
 )
 
 run_local() {
@@ -91,12 +93,13 @@ run_local() {
     exit "$code"
   }
   trap stop_all INT TERM
-  local entry name grpc metrics
+  local entry name grpc metrics extra
   for entry in "${SERVICES[@]}"; do
-    read -r name grpc metrics <<<"$entry"
+    read -r name grpc metrics extra <<<"$entry"
+    # shellcheck disable=SC2086 # extra holds several flags
     "$BUILD_DIR/services/$name/liaison-$name" \
       --data-dir "$LIAISON_HOME/data/$name" --signing-key-file "$key" \
-      --grpc-port "$grpc" --metrics-port "$metrics" \
+      --grpc-port "$grpc" --metrics-port "$metrics" $extra \
       2>>"$LIAISON_HOME/logs/$name.log" &
     pids+=($!)
     names+=("$name")

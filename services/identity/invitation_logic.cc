@@ -50,9 +50,8 @@ absl::Status IdentityLogic::SendInvitation(const Caller& caller,
   const MemberId sender = caller.member_id;
   Locked lock(this, {sender, recipient});
   ASSIGN_OR_RETURN(v1::Member self, Self(caller));
+  // Blocked either way, the recipient is invisible to the sender: NOT_FOUND.
   ASSIGN_OR_RETURN(v1::Member other, Visible(caller, recipient, "recipient_id"));
-  ASSIGN_OR_RETURN(bool blocked, BlockedEitherWay(sender, recipient));
-  if (blocked) return absl::PermissionDeniedError("you cannot invite this member");
   ASSIGN_OR_RETURN(Adjacency mine, store_->GetAdjacency(sender));
   if (mine.Contains(recipient)) {
     return absl::AlreadyExistsError("you are already connected to this member");

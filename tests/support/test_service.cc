@@ -33,9 +33,10 @@ void TestService::Start() {
   ServiceDeps deps{&config_, store_.get(), &verifier_, metrics_.get(), clock_, &kTestKey};
   module_ = ValueOrThrow(spec_.create(deps));
   server_ = ValueOrThrow(Server::Start(config_, module_->services(), metrics_.get()));
-  channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                                 grpc::InsecureChannelCredentials());
+  channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
 }
+
+std::string TestService::address() const { return absl::StrCat("127.0.0.1:", server_->port()); }
 
 void TestService::Stop() {
   if (server_ == nullptr) return;

@@ -29,6 +29,7 @@ class TestService final {
   void Stop();
 
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+  std::string address() const;
   Store* store() const { return store_.get(); }
   Metrics* metrics() const { return metrics_.get(); }
   const TokenMinter& minter() const { return minter_; }

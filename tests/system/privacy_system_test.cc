@@ -10,25 +10,13 @@
 namespace liaison::testing {
 namespace {
 
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 std::string Token(const std::string& key_file, const std::string& member) {
-  auto result = RunCommand({LIAISON_CTL_BIN, "token", member, "--signing-key-file", key_file});
-  INFO(result.output);
-  REQUIRE(result.exit_code == 0);
-  std::string token = result.output;
-  while (!token.empty() && token.back() == '\n') token.pop_back();
-  return token;
+  return CtlToken(key_file, {member});
 }
 
 CommandResult Call(const RunningService& s, const std::string& method, const std::string& token,
                    const std::string& body = "{}") {
-  std::vector<std::string> args;
-  if (!token.empty()) args = {"-H", "authorization: Bearer " + token};
-  args.insert(args.end(), {"-d", body, s.Url() + "/liaison.privacy.v1.PrivacyService/" + method});
-  return BufCurl(args);
+  return CallRpc(s, "liaison.privacy.v1.PrivacyService/" + method, token, body);
 }
 
 TEST_CASE(
@@ -114,16 +102,7 @@ TEST_CASE(
   CHECK(Contains(got.output, "\"whoCanInvite\": \"INVITE_POLICY_EMAIL_REQUIRED\""));
 
   // /metrics passes promtool and holds exactly the metric families on record.
-  const std::string metrics_file = dir.Sub("metrics.txt");
-  auto scraped = RunCommand({LIAISON_CURL, "-sf", "-o", metrics_file,
-                             "http://127.0.0.1:" + std::to_string(s.metrics_port) + "/metrics"});
-  REQUIRE(scraped.exit_code == 0);
-  auto check = RunCommand(
-      {"/bin/sh", "-c", std::string(LIAISON_PROMTOOL) + " check metrics < " + metrics_file});
-  INFO(check.output);
-  CHECK(check.exit_code == 0);
-  std::ifstream in(metrics_file);
-  std::string exposition((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string exposition = ScrapeAndCheck(s, dir.Sub("metrics.txt"));
   CHECK(Contains(exposition,
                  "grpc_server_handled_total{grpc_code=\"InvalidArgument\","
                  "grpc_method=\"UpdateSettings\",grpc_service=\"liaison.privacy.v1."

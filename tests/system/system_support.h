@@ -61,6 +61,45 @@ inline CommandResult BufCurl(std::vector<std::string> args) {
   return RunCommand(argv);
 }
 
+// A token from liaisonctl: a member id, or "--service" and a name.
+inline std::string CtlToken(const std::string& key_file, std::vector<std::string> subject) {
+  std::vector<std::string> argv = {LIAISON_CTL_BIN, "token"};
+  argv.insert(argv.end(), subject.begin(), subject.end());
+  argv.insert(argv.end(), {"--signing-key-file", key_file});
+  auto result = RunCommand(argv);
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  std::string token = result.output;
+  while (!token.empty() && token.back() == '\n') token.pop_back();
+  return token;
+}
+
+// One unary call with buf curl: `method` is "pkg.Service/Method".
+inline CommandResult CallRpc(const RunningService& s, const std::string& method,
+                             const std::string& token, const std::string& body = "{}") {
+  std::vector<std::string> args;
+  if (!token.empty()) args = {"-H", "authorization: Bearer " + token};
+  args.insert(args.end(), {"-d", body, s.Url() + "/" + method});
+  return BufCurl(args);
+}
+
+inline bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Scrapes /metrics, checks it with promtool, and returns the exposition.
+inline std::string ScrapeAndCheck(const RunningService& s, const std::string& file) {
+  auto scraped = RunCommand({LIAISON_CURL, "-sf", "-o", file,
+                             "http://127.0.0.1:" + std::to_string(s.metrics_port) + "/metrics"});
+  REQUIRE(scraped.exit_code == 0);
+  auto check =
+      RunCommand({"/bin/sh", "-c", std::string(LIAISON_PROMTOOL) + " check metrics < " + file});
+  INFO(check.output);
+  CHECK(check.exit_code == 0);
+  std::ifstream in(file);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 // The metric families in a Prometheus text exposition: "name type" lines.
 inline std::set<std::string> MetricFamilies(const std::string& exposition) {
   std::set<std::string> out;

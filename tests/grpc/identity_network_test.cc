@@ -1,0 +1,221 @@
+// Connections, relationships and blocks over gRPC.
+#include "tests/grpc/identity_fixture.h"
+
+namespace liaison::identity {
+namespace {
+
+TEST_CASE("GetRelationship gives every degree with mutual counts and both tiers") {
+  IdentityFixture f;
+  // a - m1 - b, a - m2 - b, b - c, c - d; e alone.
+  const MemberId a = f.NewMember(), b = f.NewMember(), c = f.NewMember(), d = f.NewMember();
+  const MemberId e = f.NewMember(), m1 = f.NewMember(), m2 = f.NewMember();
+  f.Connect(a, m1);
+  f.Connect(m1, b);
+  f.Connect(a, m2);
+  f.Connect(m2, b);
+  f.Connect(b, c);
+  f.Connect(c, d);
+  f.SetTier(b, v1::ACCOUNT_TIER_RECRUITER_LITE);
+
+  auto r = f.RelationshipAsService(a, a);
+  CHECK(r.degree() == v1::DEGREE_SELF);
+  r = f.RelationshipAsService(a, m1);
+  CHECK(r.degree() == v1::DEGREE_FIRST);
+  r = f.RelationshipAsService(a, b);
+  CHECK(r.degree() == v1::DEGREE_SECOND);
+  CHECK(r.mutual_connection_count() == 2);
+  CHECK(r.member_tier() == v1::ACCOUNT_TIER_BASIC);
+  CHECK(r.other_tier() == v1::ACCOUNT_TIER_RECRUITER_LITE);
+  CHECK_FALSE(r.blocked());
+  r = f.RelationshipAsService(a, c);
+  CHECK(r.degree() == v1::DEGREE_THIRD);
+  CHECK(r.mutual_connection_count() == 0);
+  CHECK(f.RelationshipAsService(a, d).degree() == v1::DEGREE_OUT_OF_NETWORK);
+  CHECK(f.RelationshipAsService(a, e).degree() == v1::DEGREE_OUT_OF_NETWORK);
+  CHECK(f.RelationshipAsService(e, a).degree() == v1::DEGREE_OUT_OF_NETWORK);
+  CHECK(f.RelationshipAsService(d, a).degree() == v1::DEGREE_OUT_OF_NETWORK);
+  CHECK(f.RelationshipAsService(m1, m2).degree() == v1::DEGREE_SECOND);
+
+  // A member asks from their own side only.
+  v1::Relationship mine;
+  REQUIRE_THAT(f.Relationship(f.Token(a), 0, b, &mine), IsOk());
+  CHECK(mine.degree() == v1::DEGREE_SECOND);
+  CHECK_THAT(f.Relationship(f.Token(a), c, b, &mine), StatusIs(Code::kPermissionDenied));
+  CHECK_THAT(f.Relationship(f.admin, 0, b, &mine), StatusIs(Code::kInvalidArgument, "required"));
+  CHECK_THAT(f.Relationship(f.admin, a, 123456789, &mine), StatusIs(Code::kNotFound));
+}
+
+TEST_CASE("BatchGetRelationships answers up to 50 members in order") {
+  IdentityFixture f;
+  const MemberId a = f.NewMember(), b = f.NewMember(), c = f.NewMember();
+  f.Connect(a, b);
+  f.Connect(b, c);
+  v1::BatchGetRelationshipsRequest request;
+  request.set_member_id(std::to_string(a));
+  request.add_other_member_ids(std::to_string(c));
+  request.add_other_member_ids(std::to_string(b));
+  v1::BatchGetRelationshipsResponse response;
+  REQUIRE_THAT(
+      f.stub->BatchGetRelationships(TestService::Context(f.admin).get(), request, &response),
+      IsOk());
+  REQUIRE(response.relationships_size() == 2);
+  CHECK(response.relationships(0).degree() == v1::DEGREE_SECOND);
+  CHECK(response.relationships(1).degree() == v1::DEGREE_FIRST);
+  for (int i = 0; i < 49; ++i) request.add_other_member_ids(std::to_string(b));
+  CHECK_THAT(f.stub->BatchGetRelationships(TestService::Context(f.admin).get(), request, &response),
+             StatusIs(Code::kInvalidArgument, "51 entries"));
+}
+
+TEST_CASE("Connections list in a stable order across pages, and can be removed") {
+  IdentityFixture f;
+  const MemberId me = f.NewMember();
+  std::vector<MemberId> friends;
+  for (int i = 0; i < 7; ++i) {
+    friends.push_back(f.NewMember());
+    f.Connect(me, friends.back());
+  }
+  std::sort(friends.begin(), friends.end());
+  v1::ListConnectionsRequest request;
+  request.set_page_size(3);
+  std::vector<MemberId> seen;
+  while (true) {
+    v1::ListConnectionsResponse response;
+    REQUIRE_THAT(
+        f.stub->ListConnections(TestService::Context(f.Token(me)).get(), request, &response),
+        IsOk());
+    CHECK(response.total_count() == 7);
+    for (const auto& c : response.connections()) {
+      seen.push_back(std::stoull(c.member_id()));
+      CHECK(c.connect_time().seconds() == absl::ToUnixSeconds(kStart));
+    }
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  CHECK(seen == friends);
+
+  v1::RemoveConnectionRequest remove;
+  remove.set_member_id(std::to_string(friends[0]));
+  v1::RemoveConnectionResponse removed;
+  REQUIRE_THAT(f.stub->RemoveConnection(TestService::Context(f.Token(me)).get(), remove, &removed),
+               IsOk());
+  CHECK(f.RelationshipAsService(friends[0], me).degree() == v1::DEGREE_OUT_OF_NETWORK);
+  CHECK_THAT(f.stub->RemoveConnection(TestService::Context(f.Token(me)).get(), remove, &removed),
+             StatusIs(Code::kNotFound, "not connected"));
+
+  v1::ListConnectionsRequest others;
+  others.set_member_id(std::to_string(friends[1]));
+  v1::ListConnectionsResponse response;
+  CHECK_THAT(f.stub->ListConnections(TestService::Context(f.Token(me)).get(), others, &response),
+             StatusIs(Code::kPermissionDenied));
+  REQUIRE_THAT(f.stub->ListConnections(TestService::Context(f.admin).get(), others, &response),
+               IsOk());
+  CHECK(response.total_count() == 1);
+}
+
+TEST_CASE("Mutual connections are listed and counted") {
+  IdentityFixture f;
+  const MemberId a = f.NewMember(), b = f.NewMember();
+  std::vector<MemberId> shared;
+  for (int i = 0; i < 3; ++i) {
+    shared.push_back(f.NewMember());
+    f.Connect(a, shared.back());
+    f.Connect(b, shared.back());
+  }
+  f.Connect(a, f.NewMember());
+  std::sort(shared.begin(), shared.end());
+  v1::ListMutualConnectionsRequest request;
+  request.set_other_member_id(std::to_string(b));
+  v1::ListMutualConnectionsResponse response;
+  REQUIRE_THAT(
+      f.stub->ListMutualConnections(TestService::Context(f.Token(a)).get(), request, &response),
+      IsOk());
+  CHECK(response.total_count() == 3);
+  REQUIRE(response.member_ids_size() == 3);
+  for (int i = 0; i < 3; ++i) CHECK(response.member_ids(i) == std::to_string(shared[i]));
+}
+
+TEST_CASE("Blocking removes the connection and pending invitations both ways, at once") {
+  IdentityFixture f;
+  const MemberId a = f.NewMember(), b = f.NewMember(), c = f.NewMember();
+  f.Connect(a, b);
+  REQUIRE_THAT(f.Invite(c, a), IsOk());
+  REQUIRE_THAT(f.Invite(a, c), StatusIs(Code::kOk));  // mutual: connects a and c
+  REQUIRE_THAT(f.Block(a, c), IsOk());
+  const MemberId d = f.NewMember();
+  REQUIRE_THAT(f.Invite(d, a), IsOk());
+  REQUIRE_THAT(f.Block(a, d), IsOk());
+  REQUIRE_THAT(f.Block(a, b), IsOk());
+  auto store = f.Store();
+  CHECK(store.GetAdjacency(a).value().ids.empty());
+  CHECK(store.GetAdjacency(b).value().ids.empty());
+  CHECK_FALSE(store.GetInvitation(d, a).ok());
+  CHECK(f.Invitations(a, v1::INVITATION_DIRECTION_INCOMING).empty());
+  CHECK(f.Invitations(d, v1::INVITATION_DIRECTION_OUTGOING).empty());
+  // Neither side may invite the other: each is invisible to the other.
+  CHECK_THAT(f.Invite(a, b), StatusIs(Code::kNotFound));
+  CHECK_THAT(f.Invite(b, a), StatusIs(Code::kNotFound));
+}
+
+TEST_CASE("A blocked pair cannot see each other; only the blocker learns of the block") {
+  IdentityFixture f;
+  const MemberId a = f.NewMember(), b = f.NewMember();
+  REQUIRE_THAT(f.Block(a, b), IsOk());
+  CHECK_THAT(f.GetMember(f.Token(b), a), StatusIs(Code::kNotFound));
+  CHECK_THAT(f.GetMember(f.Token(a), b), StatusIs(Code::kNotFound));
+  CHECK_THAT(f.GetMember(f.admin, b), IsOk());
+  v1::Relationship r;
+  REQUIRE_THAT(f.Relationship(f.Token(a), 0, b, &r), IsOk());
+  CHECK(r.blocked());
+  CHECK(r.blocked_by_member());
+  CHECK_FALSE(r.blocked_by_other());  // not said to members
+  CHECK_THAT(f.Relationship(f.Token(b), 0, a, &r), StatusIs(Code::kNotFound));
+  r = f.RelationshipAsService(b, a);
+  CHECK(r.blocked());
+  CHECK_FALSE(r.blocked_by_member());
+  CHECK(r.blocked_by_other());
+}
+
+TEST_CASE("Blocking again within 48 hours of an unblock is refused") {
+  IdentityFixture f;
+  const MemberId a = f.NewMember(), b = f.NewMember();
+  REQUIRE_THAT(f.Block(a, b), IsOk());
+  REQUIRE_THAT(f.Block(a, b), IsOk());  // idempotent
+  CHECK_THAT(f.Block(a, a), StatusIs(Code::kInvalidArgument));
+  CHECK_THAT(f.Block(a, 5555), StatusIs(Code::kNotFound));
+  REQUIRE_THAT(f.Unblock(a, b), IsOk());
+  CHECK_THAT(f.Unblock(a, b), StatusIs(Code::kNotFound));
+  f.clock.Advance(absl::Hours(48) - absl::Seconds(1));
+  CHECK_THAT(f.Block(a, b), StatusIs(Code::kFailedPrecondition, "block them again from"));
+  f.clock.Advance(absl::Seconds(1));
+  CHECK_THAT(f.Block(a, b), IsOk());
+}
+
+TEST_CASE("At most 1,200 blocks per member") {
+  IdentityFixture f;
+  const MemberId a = f.NewMember(), b = f.NewMember(), c = f.NewMember();
+  rocksdb::WriteBatch batch;
+  for (MemberId id = 2'000'000; id < 2'000'000 + 1'199; ++id) {
+    batch.Put(f.identity.store()->Family("social"), keys::Block(a, id),
+              IdentityStore::EncodeTime(kStart));
+  }
+  REQUIRE(f.identity.store()->Write(&batch, Durability::kBuffered).ok());
+  CHECK_THAT(f.Block(a, b), IsOk());  // the 1,200th
+  CHECK_THAT(f.Block(a, c), StatusIs(Code::kFailedPrecondition, "1200 members"));
+  v1::ListBlockedMembersRequest request;
+  request.set_page_size(1000);
+  v1::ListBlockedMembersResponse response;
+  REQUIRE_THAT(
+      f.stub->ListBlockedMembers(TestService::Context(f.Token(a)).get(), request, &response),
+      IsOk());
+  CHECK(response.blocked_members_size() == 1000);
+  request.set_page_token(response.next_page_token());
+  REQUIRE_THAT(
+      f.stub->ListBlockedMembers(TestService::Context(f.Token(a)).get(), request, &response),
+      IsOk());
+  CHECK(response.blocked_members_size() == 200);
+  CHECK(response.next_page_token().empty());
+  CHECK(response.blocked_members(199).member_id() == std::to_string(b));
+}
+
+}  // namespace
+}  // namespace liaison::identity

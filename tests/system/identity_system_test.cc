@@ -1,0 +1,113 @@
+// The real liaison-identity and liaison-privacy binaries together, driven
+// with buf curl and liaisonctl tokens.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include "tests/system/system_support.h"
+
+namespace liaison::testing {
+namespace {
+
+const std::string kIdentity = "liaison.identity.v1.IdentityService/";
+
+nlohmann::json Ok(const CommandResult& result) {
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  return nlohmann::json::parse(result.output);
+}
+
+TEST_CASE(
+    "liaison-identity serves members, invitations and relationships, calling liaison-privacy") {
+  TempDir dir;
+  const std::string key = WriteKey(dir);
+  RunningService privacy =
+      StartService(LIAISON_PRIVACY_BIN, dir.Sub("privacy"), key, dir.Sub("p.log"));
+  const std::vector<std::string> identity_flags = {
+      "--privacy-address", "127.0.0.1:" + std::to_string(privacy.grpc_port)};
+  RunningService identity = StartService(LIAISON_IDENTITY_BIN, dir.Sub("identity"), key,
+                                         dir.Sub("i1.log"), identity_flags);
+  const std::string admin = CtlToken(key, {"--service", "admin"});
+
+  auto services = BufCurl({"--list-methods", identity.Url()});
+  REQUIRE(services.exit_code == 0);
+  CHECK(Contains(services.output, "liaison.identity.v1.IdentityService/GetRelationship"));
+
+  std::map<std::string, std::string> ids;
+  for (const char* handle : {"alice", "bob", "carol"}) {
+    auto member = Ok(CallRpc(identity, kIdentity + "CreateMember", admin,
+                             nlohmann::json{{"handle", handle},
+                                            {"displayName", std::string("Ms ") + handle},
+                                            {"email", std::string(handle) + "@example.com"}}
+                                 .dump()));
+    ids[handle] = member["member"]["memberId"];
+  }
+  const std::string alice = CtlToken(key, {ids["alice"]});
+  const std::string bob = CtlToken(key, {ids["bob"]});
+  const std::string carol = CtlToken(key, {ids["carol"]});
+
+  Ok(CallRpc(identity, kIdentity + "SendInvitation", alice,
+             nlohmann::json{{"recipientId", ids["bob"]}, {"note", "Hi Bob"}}.dump()));
+  auto incoming = Ok(CallRpc(identity, kIdentity + "ListInvitations", bob,
+                             R"({"direction":"INVITATION_DIRECTION_INCOMING"})"));
+  CHECK(incoming["invitations"][0]["note"] == "Hi Bob");
+  Ok(CallRpc(identity, kIdentity + "RespondToInvitation", bob,
+             nlohmann::json{{"senderId", ids["alice"]}, {"response", "INVITATION_RESPONSE_ACCEPT"}}
+                 .dump()));
+  auto rel = Ok(CallRpc(identity, kIdentity + "GetRelationship", alice,
+                        nlohmann::json{{"otherMemberId", ids["bob"]}}.dump()));
+  CHECK(rel["relationship"]["degree"] == "DEGREE_FIRST");
+
+  // Bob now wants his email from anyone inviting him: identity asks privacy.
+  Ok(CallRpc(
+      privacy, "liaison.privacy.v1.PrivacyService/UpdateSettings", bob,
+      R"({"settings":{"whoCanInvite":"INVITE_POLICY_EMAIL_REQUIRED"},"updateMask":"whoCanInvite"})"));
+  auto refused = CallRpc(identity, kIdentity + "SendInvitation", carol,
+                         nlohmann::json{{"recipientId", ids["bob"]}}.dump());
+  CHECK(Contains(refused.output, "\"code\": \"permission_denied\""));
+  Ok(CallRpc(
+      identity, kIdentity + "SendInvitation", carol,
+      nlohmann::json{{"recipientId", ids["bob"]}, {"recipientEmail", "bob@example.com"}}.dump()));
+  Ok(CallRpc(identity, kIdentity + "RespondToInvitation", bob,
+             nlohmann::json{{"senderId", ids["carol"]}, {"response", "INVITATION_RESPONSE_ACCEPT"}}
+                 .dump()));
+
+  // Bad input, as a client sees it.
+  CHECK(Contains(CallRpc(identity, kIdentity + "CreateMember", alice, R"({"handle":"zed"})").output,
+                 "\"code\": \"permission_denied\""));
+  CHECK(Contains(CallRpc(identity, kIdentity + "GetMember", "", R"({"handle":"bob"})").output,
+                 "\"code\": \"unauthenticated\""));
+  CHECK(Contains(CallRpc(identity, kIdentity + "CreateMember", admin, R"({"handle":"x"})").output,
+                 "\"code\": \"invalid_argument\""));
+
+  const std::string exposition = ScrapeAndCheck(identity, dir.Sub("metrics.txt"));
+  CHECK(Contains(exposition,
+                 "grpc_client_handled_total{grpc_code=\"OK\",grpc_method=\"GetSettings\","
+                 "grpc_service=\"liaison.privacy.v1.PrivacyService\",grpc_type=\"unary\"} 3"));
+  CHECK(Contains(exposition, "liaison_identity_events_total{event=\"invitation_accepted\"} 2"));
+  CHECK(MetricFamilies(exposition) ==
+        ReadLines(std::string(LIAISON_SOURCE_DIR) + "/tests/golden/identity_metrics.txt"));
+
+  // Restart identity: everything is still there.
+  identity.process->Signal(SIGTERM);
+  CHECK(identity.process->Wait() == 0);
+  RunningService again = StartService(LIAISON_IDENTITY_BIN, dir.Sub("identity"), key,
+                                      dir.Sub("i2.log"), identity_flags);
+  rel = Ok(
+      CallRpc(again, kIdentity + "GetRelationship", admin,
+              nlohmann::json{{"memberId", ids["carol"]}, {"otherMemberId", ids["alice"]}}.dump()));
+  CHECK(rel["relationship"]["degree"] == "DEGREE_SECOND");
+  CHECK(rel["relationship"]["mutualConnectionCount"] == "1");
+
+  // With privacy gone, invitations are UNAVAILABLE (retry later), not lost or half-made.
+  privacy.process->Signal(SIGTERM);
+  CHECK(privacy.process->Wait() == 0);
+  auto unavailable = CallRpc(again, kIdentity + "SendInvitation", alice,
+                             nlohmann::json{{"recipientId", ids["carol"]}}.dump());
+  CHECK(Contains(unavailable.output, "\"code\": \"unavailable\""));
+  again.process->Signal(SIGTERM);
+  CHECK(again.process->Wait() == 0);
+}
+
+}  // namespace
+}  // namespace liaison::testing
