@@ -135,6 +135,7 @@ std::vector<absl::StatusOr<std::string>> Store::MultiGet(
 absl::Status Store::Write(rocksdb::WriteBatch* batch, Durability durability) {
   rocksdb::WriteOptions options;
   options.sync = durability == Durability::kSynced;
+  options.disableWAL = durability == Durability::kUnlogged;
   return FromRocksStatus(db_->Write(options, batch), "write");
 }
 

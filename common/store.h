@@ -42,6 +42,9 @@ enum class Durability {
   kBuffered,
   // fsync'ed before Write returns: survives power loss.
   kSynced,
+  // Bulk loads only: not in the write-ahead log, durable once Close (or a
+  // flush) has run. A crash before then loses it.
+  kUnlogged,
 };
 
 // Maps a RocksDB status to an absl::Status. `what` says what was being done;

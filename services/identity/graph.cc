@@ -10,8 +10,10 @@ namespace {
 
 constexpr uint8_t kAdjacencyVersion = 1;
 constexpr size_t kHeaderBytes = 5;
-// Neighbor lists read per batched lookup while searching for a 3rd degree.
-constexpr size_t kExpandBatch = 64;
+// Neighbor lists read per batched lookup while searching for a 3rd degree:
+// small at first (a hit often comes early), doubling up to the maximum.
+constexpr size_t kFirstExpandBatch = 8;
+constexpr size_t kMaxExpandBatch = 64;
 
 template <typename T>
 void Append(std::string* out, T value) {
@@ -118,7 +120,11 @@ absl::StatusOr<std::vector<MemberId>> DecodeAdjacencyIds(absl::string_view bytes
   ASSIGN_OR_RETURN(uint32_t count, CheckedCount(bytes));
   std::vector<MemberId> ids(count);
   const char* p = bytes.data() + kHeaderBytes;
-  for (uint32_t i = 0; i < count; ++i) ids[i] = Read<uint64_t>(p + 8 * size_t{i});
+  if constexpr (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+    std::memcpy(ids.data(), p, 8 * size_t{count});  // the encoding is the host's layout
+  } else {
+    for (uint32_t i = 0; i < count; ++i) ids[i] = Read<uint64_t>(p + 8 * size_t{i});
+  }
   return ids;
 }
 
@@ -178,9 +184,11 @@ absl::StatusOr<DegreeResult> ComputeDegree(const NeighborSource& source, MemberI
     const auto& expand = na.size() <= nb.size() ? na : nb;
     const auto& target = na.size() <= nb.size() ? nb : na;
     result.degree = v1::DEGREE_OUT_OF_NETWORK;
-    for (size_t start = 0; start < expand.size() && !target.empty(); start += kExpandBatch) {
+    size_t batch_size = kFirstExpandBatch;
+    for (size_t start = 0; start < expand.size() && !target.empty();
+         start += batch_size, batch_size = std::min(batch_size * 2, kMaxExpandBatch)) {
       std::vector<MemberId> batch(expand.begin() + start,
-                                  expand.begin() + std::min(expand.size(), start + kExpandBatch));
+                                  expand.begin() + std::min(expand.size(), start + batch_size));
       ASSIGN_OR_RETURN(auto lists, source.NeighborsOfMany(batch));
       if (std::any_of(lists.begin(), lists.end(),
                       [&target](const auto& list) { return Intersects(list, target); })) {

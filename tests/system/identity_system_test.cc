@@ -111,3 +111,47 @@ TEST_CASE(
 
 }  // namespace
 }  // namespace liaison::testing
+
+namespace liaison::testing {
+namespace {
+
+TEST_CASE("liaison-seed-graph writes a store liaison-identity serves") {
+  TempDir dir;
+  const std::string key = WriteKey(dir);
+  auto seeded = RunCommand({LIAISON_SEED_GRAPH_BIN, "--data-dir", dir.Sub("identity"), "--members",
+                            "2000", "--hubs", "1", "--avg-degree", "10"});
+  INFO(seeded.output);
+  REQUIRE(seeded.exit_code == 0);
+  CHECK(Contains(seeded.output, "outside the main network: ids below 41"));
+  RunningService identity =
+      StartService(LIAISON_IDENTITY_BIN, dir.Sub("identity"), key, dir.Sub("i.log"));
+  const std::string admin = CtlToken(key, {"--service", "admin"});
+  auto hub =
+      nlohmann::json::parse(CallRpc(identity, "liaison.identity.v1.IdentityService/ListConnections",
+                                    admin, R"({"memberId":"2000","pageSize":1})")
+                                .output);
+  CHECK(std::stoll(hub["totalCount"].get<std::string>()) > 100);
+  const std::string neighbor = hub["connections"][0]["memberId"];
+  auto first = nlohmann::json::parse(
+      CallRpc(identity, "liaison.identity.v1.IdentityService/GetRelationship", admin,
+              nlohmann::json{{"memberId", "2000"}, {"otherMemberId", neighbor}}.dump())
+          .output);
+  CHECK(first["relationship"]["degree"] == "DEGREE_FIRST");
+  // Member 1 is isolated; 2,000 is the hub.
+  auto out =
+      nlohmann::json::parse(CallRpc(identity, "liaison.identity.v1.IdentityService/GetRelationship",
+                                    admin, R"({"memberId":"1","otherMemberId":"2000"})")
+                                .output);
+  CHECK(out["relationship"]["degree"] == "DEGREE_OUT_OF_NETWORK");
+  auto member =
+      nlohmann::json::parse(CallRpc(identity, "liaison.identity.v1.IdentityService/GetMember",
+                                    admin, R"({"handle":"seed-2000"})")
+                                .output);
+  CHECK(member["member"]["memberId"] == "2000");
+  CHECK(member["member"]["tier"] == "ACCOUNT_TIER_PREMIUM_BUSINESS");
+  identity.process->Signal(SIGTERM);
+  CHECK(identity.process->Wait() == 0);
+}
+
+}  // namespace
+}  // namespace liaison::testing
