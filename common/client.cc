@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "common/status.h"
 
 namespace liaison {
@@ -51,6 +52,24 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& add
   if (metrics != nullptr) creators.push_back(metrics->ClientInterceptor());
   return grpc::experimental::CreateCustomChannelWithInterceptors(address, credentials, args,
                                                                  std::move(creators));
+}
+
+absl::Status DependencyError(absl::string_view service, const grpc::Status& status) {
+  LogWarn("dependency_call_failed", {{"service", std::string(service)},
+                                     {"code", static_cast<int>(status.error_code())},
+                                     {"message", status.error_message()}});
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::ABORTED:
+      return absl::UnavailableError(
+          absl::StrCat("the ", service, " service is unavailable; retry shortly"));
+    default:
+      return absl::InternalError(
+          absl::StrCat("call to the ", service, " service failed: ", status.error_message()));
+  }
 }
 
 ServiceTokenSource::ServiceTokenSource(std::string service, std::string key, const Clock* clock)

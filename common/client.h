@@ -30,6 +30,13 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& add
                                                           const ServerConfig& config,
                                                           Metrics* metrics);
 
+// What a failed call to another Liaison service means for our caller. The
+// details (addresses, the other side's message) go to the log, not to the
+// client: UNAVAILABLE ("retry") when the dependency is down, slow or
+// overloaded; INTERNAL when the call itself was wrong (e.g. a signing-key
+// mismatch between services, which an operator must fix).
+absl::Status DependencyError(absl::string_view service, const grpc::Status& status);
+
 // Thread-safe.
 class ServiceTokenSource final {
  public:

@@ -54,9 +54,10 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 }
 
 // Per-method counters for one side (server or client) of every RPC, created
-// on a method's first call and cached by the method-name pointer gRPC hands
-// out (stable for the server's or channel's life), so the hot path is one
-// shared-lock lookup and atomic increments.
+// on a method's first call and cached by method name, so the hot path is one
+// shared-lock lookup and atomic increments. Callers can invent method names
+// (unknown methods reach the server too), so past kMaxMethods distinct names
+// the rest share one "unknown" series.
 class GrpcRpcMetrics final {
  public:
   struct Method {
@@ -82,16 +83,18 @@ class GrpcRpcMetrics final {
                      .Register(registry)) {}
 
   Method* ForMethod(const char* full_name, const char* type) {
+    absl::string_view key = full_name == nullptr ? "/unknown/unknown" : full_name;
     {
       absl::ReaderMutexLock lock(&mu_);
-      auto it = methods_.find(full_name);
+      auto it = methods_.find(key);
       if (it != methods_.end()) return it->second.get();
     }
     absl::MutexLock lock(&mu_);
-    auto& slot = methods_[full_name];
+    if (methods_.size() >= kMaxMethods && !methods_.contains(key)) key = "/unknown/unknown";
+    auto& slot = methods_[key];
     if (slot == nullptr) {
       // "/pkg.Service/Method"
-      std::string name = full_name == nullptr ? "/unknown/unknown" : full_name;
+      std::string name(key);
       size_t slash = name.rfind('/');
       std::string service =
           slash == std::string::npos || slash == 0 ? "unknown" : name.substr(1, slash - 1);
@@ -122,7 +125,8 @@ class GrpcRpcMetrics final {
   prometheus::Family<prometheus::Counter>& handled_;
   prometheus::Family<prometheus::Histogram>& seconds_;
   absl::Mutex mu_;
-  absl::flat_hash_map<const char*, std::unique_ptr<Method>> methods_ ABSL_GUARDED_BY(mu_);
+  static constexpr size_t kMaxMethods = 256;
+  absl::flat_hash_map<std::string, std::unique_ptr<Method>> methods_ ABSL_GUARDED_BY(mu_);
 };
 
 namespace {

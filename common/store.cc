@@ -49,9 +49,13 @@ absl::Status FromRocksStatus(const rocksdb::Status& status, absl::string_view wh
   if (status.ok()) return absl::OkStatus();
   std::string message = absl::StrCat(what, ": ", status.ToString());
   if (status.IsNotFound()) return absl::NotFoundError(message);
-  if (status.IsBusy() || status.IsTryAgain()) return absl::AbortedError(message);
-  if (status.IsTimedOut()) return absl::DeadlineExceededError(message);
   if (status.IsCorruption()) return absl::DataLossError(message);
+  if (status.IsBusy() || status.IsTryAgain() || status.IsTimedOut()) {
+    // Retryable, and said to clients: keep store details in the log only.
+    LogWarn("store_busy", {{"what", std::string(what)}, {"status", status.ToString()}});
+    return status.IsTimedOut() ? absl::DeadlineExceededError("the store timed out; retry")
+                               : absl::AbortedError("the store was busy; retry");
+  }
   return absl::InternalError(message);
 }
 

@@ -185,19 +185,21 @@ grpc::ServerUnaryReactor* IdentityHandler::ListMutualConnections(
 grpc::ServerUnaryReactor* IdentityHandler::GetRelationship(
     grpc::CallbackServerContext* context, const v1::GetRelationshipRequest* request,
     v1::GetRelationshipResponse* response) {
-  return ServeUnary(context, *verifier_, Access::kMemberOrService, [&](const Caller& caller) {
-    (void)caller;
-    return logic_->GetRelationship(caller, *request, response);
-  });
+  // Degree search can read many lists: keep it off the callback threads.
+  return ServeUnaryOnPool(context, *verifier_, Access::kMemberOrService, *readers_,
+                          [this, request, response](const Caller& caller) {
+                            return logic_->GetRelationship(caller, *request, response);
+                          });
 }
 
 grpc::ServerUnaryReactor* IdentityHandler::BatchGetRelationships(
     grpc::CallbackServerContext* context, const v1::BatchGetRelationshipsRequest* request,
     v1::BatchGetRelationshipsResponse* response) {
-  return ServeUnary(context, *verifier_, Access::kMemberOrService, [&](const Caller& caller) {
-    (void)caller;
-    return logic_->BatchGetRelationships(caller, *request, response);
-  });
+  // Degree search can read many lists: keep it off the callback threads.
+  return ServeUnaryOnPool(context, *verifier_, Access::kMemberOrService, *readers_,
+                          [this, request, response](const Caller& caller) {
+                            return logic_->BatchGetRelationships(caller, *request, response);
+                          });
 }
 
 grpc::ServerUnaryReactor* IdentityHandler::BlockMember(grpc::CallbackServerContext* context,
@@ -255,8 +257,7 @@ grpc::ServerUnaryReactor* IdentityHandler::SendInvitation(grpc::CallbackServerCo
       &fetch->context, &fetch->request, &fetch->response,
       [this, reactor, request, response, fetch, caller = *caller](grpc::Status status) {
         if (!status.ok()) {
-          reactor->Finish(ToGrpcStatus(absl::UnavailableError(
-              "the privacy service did not answer (" + status.error_message() + "); retry")));
+          reactor->Finish(ToGrpcStatus(DependencyError("privacy", status)));
           return;
         }
         writers_->Post([this, reactor, request, response, fetch, caller] {

@@ -1,7 +1,7 @@
 // gRPC in/out for liaison.identity.v1.IdentityService (callback API). Reads
-// run on the callback thread; writes (which wait for an fsync) run on the
-// writer pool; SendInvitation first asks the privacy service, asynchronously,
-// for the recipient's "who can invite me".
+// run on the callback thread, but for relationship queries, which run on a
+// reader pool; writes (which wait for an fsync) run on the writer pool; SendInvitation first asks
+// the privacy service, asynchronously, for the recipient's "who can invite me".
 #ifndef LIAISON_SERVICES_IDENTITY_IDENTITY_HANDLER_H_
 #define LIAISON_SERVICES_IDENTITY_IDENTITY_HANDLER_H_
 
@@ -17,8 +17,14 @@ namespace liaison::identity {
 class IdentityHandler final : public v1::IdentityService::CallbackService {
  public:
   IdentityHandler(IdentityLogic* logic, const TokenVerifier* verifier, WorkerPool* writers,
-                  privacy::v1::PrivacyService::Stub* privacy, ServiceTokenSource* tokens)
-      : logic_(logic), verifier_(verifier), writers_(writers), privacy_(privacy), tokens_(tokens) {}
+                  WorkerPool* readers, privacy::v1::PrivacyService::Stub* privacy,
+                  ServiceTokenSource* tokens)
+      : logic_(logic),
+        verifier_(verifier),
+        writers_(writers),
+        readers_(readers),
+        privacy_(privacy),
+        tokens_(tokens) {}
 
   grpc::ServerUnaryReactor* CreateMember(grpc::CallbackServerContext* context,
                                          const v1::CreateMemberRequest* request,
@@ -94,6 +100,7 @@ class IdentityHandler final : public v1::IdentityService::CallbackService {
   IdentityLogic* logic_;
   const TokenVerifier* verifier_;
   WorkerPool* writers_;
+  WorkerPool* readers_;
   privacy::v1::PrivacyService::Stub* privacy_;
   ServiceTokenSource* tokens_;
 };

@@ -9,10 +9,11 @@ IdentityModule::IdentityModule(const ServiceDeps& deps, std::shared_ptr<grpc::Ch
       logic_(&store_, deps.clock, deps.metrics->registry()),
       // fsyncs from several threads are grouped by RocksDB into one.
       writers_(4),
+      readers_(4),
       privacy_channel_(std::move(privacy)),
       privacy_(privacy::v1::PrivacyService::NewStub(privacy_channel_)),
       tokens_("identity", *deps.signing_key, deps.clock),
-      handler_(&logic_, deps.verifier, &writers_, privacy_.get(), &tokens_) {}
+      handler_(&logic_, deps.verifier, &writers_, &readers_, privacy_.get(), &tokens_) {}
 
 std::vector<ServiceEntry> IdentityModule::services() {
   return {{&handler_, v1::IdentityService::service_full_name()}};

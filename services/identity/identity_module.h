@@ -33,6 +33,7 @@ class IdentityModule final : public ServiceModule {
   IdentityStore store_;
   IdentityLogic logic_;
   WorkerPool writers_;
+  WorkerPool readers_;
   std::shared_ptr<grpc::Channel> privacy_channel_;
   std::unique_ptr<privacy::v1::PrivacyService::Stub> privacy_;
   ServiceTokenSource tokens_;

@@ -80,6 +80,7 @@ absl::Status IdentityLogic::SendInvitation(const Caller& caller,
   if (refused)
     return absl::PermissionDeniedError("this member does not accept invitations from you");
   auto withdrawn = store_->GetTime(keys::Withdrawn(sender, recipient));
+  if (!withdrawn.ok() && !absl::IsNotFound(withdrawn.status())) return withdrawn.status();
   if (withdrawn.ok() && now < *withdrawn + kReinviteCooldown) {
     return absl::FailedPreconditionError(absl::StrCat(
         "you withdrew an invitation to this member on ", HumanTime(*withdrawn),

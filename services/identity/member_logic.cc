@@ -36,6 +36,14 @@ absl::StatusOr<std::string> ValidateEmail(const std::string& email) {
   return absl::AsciiStrToLower(email);
 }
 
+// Whether a unique-index lookup found someone; storage errors are errors,
+// not "free".
+absl::StatusOr<bool> Taken(const absl::StatusOr<MemberId>& lookup) {
+  if (lookup.ok()) return true;
+  if (absl::IsNotFound(lookup.status())) return false;
+  return lookup.status();
+}
+
 }  // namespace
 
 IdentityLogic::IdentityLogic(IdentityStore* store, const Clock* clock,
@@ -127,12 +135,12 @@ absl::Status IdentityLogic::CreateMember(const v1::CreateMemberRequest& request,
 
   // Handles and emails are global: one lock for creation and renames.
   Locked lock(this, {0});
-  if (store_->MemberByHandle(request.handle()).ok()) {
+  ASSIGN_OR_RETURN(bool handle_taken, Taken(store_->MemberByHandle(request.handle())));
+  if (handle_taken) {
     return absl::AlreadyExistsError(absl::StrCat("handle \"", request.handle(), "\" is taken"));
   }
-  if (store_->MemberByEmail(email_key).ok()) {
-    return absl::AlreadyExistsError("a member with this email already exists");
-  }
+  ASSIGN_OR_RETURN(bool email_taken, Taken(store_->MemberByEmail(email_key)));
+  if (email_taken) return absl::AlreadyExistsError("a member with this email already exists");
   ASSIGN_OR_RETURN(MemberId id, NewId(&keys::Member));
   v1::Member member;
   member.set_member_id(FormatMemberId(id));
@@ -157,19 +165,24 @@ absl::Status IdentityLogic::GetMember(const Caller& caller, const v1::GetMemberR
   if (request.member_id().empty() == request.handle().empty()) {
     return absl::InvalidArgumentError("give exactly one of member_id and handle");
   }
-  MemberId id;
   if (!request.member_id().empty()) {
-    ASSIGN_OR_RETURN(id, ParseMemberId(request.member_id(), "member_id"));
-  } else {
-    RETURN_IF_ERROR(ValidateHandle(request.handle()));
-    auto found = store_->MemberByHandle(request.handle());
-    if (absl::IsNotFound(found.status())) {
-      return absl::NotFoundError(absl::StrCat("no member with handle \"", request.handle(), "\""));
-    }
-    ASSIGN_OR_RETURN(id, std::move(found));
+    ASSIGN_OR_RETURN(MemberId id, ParseMemberId(request.member_id(), "member_id"));
+    ASSIGN_OR_RETURN(v1::Member member, Visible(caller, id, "member_id"));
+    *response->mutable_member() = Redact(caller, std::move(member));
+    return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(v1::Member member, Visible(caller, id, "member_id"));
-  *response->mutable_member() = Redact(caller, std::move(member));
+  RETURN_IF_ERROR(ValidateHandle(request.handle()));
+  // Absent or hidden by a block: the same answer, so a handle lookup reveals
+  // neither the member's id nor the block.
+  const auto no_such_handle =
+      absl::NotFoundError(absl::StrCat("no member with handle \"", request.handle(), "\""));
+  auto found = store_->MemberByHandle(request.handle());
+  if (absl::IsNotFound(found.status())) return no_such_handle;
+  if (!found.ok()) return found.status();
+  auto member = Visible(caller, *found, "member_id");
+  if (absl::IsNotFound(member.status())) return no_such_handle;
+  if (!member.ok()) return member.status();
+  *response->mutable_member() = Redact(caller, *std::move(member));
   return absl::OkStatus();
 }
 
@@ -239,7 +252,8 @@ absl::Status IdentityLogic::UpdateMember(const Caller& caller,
   const MemberId id = caller.member_id;
   for (const std::string& path : request.update_mask().paths()) {
     if (path == "handle" && values.handle() != member.handle()) {
-      if (store_->MemberByHandle(values.handle()).ok()) {
+      ASSIGN_OR_RETURN(bool taken, Taken(store_->MemberByHandle(values.handle())));
+      if (taken) {
         return absl::AlreadyExistsError(absl::StrCat("handle \"", values.handle(), "\" is taken"));
       }
       batch.Delete(store_->members(), keys::Handle(member.handle()));
@@ -250,9 +264,8 @@ absl::Status IdentityLogic::UpdateMember(const Caller& caller,
     } else if (path == "headline") {
       member.set_headline(headline);
     } else if (path == "email" && email_key != absl::AsciiStrToLower(member.email())) {
-      if (store_->MemberByEmail(email_key).ok()) {
-        return absl::AlreadyExistsError("a member with this email already exists");
-      }
+      ASSIGN_OR_RETURN(bool taken, Taken(store_->MemberByEmail(email_key)));
+      if (taken) return absl::AlreadyExistsError("a member with this email already exists");
       batch.Delete(store_->members(), keys::Email(absl::AsciiStrToLower(member.email())));
       batch.Put(store_->members(), keys::Email(email_key), IdentityStore::EncodeCounter(id));
       member.set_email(values.email());

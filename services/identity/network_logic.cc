@@ -89,6 +89,10 @@ absl::Status IdentityLogic::ListMutualConnections(
     const Caller& caller, const v1::ListMutualConnectionsRequest& request,
     v1::ListMutualConnectionsResponse* response) const {
   ASSIGN_OR_RETURN(MemberId other, ParseMemberId(request.other_member_id(), "other_member_id"));
+  if (other == caller.member_id) {
+    return absl::InvalidArgumentError(
+        "other_member_id is you; ListConnections lists your own connections");
+  }
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
   RETURN_IF_ERROR(Visible(caller, other, "other_member_id").status());
   ASSIGN_OR_RETURN(auto mine, store_->Neighbors(caller.member_id));
@@ -123,6 +127,8 @@ absl::StatusOr<v1::Relationship> IdentityLogic::Relate(const Caller& caller, Mem
   r.set_blocked(by_a || by_b);
   r.set_blocked_by_member(by_a);
   if (caller.is_service()) r.set_blocked_by_other(by_b);
+  // Neither side sees the other: the blocker learns only of their block.
+  if (caller.is_member() && by_a) return r;
   ASSIGN_OR_RETURN(DegreeResult degree, ComputeDegree(*store_, a, b));
   r.set_degree(degree.degree);
   r.set_mutual_connection_count(degree.mutual_connections);
@@ -168,8 +174,14 @@ absl::Status IdentityLogic::BatchGetRelationships(
     return absl::NotFoundError(absl::StrCat("member_id: no member ", a));
   }
   if (!am.ok()) return am.status();
-  for (MemberId b : others) {
-    ASSIGN_OR_RETURN(*response->add_relationships(), Relate(caller, a, *am, b));
+  for (int i = 0; i < n; ++i) {
+    auto relationship = Relate(caller, a, *am, others[i]);
+    if (absl::IsNotFound(relationship.status())) {
+      response->add_missing_member_ids(request.other_member_ids(i));
+      continue;
+    }
+    if (!relationship.ok()) return relationship.status();
+    *response->add_relationships() = *std::move(relationship);
   }
   return absl::OkStatus();
 }
@@ -180,13 +192,17 @@ absl::Status IdentityLogic::BlockMember(const Caller& caller,
   const MemberId me = caller.member_id;
   if (other == me) return absl::InvalidArgumentError("you cannot block yourself");
   Locked lock(this, {me, other});
-  if (!store_->GetMember(other).ok()) {
+  RETURN_IF_ERROR(Self(caller).status());
+  auto target = store_->GetMember(other);
+  if (absl::IsNotFound(target.status())) {
     return absl::NotFoundError(absl::StrCat("member_id: no member ", other));
   }
+  if (!target.ok()) return target.status();
   ASSIGN_OR_RETURN(bool already, store_->Exists(store_->social(), keys::Block(me, other)));
   if (already) return absl::OkStatus();  // Blocking is idempotent.
   const absl::Time now = clock_->Now();
   auto unblocked = store_->GetTime(keys::Unblock(me, other));
+  if (!unblocked.ok() && !absl::IsNotFound(unblocked.status())) return unblocked.status();
   if (unblocked.ok() && now < *unblocked + kReblockCooldown) {
     return absl::FailedPreconditionError(
         absl::StrCat("you unblocked this member on ", HumanTime(*unblocked),

@@ -61,6 +61,18 @@ TEST_CASE("BatchGetRelationships answers up to 50 members in order") {
   REQUIRE(response.relationships_size() == 2);
   CHECK(response.relationships(0).degree() == v1::DEGREE_SECOND);
   CHECK(response.relationships(1).degree() == v1::DEGREE_FIRST);
+  // Members that do not exist, or hide behind a block, are listed apart.
+  const MemberId blocker = f.NewMember();
+  REQUIRE_THAT(f.Block(blocker, a), IsOk());
+  v1::BatchGetRelationshipsRequest mixed;
+  for (MemberId id : {b, MemberId{987654}, blocker}) mixed.add_other_member_ids(std::to_string(id));
+  REQUIRE_THAT(
+      f.stub->BatchGetRelationships(TestService::Context(f.Token(a)).get(), mixed, &response),
+      IsOk());
+  REQUIRE(response.relationships_size() == 1);
+  CHECK(response.relationships(0).other_member_id() == std::to_string(b));
+  REQUIRE(response.missing_member_ids_size() == 2);
+  CHECK(response.missing_member_ids(1) == std::to_string(blocker));
   for (int i = 0; i < 49; ++i) request.add_other_member_ids(std::to_string(b));
   CHECK_THAT(f.stub->BatchGetRelationships(TestService::Context(f.admin).get(), request, &response),
              StatusIs(Code::kInvalidArgument, "51 entries"));
@@ -132,6 +144,10 @@ TEST_CASE("Mutual connections are listed and counted") {
   CHECK(response.total_count() == 3);
   REQUIRE(response.member_ids_size() == 3);
   for (int i = 0; i < 3; ++i) CHECK(response.member_ids(i) == std::to_string(shared[i]));
+  request.set_other_member_id(std::to_string(a));
+  CHECK_THAT(
+      f.stub->ListMutualConnections(TestService::Context(f.Token(a)).get(), request, &response),
+      StatusIs(Code::kInvalidArgument, "is you"));
 }
 
 TEST_CASE("Blocking removes the connection and pending invitations both ways, at once") {
@@ -167,7 +183,23 @@ TEST_CASE("A blocked pair cannot see each other; only the blocker learns of the 
   REQUIRE_THAT(f.Relationship(f.Token(a), 0, b, &r), IsOk());
   CHECK(r.blocked());
   CHECK(r.blocked_by_member());
-  CHECK_FALSE(r.blocked_by_other());  // not said to members
+  CHECK_FALSE(r.blocked_by_other());            // not said to members
+  CHECK(r.degree() == v1::DEGREE_UNSPECIFIED);  // and nothing else of b
+  CHECK(r.other_tier() == v1::ACCOUNT_TIER_UNSPECIFIED);
+  // Looking b's handle up says no more than for a handle nobody has.
+  v1::GetMemberRequest by_handle;
+  by_handle.set_handle("blocked-one");
+  v1::GetMemberResponse found;
+  const MemberId c = f.NewMember("blocked-one");
+  REQUIRE_THAT(f.Block(c, a), IsOk());
+  grpc::Status hidden =
+      f.stub->GetMember(TestService::Context(f.Token(a)).get(), by_handle, &found);
+  by_handle.set_handle("nobody-has-this");
+  grpc::Status absent =
+      f.stub->GetMember(TestService::Context(f.Token(a)).get(), by_handle, &found);
+  CHECK_THAT(hidden, StatusIs(Code::kNotFound, "no member with handle \"blocked-one\""));
+  CHECK_THAT(absent, StatusIs(Code::kNotFound, "no member with handle \"nobody-has-this\""));
+  CHECK(hidden.error_message().find(std::to_string(c)) == std::string::npos);
   CHECK_THAT(f.Relationship(f.Token(b), 0, a, &r), StatusIs(Code::kNotFound));
   r = f.RelationshipAsService(b, a);
   CHECK(r.blocked());
