@@ -1,0 +1,62 @@
+#include "services/credits/credit_module.h"
+
+#include "common/logging.h"
+#include "common/status.h"
+#include "services/credits/credit_rules.h"
+
+namespace liaison::credits {
+
+CreditModule::CreditModule(const ServiceDeps& deps, CreditConfig logic_config,
+                           absl::Duration sweep_interval, std::shared_ptr<grpc::Channel> identity)
+    : store_(deps.store),
+      logic_(&store_, deps.clock, std::move(logic_config), deps.metrics->registry()),
+      // Ledger writes wait for an fsync; RocksDB commits concurrent ones as a group.
+      writers_(8),
+      identity_channel_(std::move(identity)),
+      identity_(identity::v1::IdentityService::NewStub(identity_channel_)),
+      tokens_("credits", *deps.signing_key, deps.clock),
+      handler_(&logic_, deps.verifier, &writers_, identity_.get(), &tokens_),
+      sweeper_([this, sweep_interval] { SweepLoop(sweep_interval); }) {}
+
+CreditModule::~CreditModule() { Stop(); }
+
+void CreditModule::Stop() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (sweeper_.joinable()) sweeper_.join();
+}
+
+void CreditModule::SweepLoop(absl::Duration interval) {
+  do {
+    // Drain everything due, a batch at a time.
+    while (true) {
+      auto voided = logic_.SweepExpired(500);
+      if (!voided.ok()) {
+        LogError("hold_sweep_failed", {{"error", voided.status().ToString()}});
+        break;
+      }
+      if (*voided > 0) LogInfo("expired_holds_voided", {{"count", *voided}});
+      if (*voided < 500) break;
+    }
+  } while (!stop_.WaitForNotificationWithTimeout(interval));
+}
+
+std::vector<ServiceEntry> CreditModule::services() {
+  return {{&handler_, v1::CreditService::service_full_name()}};
+}
+
+ServiceSpec CreditServiceSpec(CreditsConfig config) {
+  return ServiceSpec{
+      "credits", CreditStore::Families(),
+      [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
+        CreditConfig logic_config;
+        ASSIGN_OR_RETURN(logic_config.packs, ParsePacks(config.packs));
+        logic_config.hold_timeout = absl::Seconds(config.hold_timeout_seconds);
+        ASSIGN_OR_RETURN(auto channel,
+                         NewChannel(config.identity_address, *deps.config, deps.metrics));
+        return std::make_unique<CreditModule>(deps, std::move(logic_config),
+                                              absl::Seconds(config.sweep_interval_seconds),
+                                              std::move(channel));
+      }};
+}
+
+}  // namespace liaison::credits

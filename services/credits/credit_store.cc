@@ -1,0 +1,96 @@
+#include "services/credits/credit_store.h"
+
+#include "common/keys.h"
+#include "common/status.h"
+
+namespace liaison::credits {
+namespace keys {
+
+std::string Account(MemberId m) { return KeyBuilder('A').U64(m).key(); }
+std::string Entry(MemberId m, int64_t seq) {
+  return KeyBuilder('L').U64(m).U64Desc(static_cast<uint64_t>(seq)).key();
+}
+std::string EntryPrefix(MemberId m) { return KeyBuilder('L').U64(m).key(); }
+std::string Hold(MemberId m, absl::string_view id) { return KeyBuilder('H').U64(m).Str(id).key(); }
+std::string Purchase(MemberId m, absl::string_view k) {
+  return KeyBuilder('K').U64(m).Str(k).key();
+}
+std::string Expiry(absl::Time t, MemberId m, absl::string_view id) {
+  return KeyBuilder('X').Time(t).U64(m).Str(id).key();
+}
+
+}  // namespace keys
+
+namespace {
+
+template <typename Message>
+absl::StatusOr<Message> Parse(absl::StatusOr<std::string> value) {
+  if (!value.ok()) return value.status();
+  Message message;
+  if (!message.ParseFromString(*value))
+    return absl::DataLossError("a credits record does not parse");
+  return message;
+}
+
+}  // namespace
+
+std::vector<ColumnFamilySpec> CreditStore::Families() { return {{"ledger", 9}, {"expiry", 0}}; }
+
+CreditStore::CreditStore(Store* store)
+    : store_(store), ledger_(store->Family("ledger")), expiry_(store->Family("expiry")) {}
+
+absl::StatusOr<storage::v1::Account> CreditStore::GetAccount(MemberId m) const {
+  auto account = Parse<storage::v1::Account>(store_->Get(ledger_, keys::Account(m)));
+  if (absl::IsNotFound(account.status())) return storage::v1::Account();
+  return account;
+}
+
+absl::StatusOr<v1::Hold> CreditStore::GetHold(MemberId m, absl::string_view inmail_id) const {
+  return Parse<v1::Hold>(store_->Get(ledger_, keys::Hold(m, inmail_id)));
+}
+
+absl::StatusOr<storage::v1::Purchase> CreditStore::GetPurchase(MemberId m,
+                                                               absl::string_view key) const {
+  return Parse<storage::v1::Purchase>(store_->Get(ledger_, keys::Purchase(m, key)));
+}
+
+absl::StatusOr<std::vector<v1::LedgerEntry>> CreditStore::Entries(MemberId m,
+                                                                  const std::string& after,
+                                                                  size_t limit,
+                                                                  std::string* last) const {
+  const std::string prefix = keys::EntryPrefix(m);
+  auto it = store_->NewIterator(ledger_, /*prefix_scan=*/true);
+  it->Seek(after.empty() ? prefix : prefix + after);
+  if (!after.empty() && it->Valid() && it->key().ToString() == prefix + after) it->Next();
+  std::vector<v1::LedgerEntry> out;
+  for (; it->Valid() && out.size() < limit && it->key().starts_with(prefix); it->Next()) {
+    v1::LedgerEntry entry;
+    if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("a ledger entry does not parse");
+    }
+    out.push_back(std::move(entry));
+    *last = it->key().ToString().substr(prefix.size());
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "ledger scan"));
+  return out;
+}
+
+absl::StatusOr<std::vector<ExpiredHold>> CreditStore::Expired(absl::Time now, size_t limit) const {
+  auto it = store_->NewIterator(expiry_, /*prefix_scan=*/false);
+  std::vector<ExpiredHold> out;
+  for (it->Seek("X"); it->Valid() && out.size() < limit; it->Next()) {
+    KeyReader reader(absl::string_view(it->key().data(), it->key().size()));
+    char kind;
+    ExpiredHold hold;
+    if (!reader.Kind(&kind) || kind != 'X' || !reader.Time(&hold.expire) ||
+        !reader.U64(&hold.member) || !reader.Str(&hold.inmail_id)) {
+      return absl::DataLossError("an expiry key does not parse");
+    }
+    if (hold.expire > now) break;
+    out.push_back(std::move(hold));
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "expiry scan"));
+  return out;
+}
+
+}  // namespace liaison::credits

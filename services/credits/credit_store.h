@@ -1,0 +1,66 @@
+// The credits store. Family "ledger" (prefix scans on kind + member):
+//   'A' member              -> storage Account (balances, tier seen, cycle)
+//   'L' member -sequence    -> LedgerEntry, newest first
+//   'H' member inmail_id    -> Hold
+//   'K' member key          -> storage Purchase (idempotency)
+// Family "expiry" (scanned in time order by the sweeper):
+//   'X' expire_time member inmail_id -> ""   open holds by expiry
+#ifndef LIAISON_SERVICES_CREDITS_CREDIT_STORE_H_
+#define LIAISON_SERVICES_CREDITS_CREDIT_STORE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/ids.h"
+#include "common/store.h"
+#include "liaison/credits/storage/v1/records.pb.h"
+#include "liaison/credits/v1/credits.pb.h"
+
+namespace liaison::credits {
+
+namespace keys {
+std::string Account(MemberId m);
+std::string Entry(MemberId m, int64_t sequence);
+std::string EntryPrefix(MemberId m);
+std::string Hold(MemberId m, absl::string_view inmail_id);
+std::string Purchase(MemberId m, absl::string_view key);
+std::string Expiry(absl::Time t, MemberId m, absl::string_view inmail_id);
+}  // namespace keys
+
+struct ExpiredHold {
+  absl::Time expire;
+  MemberId member;
+  std::string inmail_id;
+};
+
+class CreditStore final {
+ public:
+  static std::vector<ColumnFamilySpec> Families();
+  explicit CreditStore(Store* store);
+
+  Store* store() const { return store_; }
+  rocksdb::ColumnFamilyHandle* ledger() const { return ledger_; }
+  rocksdb::ColumnFamilyHandle* expiry() const { return expiry_; }
+
+  // A member with no account yet gets an empty one.
+  absl::StatusOr<storage::v1::Account> GetAccount(MemberId m) const;
+  // NotFoundError when absent.
+  absl::StatusOr<v1::Hold> GetHold(MemberId m, absl::string_view inmail_id) const;
+  absl::StatusOr<storage::v1::Purchase> GetPurchase(MemberId m, absl::string_view key) const;
+  // Newest first, after `after` (a key suffix from a previous page).
+  absl::StatusOr<std::vector<v1::LedgerEntry>> Entries(MemberId m, const std::string& after,
+                                                       size_t limit, std::string* last) const;
+  // Holds whose expiry is at or before `now`, oldest first.
+  absl::StatusOr<std::vector<ExpiredHold>> Expired(absl::Time now, size_t limit) const;
+
+ private:
+  Store* store_;
+  rocksdb::ColumnFamilyHandle* ledger_;
+  rocksdb::ColumnFamilyHandle* expiry_;
+};
+
+}  // namespace liaison::credits
+
+#endif  // LIAISON_SERVICES_CREDITS_CREDIT_STORE_H_
