@@ -66,6 +66,7 @@ run_tests() {
 SERVICES=(
   "privacy 50054 9104"
   "identity 50051 9101 --privacy-address 127.0.0.1:50054"
+  "credits 50053 9103 --identity-address 127.0.0.1:50051"
 )
 
 run_local() {

@@ -37,10 +37,11 @@ inline std::string WriteKey(const TempDir& dir) {
 // is left running. Fails the test if it does not report serving.
 inline RunningService StartService(const std::string& binary, const std::string& data_dir,
                                    const std::string& key_file, const std::string& log_path,
-                                   std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv = {binary,      "--data-dir",         data_dir, "--grpc-port",
-                                   "0",         "--metrics-port",     "0",      "--listen-host",
-                                   "127.0.0.1", "--signing-key-file", key_file};
+                                   std::vector<std::string> extra = {}, int grpc_port = 0) {
+  std::vector<std::string> argv = {
+      binary,           "--data-dir", data_dir,        "--grpc-port", std::to_string(grpc_port),
+      "--metrics-port", "0",          "--listen-host", "127.0.0.1",   "--signing-key-file",
+      key_file};
   argv.insert(argv.end(), extra.begin(), extra.end());
   RunningService service;
   service.process = std::make_unique<Process>(argv, std::map<std::string, std::string>{}, log_path);
