@@ -174,7 +174,7 @@ TEST_CASE("Credit packs are listed from the configured table") {
   CHECK(packs.packs(1).price_cents() == 12000);
 }
 
-TEST_CASE("With identity down, tier-dependent calls are UNAVAILABLE; holds still settle") {
+TEST_CASE("With identity down, tier-dependent calls are UNAVAILABLE - holds still settle") {
   Fixture f;
   const MemberId m = f.NewMember("rec", identity::v1::ACCOUNT_TIER_PREMIUM_CAREER);
   REQUIRE_THAT(f.Reserve(f.svc, m, "before"), IsOk());

@@ -140,7 +140,8 @@ TEST_CASE("A withdrawn invitation blocks re-inviting for 21 days") {
   CHECK_THAT(f.Invite(a, b), IsOk());
 }
 
-TEST_CASE("Ignoring hides an invitation from the recipient only; I don't know refuses the sender") {
+TEST_CASE(
+    "Ignoring hides an invitation from the recipient only - I don't know refuses the sender") {
   IdentityFixture f;
   const MemberId a = f.NewMember(), b = f.NewMember(), c = f.NewMember();
   REQUIRE_THAT(f.Invite(a, b), IsOk());

@@ -97,7 +97,7 @@ TEST_CASE("Only services create members and set tiers") {
   CHECK(after.tier() == v1::ACCOUNT_TIER_BASIC);
 }
 
-TEST_CASE("A premium tier starts a billing cycle; BASIC ends it") {
+TEST_CASE("A premium tier starts a billing cycle - BASIC ends it") {
   IdentityFixture f;
   const MemberId m = f.NewMember();
   f.clock.Advance(absl::Hours(5));

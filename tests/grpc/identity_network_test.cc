@@ -172,7 +172,7 @@ TEST_CASE("Blocking removes the connection and pending invitations both ways, at
   CHECK_THAT(f.Invite(b, a), StatusIs(Code::kNotFound));
 }
 
-TEST_CASE("A blocked pair cannot see each other; only the blocker learns of the block") {
+TEST_CASE("A blocked pair cannot see each other - only the blocker learns of the block") {
   IdentityFixture f;
   const MemberId a = f.NewMember(), b = f.NewMember();
   REQUIRE_THAT(f.Block(a, b), IsOk());

@@ -118,7 +118,7 @@ TEST_CASE("Basic members have no credits and cannot reserve one") {
   CHECK_THAT(f.Reserve("im-1", basic), StatusIs(Code::kFailedPrecondition, "basic members"));
 }
 
-TEST_CASE("An upgrade grants the allotment at once; each anchor day adds the next") {
+TEST_CASE("An upgrade grants the allotment at once - each anchor day adds the next") {
   Fixture f;
   CHECK(f.Balance(f.career).monthly_available() == 5);
   f.clock.Set(At(2027, 2, 15) - absl::Seconds(1));
@@ -130,7 +130,7 @@ TEST_CASE("An upgrade grants the allotment at once; each anchor day adds the nex
   CHECK(balance.rollover_cap() == 15);
 }
 
-TEST_CASE("The monthly pool is clamped to the rollover cap; the excess expires on the ledger") {
+TEST_CASE("The monthly pool is clamped to the rollover cap - the excess expires on the ledger") {
   Fixture f;
   f.clock.Set(At(2027, 3, 15));  // 5 + 5 + 5: exactly the cap
   CHECK(f.Balance(f.career).monthly_available() == 15);

@@ -47,7 +47,7 @@ TEST_CASE("Every setting has a default and is a bool or an enum") {
   }
 }
 
-TEST_CASE("Resolving no choices gives the defaults; a choice overrides only its setting") {
+TEST_CASE("Resolving no choices gives the defaults - a choice overrides only its setting") {
   CHECK(MessageDifferencer::Equals(Resolve(PrivacySettings()), DefaultSettings()));
   PrivacySettings choices;
   choices.set_inmail_acceptance(false);

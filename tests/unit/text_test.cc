@@ -30,7 +30,7 @@ TEST_CASE("Empty text is an error only where text is required") {
   CHECK(ValidateText("", kNote).value().empty());
 }
 
-TEST_CASE("Control characters are refused; newline and tab only in multi-line text") {
+TEST_CASE("Control characters are refused - newline and tab only in multi-line text") {
   CHECK(ValidateText("a\nb\tc", kNote).ok());
   CHECK_THAT(ValidateText("a\nb", kName), StatusIs(absl::StatusCode::kInvalidArgument, "U+000A"));
   CHECK_THAT(ValidateText("a\rb", kNote), StatusIs(absl::StatusCode::kInvalidArgument, "U+000D"));
