@@ -117,7 +117,7 @@ TEST_CASE("Blocked pairs are refused without saying who blocked whom") {
 }
 
 TEST_CASE(
-    "Pages: anyone writes to a page; a page writes to followers and to those who wrote first") {
+    "Pages: anyone writes to a page - a page writes to followers and to those who wrote first") {
   PageSendFacts facts;
   CHECK(DecideToPage(facts).outcome == Outcome::kPageMessage);
   facts.page_exists = false;

@@ -1,0 +1,153 @@
+// The inbox: conversations by folder, messages, unread counts, read state.
+#include "absl/strings/str_cat.h"
+#include "common/pagination.h"
+#include "common/status.h"
+#include "services/messaging/messaging_logic_internal.h"
+
+namespace liaison::messaging {
+namespace {
+
+constexpr v1::Folder kFolders[] = {v1::FOLDER_FOCUSED,  v1::FOLDER_OTHER,    v1::FOLDER_INMAIL,
+                                   v1::FOLDER_REQUESTS, v1::FOLDER_ARCHIVED, v1::FOLDER_SPAM};
+
+}  // namespace
+
+void MessagingLogic::FillConversation(MemberId viewer,
+                                      const storage::v1::ConversationRecord& record,
+                                      const storage::v1::MemberState* state,
+                                      v1::Conversation* out) const {
+  *out = record.conversation();
+  auto* view = out->mutable_state();
+  if (state != nullptr) {
+    view->set_folder(state->folder());
+    view->set_starred(state->starred());
+    view->set_muted(state->muted());
+    view->set_archived(state->folder() == v1::FOLDER_ARCHIVED);
+    view->set_read_sequence(state->read_sequence());
+    view->set_unread_count(std::max<int64_t>(0, record.last_sequence() - state->read_sequence()));
+  }
+  (void)viewer;
+}
+
+absl::Status MessagingLogic::ListConversations(const Caller& caller,
+                                               const v1::ListConversationsRequest& request,
+                                               v1::ListConversationsResponse* response) const {
+  if (request.folder() == v1::FOLDER_UNSPECIFIED || !v1::Folder_IsValid(request.folder())) {
+    return absl::InvalidArgumentError("folder must be one of FOLDER_FOCUSED ... FOLDER_SPAM");
+  }
+  if (request.filter() != v1::FILTER_UNSPECIFIED) {
+    return absl::UnimplementedError("filters are not available yet");
+  }
+  ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
+  const std::string list = absl::StrCat("inbox", static_cast<int>(request.folder()));
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(list, request.page_token()));
+  ASSIGN_OR_RETURN(auto entries,
+                   store_->Inbox(caller.member_id, request.folder(), after, page_size + 1));
+  for (size_t i = 0; i < entries.size() && i < static_cast<size_t>(page_size); ++i) {
+    ASSIGN_OR_RETURN(auto record, store_->GetConversation(entries[i].first));
+    ASSIGN_OR_RETURN(auto state, store_->GetState(caller.member_id, entries[i].first));
+    FillConversation(caller.member_id, record, &state, response->add_conversations());
+  }
+  if (entries.size() > static_cast<size_t>(page_size)) {
+    response->set_next_page_token(EncodePageToken(list, entries[page_size - 1].second));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MessagingLogic::GetConversation(const Caller& caller,
+                                             const v1::GetConversationRequest& request,
+                                             v1::GetConversationResponse* response) const {
+  ASSIGN_OR_RETURN(ConversationId c, ParseConversation(request.conversation_id()));
+  ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
+  auto state = store_->GetState(caller.member_id, c);
+  if (!state.ok() && !absl::IsNotFound(state.status())) return state.status();
+  FillConversation(caller.member_id, record, state.ok() ? &*state : nullptr,
+                   response->mutable_conversation());
+  return absl::OkStatus();
+}
+
+absl::Status MessagingLogic::ListMessages(const Caller& caller,
+                                          const v1::ListMessagesRequest& request,
+                                          v1::ListMessagesResponse* response) const {
+  ASSIGN_OR_RETURN(ConversationId c, ParseConversation(request.conversation_id()));
+  ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
+  if (request.before_sequence() < 0 || request.after_sequence() < 0) {
+    return absl::InvalidArgumentError("before_sequence and after_sequence cannot be negative");
+  }
+  ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
+  // The recipient of an InMail not delivered yet sees nothing of it.
+  const int64_t last = record.last_sequence();
+  std::vector<v1::Message> messages;
+  if (request.direction() == v1::DIRECTION_NEWER) {
+    const int64_t from = request.after_sequence() + 1;
+    ASSIGN_OR_RETURN(messages, store_->Messages(c, from, last, page_size));
+    response->set_has_more(from + static_cast<int64_t>(messages.size()) <= last);
+  } else if (request.direction() == v1::DIRECTION_OLDER ||
+             request.direction() == v1::DIRECTION_UNSPECIFIED) {
+    const int64_t from = request.before_sequence() == 0 ? last : request.before_sequence() - 1;
+    ASSIGN_OR_RETURN(messages, store_->Messages(c, from, 1, page_size));
+    response->set_has_more(from - static_cast<int64_t>(messages.size()) >= 1);
+  } else {
+    return absl::InvalidArgumentError("direction must be DIRECTION_OLDER or DIRECTION_NEWER");
+  }
+  for (auto& m : messages) *response->add_messages() = std::move(m);
+  return absl::OkStatus();
+}
+
+absl::Status MessagingLogic::GetUnreadCounts(const Caller& caller,
+                                             v1::GetUnreadCountsResponse* response) const {
+  // Walks the member's inbox index; fine for thousands of conversations.
+  // (Kept counters are the next step for very large inboxes.)
+  for (v1::Folder folder : kFolders) {
+    int64_t conversations = 0, messages = 0;
+    std::string after;
+    while (true) {
+      ASSIGN_OR_RETURN(auto entries, store_->Inbox(caller.member_id, folder, after, 500));
+      for (const auto& [c, key] : entries) {
+        ASSIGN_OR_RETURN(auto record, store_->GetConversation(c));
+        ASSIGN_OR_RETURN(auto state, store_->GetState(caller.member_id, c));
+        const int64_t unread = std::max<int64_t>(0, record.last_sequence() - state.read_sequence());
+        conversations += unread > 0;
+        messages += unread;
+      }
+      if (entries.size() < 500) break;
+      after = entries.back().second;
+    }
+    auto* count = response->add_counts();
+    count->set_folder(folder);
+    count->set_conversations(conversations);
+    count->set_messages(messages);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MessagingLogic::MarkConversationRead(const Caller& caller,
+                                                  const v1::MarkConversationReadRequest& request,
+                                                  v1::MarkConversationReadResponse* response) {
+  ASSIGN_OR_RETURN(ConversationId c, ParseConversation(request.conversation_id()));
+  if (request.sequence() < 0) return absl::InvalidArgumentError("sequence cannot be negative");
+  Locked lock({&Lock(caller.member_id), &Lock(c)});
+  ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
+  if (request.sequence() > record.last_sequence()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sequence ", request.sequence(), " is past the last message, ", record.last_sequence()));
+  }
+  auto state = store_->GetState(caller.member_id, c);
+  if (absl::IsNotFound(state.status()))
+    return absl::NotFoundError(absl::StrCat("no conversation ", c));
+  if (!state.ok()) return state.status();
+  const int64_t upto = request.sequence() == 0 ? record.last_sequence() : request.sequence();
+  if (upto > state->read_sequence()) {
+    state->set_read_sequence(upto);
+    rocksdb::WriteBatch batch;
+    batch.Put(store_->members(), keys::State(caller.member_id, c), state->SerializeAsString());
+    RETURN_IF_ERROR(store_->store()->Write(&batch, Durability::kSynced));
+  }
+  storage::v1::ConversationRecord view = record;
+  v1::Conversation filled;
+  FillConversation(caller.member_id, view, &*state, &filled);
+  *response->mutable_state() = filled.state();
+  return absl::OkStatus();
+}
+
+}  // namespace liaison::messaging

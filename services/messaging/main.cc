@@ -1,0 +1,30 @@
+// liaison-messaging: conversations, messages, InMail and the inbox. Wiring only.
+#include "common/config.h"
+#include "common/server.h"
+#include "services/messaging/messaging_module.h"
+
+int main(int argc, char** argv) {
+  liaison::BlockShutdownSignals();
+  liaison::ServerConfig config;
+  config.grpc_port = liaison::messaging::kDefaultGrpcPort;
+  config.metrics_port = liaison::messaging::kDefaultMetricsPort;
+  liaison::messaging::MessagingServiceConfig messaging;
+  CLI::App app{"Liaison messaging service (liaison.messaging.v1.MessagingService)",
+               "liaison-messaging"};
+  liaison::AddServerFlags(app, &config);
+  auto add = [&app](const std::string& name, auto* value, const std::string& help) {
+    return app.add_option("--" + name, *value, help)
+        ->envname(liaison::EnvName(name))
+        ->capture_default_str();
+  };
+  add("identity-address", &messaging.identity_address, "host:port of the identity service");
+  add("privacy-address", &messaging.privacy_address, "host:port of the privacy service");
+  add("credits-address", &messaging.credits_address, "host:port of the credits service");
+  add("premium-to-premium-inmail-override", &messaging.premium_to_premium_inmail_override,
+      "Let premium members InMail premium members whatever their InMail setting");
+  add("outbox-interval-seconds", &messaging.outbox_interval_seconds,
+      "How often the InMail outbox is retried")
+      ->check(CLI::Range(0.05, 3600.0));
+  if (auto exit_code = liaison::ParseFlags(app, argc, argv)) return *exit_code;
+  return liaison::RunService(liaison::messaging::MessagingServiceSpec(messaging), config);
+}

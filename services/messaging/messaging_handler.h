@@ -1,0 +1,80 @@
+// gRPC in/out for liaison.messaging.v1.MessagingService (callback API).
+// Facts come from identity and privacy asynchronously (in parallel), the
+// InMail saga talks to credits asynchronously, and every store change runs
+// on the writer pool: no callback thread waits on a network call or fsync.
+#ifndef LIAISON_SERVICES_MESSAGING_MESSAGING_HANDLER_H_
+#define LIAISON_SERVICES_MESSAGING_MESSAGING_HANDLER_H_
+
+#include <functional>
+
+#include "common/auth.h"
+#include "common/client.h"
+#include "common/worker_pool.h"
+#include "liaison/credits/v1/credits.grpc.pb.h"
+#include "liaison/identity/v1/identity.grpc.pb.h"
+#include "liaison/messaging/v1/messaging.grpc.pb.h"
+#include "liaison/privacy/v1/privacy.grpc.pb.h"
+#include "services/messaging/messaging_logic.h"
+
+namespace liaison::messaging {
+
+struct Dependencies {
+  identity::v1::IdentityService::Stub* identity;
+  privacy::v1::PrivacyService::Stub* privacy;
+  credits::v1::CreditService::Stub* credits;
+  ServiceTokenSource* tokens;
+};
+
+class MessagingHandler final : public v1::MessagingService::CallbackService {
+ public:
+  MessagingHandler(MessagingLogic* logic, const TokenVerifier* verifier, WorkerPool* writers,
+                   Dependencies deps)
+      : logic_(logic), verifier_(verifier), writers_(writers), deps_(deps) {}
+
+  grpc::ServerUnaryReactor* SendMessage(grpc::CallbackServerContext* context,
+                                        const v1::SendMessageRequest* request,
+                                        v1::SendMessageResponse* response) override;
+  grpc::ServerUnaryReactor* SendInMail(grpc::CallbackServerContext* context,
+                                       const v1::SendInMailRequest* request,
+                                       v1::SendInMailResponse* response) override;
+  grpc::ServerUnaryReactor* RespondToInMail(grpc::CallbackServerContext* context,
+                                            const v1::RespondToInMailRequest* request,
+                                            v1::RespondToInMailResponse* response) override;
+  grpc::ServerUnaryReactor* ListConversations(grpc::CallbackServerContext* context,
+                                              const v1::ListConversationsRequest* request,
+                                              v1::ListConversationsResponse* response) override;
+  grpc::ServerUnaryReactor* GetConversation(grpc::CallbackServerContext* context,
+                                            const v1::GetConversationRequest* request,
+                                            v1::GetConversationResponse* response) override;
+  grpc::ServerUnaryReactor* ListMessages(grpc::CallbackServerContext* context,
+                                         const v1::ListMessagesRequest* request,
+                                         v1::ListMessagesResponse* response) override;
+  grpc::ServerUnaryReactor* GetUnreadCounts(grpc::CallbackServerContext* context,
+                                            const v1::GetUnreadCountsRequest* request,
+                                            v1::GetUnreadCountsResponse* response) override;
+  grpc::ServerUnaryReactor* MarkConversationRead(
+      grpc::CallbackServerContext* context, const v1::MarkConversationReadRequest* request,
+      v1::MarkConversationReadResponse* response) override;
+
+ private:
+  using FactsDone = std::function<void(absl::StatusOr<MemberSendFacts>)>;
+  // The pair's relationship (identity) and the recipient's settings
+  // (privacy), asked for in parallel; `done` runs once with both.
+  void FetchFacts(MemberId sender, MemberId recipient, FactsDone done);
+  // Asks credits to refund an answered InMail, then clears its outbox
+  // record; `done` runs either way (the outbox loop retries failures).
+  void Refund(MemberId sender, const std::string& inmail_id, std::function<void()> done);
+  // Commits the InMail's hold and delivers it (or abandons it if the hold
+  // is gone); `done` gets the status for the client.
+  void CommitAndDeliver(MemberId sender, const std::string& inmail_id,
+                        std::function<void(absl::Status)> done);
+
+  MessagingLogic* logic_;
+  const TokenVerifier* verifier_;
+  WorkerPool* writers_;
+  Dependencies deps_;
+};
+
+}  // namespace liaison::messaging
+
+#endif  // LIAISON_SERVICES_MESSAGING_MESSAGING_HANDLER_H_

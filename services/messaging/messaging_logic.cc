@@ -1,0 +1,221 @@
+// Sending: 1:1 messages, replies, and the InMail saga's store side.
+#include "services/messaging/messaging_logic.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/keys.h"
+#include "common/status.h"
+#include "common/text.h"
+#include "services/messaging/messaging_logic_internal.h"
+
+namespace liaison::messaging {
+
+MessagingLogic::MessagingLogic(MessagingStore* store, const Clock* clock, MessagingConfig config,
+                               prometheus::Registry& registry)
+    : store_(store),
+      clock_(clock),
+      config_(config),
+      sent_(prometheus::BuildCounter()
+                .Name("liaison_messages_sent_total")
+                .Help("Messages stored, by kind (regular, open_profile, message_request, inmail, "
+                      "reply).")
+                .Register(registry)) {}
+
+absl::StatusOr<ConversationId> MessagingLogic::NewConversationId() {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    uint64_t id;
+    {
+      absl::MutexLock lock(&random_mu_);
+      id = absl::Uniform<uint64_t>(random_, 1, uint64_t{1} << 53);
+    }
+    auto existing = store_->GetConversation(id);
+    if (absl::IsNotFound(existing.status())) return id;
+    if (!existing.ok()) return existing.status();
+  }
+  return absl::InternalError("could not find a free conversation id");
+}
+
+absl::StatusOr<ConversationId> MessagingLogic::ParseConversation(const std::string& id) const {
+  return ParseMemberId(id, "conversation_id");  // same format as member ids
+}
+
+absl::StatusOr<storage::v1::ConversationRecord> MessagingLogic::Participating(
+    MemberId member, ConversationId c) const {
+  auto record = store_->GetConversation(c);
+  const auto not_found = absl::NotFoundError(absl::StrCat("no conversation ", c));
+  if (absl::IsNotFound(record.status())) return not_found;
+  if (!record.ok()) return record.status();
+  if (!IsParticipant(*record, member)) return not_found;
+  // An InMail is not there for its recipient until it is delivered.
+  const auto& inmail = record->conversation().inmail();
+  if (record->conversation().kind() == v1::CONVERSATION_KIND_INMAIL &&
+      inmail.recipient_id() == FormatMemberId(member) &&
+      (inmail.status() == v1::IN_MAIL_STATUS_SENDING ||
+       inmail.status() == v1::IN_MAIL_STATUS_NOT_SENT)) {
+    return not_found;
+  }
+  return record;
+}
+
+absl::StatusOr<std::optional<storage::v1::SentRecord>> MessagingLogic::Replay(
+    MemberId sender, const std::string& client_message_id, const std::string& hash) const {
+  auto sent = store_->GetSent(sender, client_message_id);
+  if (absl::IsNotFound(sent.status())) return std::optional<storage::v1::SentRecord>();
+  if (!sent.ok()) return sent.status();
+  if (sent->request_hash() != hash) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "client_message_id \"", client_message_id,
+        "\" was already used for a different message; use a new id for a new message"));
+  }
+  return std::optional<storage::v1::SentRecord>(*std::move(sent));
+}
+
+absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
+                                                       const v1::SendMessageRequest& request,
+                                                       v1::SendMessageResponse* replay) const {
+  RETURN_IF_ERROR(ValidateClientId(request.client_message_id()));
+  RETURN_IF_ERROR(ValidateText(request.body(), {"body", kMaxMessage, true, true}).status());
+  const int targets = !request.conversation_id().empty() + (request.recipient_ids_size() > 0) +
+                      !request.page_id().empty();
+  if (targets != 1) {
+    return absl::InvalidArgumentError(
+        "give exactly one of conversation_id, recipient_ids and page_id");
+  }
+  if (!request.page_id().empty() || !request.as_page_id().empty() ||
+      request.recipient_ids_size() > 1) {
+    return absl::UnimplementedError("group and page conversations are not available yet");
+  }
+  ASSIGN_OR_RETURN(auto earlier,
+                   Replay(caller.member_id, request.client_message_id(), RequestHash(request)));
+  SendTarget target;
+  if (earlier.has_value()) {
+    ASSIGN_OR_RETURN(auto record, store_->GetConversation(std::stoull(earlier->conversation_id())));
+    ASSIGN_OR_RETURN(
+        *replay->mutable_message(),
+        store_->GetMessage(std::stoull(earlier->conversation_id()), earlier->sequence()));
+    auto state = store_->GetState(caller.member_id, std::stoull(earlier->conversation_id()));
+    FillConversation(caller.member_id, record, state.ok() ? &*state : nullptr,
+                     replay->mutable_conversation());
+    return target;  // neither recipient nor conversation: answered from the record
+  }
+  if (!request.conversation_id().empty()) {
+    ASSIGN_OR_RETURN(ConversationId c, ParseConversation(request.conversation_id()));
+    ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
+    target.conversation = c;
+    if (record.conversation().kind() != v1::CONVERSATION_KIND_GROUP) {
+      for (const auto& p : record.conversation().participant_ids()) {
+        if (p != FormatMemberId(caller.member_id)) target.peer = std::stoull(p);
+      }
+    }
+    return target;
+  }
+  ASSIGN_OR_RETURN(MemberId recipient, ParseMemberId(request.recipient_ids(0), "recipient_ids[0]"));
+  if (recipient == caller.member_id)
+    return absl::InvalidArgumentError("you cannot message yourself");
+  target.recipient = recipient;
+  return target;
+}
+
+absl::Status MessagingLogic::SendDirect(const Caller& caller, const v1::SendMessageRequest& request,
+                                        MemberId recipient, const MemberSendFacts& facts,
+                                        v1::SendMessageResponse* response) {
+  const Decision decision = DecideMemberSend(facts, Intent::kMessage);
+  if (!decision.allowed()) return decision.status;
+  ASSIGN_OR_RETURN(std::string body,
+                   ValidateText(request.body(), {"body", kMaxMessage, true, true}));
+  const MemberId sender = caller.member_id;
+  const std::string pair_key = keys::Pair(sender, recipient);
+  Locked lock({&Lock(sender), &Lock(recipient)});
+  // A retry that raced the first send: answer with the first result.
+  ASSIGN_OR_RETURN(auto earlier, Replay(sender, request.client_message_id(), RequestHash(request)));
+  if (earlier.has_value()) return PrepareSend(caller, request, response).status();
+  // One 1:1 conversation per pair.
+  auto existing = store_->GetId(store_->conversations(), pair_key);
+  if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+  const absl::Time now = clock_->Now();
+  Write write(this);
+  storage::v1::ConversationRecord record;
+  if (existing.ok()) {
+    ASSIGN_OR_RETURN(record, store_->GetConversation(*existing));
+  } else {
+    ASSIGN_OR_RETURN(ConversationId id, NewConversationId());
+    auto* c = record.mutable_conversation();
+    c->set_conversation_id(FormatMemberId(id));
+    c->set_kind(v1::CONVERSATION_KIND_DIRECT);
+    c->add_participant_ids(FormatMemberId(sender));
+    c->add_participant_ids(FormatMemberId(recipient));
+    SetTime(c->mutable_create_time(), now);
+    write.batch().Put(store_->conversations(), pair_key, MessagingStore::EncodeId(id));
+  }
+  // Where a new conversation lands for the recipient: a request goes to
+  // REQUESTS until they reply; a connection's message to their inbox.
+  // (Messages between connections all count as FOCUSED for now; sorting
+  // into OTHER needs a relevance signal this service does not have yet.)
+  const v1::Folder recipient_folder =
+      decision.outcome == Outcome::kRegular ? v1::FOLDER_FOCUSED : v1::FOLDER_REQUESTS;
+  ASSIGN_OR_RETURN(v1::Message message,
+                   write.Append(&record, sender, body, request, request.client_message_id(), now,
+                                [&](MemberId m) {
+                                  return m == recipient ? recipient_folder : v1::FOLDER_FOCUSED;
+                                }));
+  RETURN_IF_ERROR(write.Commit(record));
+  sent_.Add({{"kind", OutcomeName(decision.outcome)}}).Increment();
+  *response->mutable_message() = message;
+  auto state = store_->GetState(sender, ParseIdUnchecked(record.conversation().conversation_id()));
+  FillConversation(sender, record, state.ok() ? &*state : nullptr,
+                   response->mutable_conversation());
+  return absl::OkStatus();
+}
+
+absl::Status MessagingLogic::SendToConversation(const Caller& caller,
+                                                const v1::SendMessageRequest& request,
+                                                ConversationId c,
+                                                const identity::v1::Relationship* relationship,
+                                                v1::SendMessageResponse* response,
+                                                std::string* refund_inmail_id) {
+  if (relationship != nullptr && relationship->blocked()) {
+    return absl::PermissionDeniedError("you cannot message this member");
+  }
+  ASSIGN_OR_RETURN(std::string body,
+                   ValidateText(request.body(), {"body", kMaxMessage, true, true}));
+  const MemberId sender = caller.member_id;
+  Locked lock({&Lock(sender), &Lock(c)});
+  ASSIGN_OR_RETURN(auto earlier, Replay(sender, request.client_message_id(), RequestHash(request)));
+  if (earlier.has_value()) return PrepareSend(caller, request, response).status();
+  ASSIGN_OR_RETURN(auto record, Participating(sender, c));
+  const absl::Time now = clock_->Now();
+  Write write(this);
+  auto* inmail = record.mutable_conversation()->mutable_inmail();
+  if (record.conversation().kind() == v1::CONVERSATION_KIND_INMAIL) {
+    const bool from_recipient = inmail->recipient_id() == FormatMemberId(sender);
+    switch (inmail->status()) {
+      case v1::IN_MAIL_STATUS_PENDING:
+        if (!from_recipient) {
+          return absl::FailedPreconditionError(
+              "your InMail has not been answered yet; you can write again once it is");
+        }
+        // A reply answers the InMail: accepted, and the sender's credit comes back.
+        RETURN_IF_ERROR(write.Answer(&record, v1::IN_MAIL_STATUS_ACCEPTED, now, refund_inmail_id));
+        break;
+      case v1::IN_MAIL_STATUS_SENDING:
+      case v1::IN_MAIL_STATUS_NOT_SENT:
+        return absl::FailedPreconditionError("this InMail was not delivered");
+      default:
+        break;
+    }
+  }
+  // A reply from whoever received a request accepts it: out of REQUESTS.
+  ASSIGN_OR_RETURN(v1::Message message,
+                   write.Append(&record, sender, body, request, request.client_message_id(), now,
+                                [](MemberId) { return v1::FOLDER_FOCUSED; }));
+  RETURN_IF_ERROR(write.Commit(record));
+  sent_.Add({{"kind", "reply"}}).Increment();
+  *response->mutable_message() = message;
+  auto state = store_->GetState(sender, c);
+  FillConversation(sender, record, state.ok() ? &*state : nullptr,
+                   response->mutable_conversation());
+  return absl::OkStatus();
+}
+
+}  // namespace liaison::messaging

@@ -1,0 +1,131 @@
+// MessagingService's methods without gRPC. The handler gathers the facts
+// (identity, privacy, credits answers) asynchronously and calls these on a
+// writer pool; each change is one WriteBatch: message, conversation,
+// every participant's state and inbox index, the idempotency record, and
+// any InMail saga outbox record.
+//
+// The InMail saga (DESIGN.md §6): credits holds a credit keyed by the
+// InMail id; WriteInMail stores the InMail with an outbox record but
+// delivers it to no one; once CommitHold succeeds, Deliver puts it in the
+// recipient's inbox and clears the outbox. If the hold is gone, Abandon
+// marks it NOT_SENT. So an InMail is never delivered without its debit, and
+// a debit never stays without its InMail: a crash anywhere leaves an outbox
+// record that the recovery loop finishes (or the hold times out unused).
+#ifndef LIAISON_SERVICES_MESSAGING_MESSAGING_LOGIC_H_
+#define LIAISON_SERVICES_MESSAGING_MESSAGING_LOGIC_H_
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <optional>
+#include <string>
+
+#include "absl/random/random.h"
+#include "absl/synchronization/mutex.h"
+#include "common/auth.h"
+#include "common/clock.h"
+#include "liaison/messaging/v1/messaging.pb.h"
+#include "services/messaging/messaging_store.h"
+#include "services/messaging/policy.h"
+
+namespace liaison::messaging {
+
+// What a SendMessage asks for, checked before anything remote is asked.
+// Neither recipient nor conversation set: a retry, answered from the record.
+struct SendTarget {
+  std::optional<MemberId> recipient;           // a member, 1:1
+  std::optional<ConversationId> conversation;  // an existing conversation
+  // For an existing 1:1 conversation: the other member (blocks are checked).
+  std::optional<MemberId> peer;
+};
+
+struct MessagingConfig {
+  bool premium_to_premium_override = false;
+};
+
+class MessagingLogic final {
+ public:
+  MessagingLogic(MessagingStore* store, const Clock* clock, MessagingConfig config,
+                 prometheus::Registry& registry);
+
+  // Validates a SendMessage. If the client_message_id was used before with
+  // the same request, `replay` is filled with the first result (send nothing).
+  absl::StatusOr<SendTarget> PrepareSend(const Caller& caller,
+                                         const v1::SendMessageRequest& request,
+                                         v1::SendMessageResponse* replay) const;
+  // Sends to one member, given the facts of the pair.
+  absl::Status SendDirect(const Caller& caller, const v1::SendMessageRequest& request,
+                          MemberId recipient, const MemberSendFacts& facts,
+                          v1::SendMessageResponse* response);
+  // Sends into an existing conversation; `relationship` is set for 1:1s.
+  // `refund_inmail_id` is set when this reply answered an InMail (the
+  // caller then asks credits for the refund recorded in the outbox).
+  absl::Status SendToConversation(const Caller& caller, const v1::SendMessageRequest& request,
+                                  ConversationId conversation,
+                                  const identity::v1::Relationship* relationship,
+                                  v1::SendMessageResponse* response, std::string* refund_inmail_id);
+
+  // InMail. PrepareInMail validates and returns the recipient, or nullopt
+  // when `replay` holds the first result of a retried send; InMailId is the
+  // id the hold is keyed by (stable across retries of one send).
+  absl::StatusOr<std::optional<MemberId>> PrepareInMail(const Caller& caller,
+                                                        const v1::SendInMailRequest& request,
+                                                        v1::SendInMailResponse* replay) const;
+  static std::string InMailId(MemberId sender, const std::string& client_message_id);
+  // Policy check for the InMail, before the credit is reserved.
+  absl::Status CheckInMail(const Caller& caller, MemberId recipient, MemberSendFacts facts) const;
+  // Stores the InMail (SENDING) with its outbox record; delivers nothing.
+  absl::Status WriteInMail(const Caller& caller, const v1::SendInMailRequest& request,
+                           MemberId recipient, v1::SendInMailResponse* response);
+  // After CommitHold succeeded: into the recipient's inbox; outbox cleared.
+  absl::Status Deliver(const std::string& inmail_id);
+  // The hold is gone: the InMail is NOT_SENT; outbox cleared.
+  absl::Status Abandon(const std::string& inmail_id);
+  // After RefundInMail succeeded (or was already done).
+  absl::Status ClearOutbox(const std::string& inmail_id);
+
+  absl::Status RespondToInMail(const Caller& caller, const v1::RespondToInMailRequest& request,
+                               v1::RespondToInMailResponse* response,
+                               std::string* refund_inmail_id);
+
+  absl::Status ListConversations(const Caller& caller, const v1::ListConversationsRequest& request,
+                                 v1::ListConversationsResponse* response) const;
+  absl::Status GetConversation(const Caller& caller, const v1::GetConversationRequest& request,
+                               v1::GetConversationResponse* response) const;
+  absl::Status ListMessages(const Caller& caller, const v1::ListMessagesRequest& request,
+                            v1::ListMessagesResponse* response) const;
+  absl::Status GetUnreadCounts(const Caller& caller, v1::GetUnreadCountsResponse* response) const;
+  absl::Status MarkConversationRead(const Caller& caller,
+                                    const v1::MarkConversationReadRequest& request,
+                                    v1::MarkConversationReadResponse* response);
+
+ private:
+  class Write;
+
+  absl::StatusOr<ConversationId> ParseConversation(const std::string& id) const;
+  // The conversation, if the caller takes part in it (NOT_FOUND otherwise:
+  // a conversation's existence is private to its participants).
+  absl::StatusOr<storage::v1::ConversationRecord> Participating(MemberId member,
+                                                                ConversationId c) const;
+  // The first result of an earlier send with this client_message_id, or
+  // nullopt; INVALID_ARGUMENT if that send asked for something else.
+  absl::StatusOr<std::optional<storage::v1::SentRecord>> Replay(
+      MemberId sender, const std::string& client_message_id, const std::string& hash) const;
+  void FillConversation(MemberId viewer, const storage::v1::ConversationRecord& record,
+                        const storage::v1::MemberState* state, v1::Conversation* out) const;
+  absl::StatusOr<ConversationId> NewConversationId();
+  absl::Mutex& Lock(uint64_t id) const { return stripes_[id % stripes_.size()]; }
+
+  MessagingStore* store_;
+  const Clock* clock_;
+  MessagingConfig config_;
+  prometheus::Family<prometheus::Counter>& sent_;
+  mutable std::array<absl::Mutex, 256> stripes_;
+  absl::Mutex random_mu_;
+  absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
+};
+
+}  // namespace liaison::messaging
+
+#endif  // LIAISON_SERVICES_MESSAGING_MESSAGING_LOGIC_H_

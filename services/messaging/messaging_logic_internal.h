@@ -1,0 +1,96 @@
+// Pieces shared by the messaging logic's .cc files.
+#ifndef LIAISON_SERVICES_MESSAGING_MESSAGING_LOGIC_INTERNAL_H_
+#define LIAISON_SERVICES_MESSAGING_MESSAGING_LOGIC_INTERNAL_H_
+
+#include <google/protobuf/timestamp.pb.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "services/messaging/messaging_logic.h"
+
+namespace liaison::messaging {
+
+inline constexpr size_t kMaxMessage = 8000;
+inline constexpr size_t kMaxSubject = 200;
+inline constexpr size_t kMaxInMailBody = 2000;
+inline constexpr absl::Duration kInMailRefundWindow = absl::Hours(24 * 90);
+
+inline void SetTime(google::protobuf::Timestamp* ts, absl::Time t) {
+  const int64_t micros = absl::ToUnixMicros(t);
+  ts->set_seconds(micros / 1000000);
+  ts->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
+}
+
+inline absl::Time GetTime(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+// Ids this service wrote itself.
+inline uint64_t ParseIdUnchecked(const std::string& id) { return std::stoull(id); }
+
+bool IsParticipant(const storage::v1::ConversationRecord& record, MemberId member);
+absl::Status ValidateClientId(const std::string& id);
+// A stable digest of what a send asked for (its bytes, deterministically).
+std::string RequestHash(const google::protobuf::Message& request);
+const char* OutcomeName(Outcome outcome);
+
+class MessagingLogic::Write final {
+ public:
+  explicit Write(MessagingLogic* logic) : logic_(logic) {}
+
+  rocksdb::WriteBatch& batch() { return batch_; }
+
+  // Appends a message from `sender` to `record`; moves the conversation up in
+  // the inbox of every participant `deliver` accepts (all by default), in
+  // folder_for(member) when new to them, back from ARCHIVED otherwise; marks
+  // it read for the sender; records the send under its client_message_id.
+  absl::StatusOr<v1::Message> Append(storage::v1::ConversationRecord* record, MemberId sender,
+                                     const std::string& body,
+                                     const google::protobuf::Message& request,
+                                     const std::string& client_message_id, absl::Time now,
+                                     const std::function<v1::Folder(MemberId)>& folder_for,
+                                     const std::function<bool(MemberId)>& deliver = nullptr);
+  // Puts `member`'s state, moving their inbox index entry to (folder, activity).
+  void PutState(MemberId member, ConversationId c, storage::v1::MemberState* state,
+                v1::Folder folder, absl::Time activity);
+  // Answers a pending InMail; within 90 days of its send, records the
+  // refund in the outbox and names it in `refund_inmail_id`.
+  absl::Status Answer(storage::v1::ConversationRecord* record, v1::InMailStatus status,
+                      absl::Time now, std::string* refund_inmail_id);
+  // A member's state as this change has it so far (NotFoundError if new).
+  absl::StatusOr<storage::v1::MemberState> LoadState(MemberId member, ConversationId c);
+  // Writes the conversation record(s) touched and the batch, fsync'ed.
+  absl::Status Commit(const storage::v1::ConversationRecord& record);
+  absl::Status CommitBatchOnly();
+
+ private:
+  MessagingLogic* logic_;
+  rocksdb::WriteBatch batch_;
+  // States written so far, so later steps of the same change build on them.
+  std::map<std::pair<MemberId, ConversationId>, storage::v1::MemberState> states_;
+};
+
+// Holds the lock stripes of the given ids until destroyed.
+class Locked final {
+ public:
+  Locked(std::vector<absl::Mutex*> mutexes) : held_(std::move(mutexes)) {
+    std::sort(held_.begin(), held_.end());
+    held_.erase(std::unique(held_.begin(), held_.end()), held_.end());
+    for (absl::Mutex* m : held_) m->Lock();
+  }
+  ~Locked() {
+    for (auto it = held_.rbegin(); it != held_.rend(); ++it) (*it)->Unlock();
+  }
+
+ private:
+  std::vector<absl::Mutex*> held_;
+};
+
+}  // namespace liaison::messaging
+
+#endif  // LIAISON_SERVICES_MESSAGING_MESSAGING_LOGIC_INTERNAL_H_

@@ -1,0 +1,112 @@
+#include "services/messaging/messaging_module.h"
+
+#include <chrono>
+
+#include "common/logging.h"
+#include "common/status.h"
+
+namespace liaison::messaging {
+
+MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingServiceConfig& config,
+                                 std::shared_ptr<grpc::Channel> identity,
+                                 std::shared_ptr<grpc::Channel> privacy,
+                                 std::shared_ptr<grpc::Channel> credits)
+    : store_(deps.store),
+      logic_(&store_, deps.clock, MessagingConfig{config.premium_to_premium_inmail_override},
+             deps.metrics->registry()),
+      writers_(8),
+      identity_(identity::v1::IdentityService::NewStub(identity)),
+      privacy_(privacy::v1::PrivacyService::NewStub(privacy)),
+      credits_(credits::v1::CreditService::NewStub(credits)),
+      tokens_("messaging", *deps.signing_key, deps.clock),
+      handler_(&logic_, deps.verifier, &writers_,
+               Dependencies{identity_.get(), privacy_.get(), credits_.get(), &tokens_}),
+      outbox_loop_([this, interval = absl::Seconds(config.outbox_interval_seconds)] {
+        do {
+          DrainOutbox();
+        } while (!stop_.WaitForNotificationWithTimeout(interval));
+      }) {}
+
+MessagingModule::~MessagingModule() { Stop(); }
+
+void MessagingModule::Stop() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (outbox_loop_.joinable()) outbox_loop_.join();
+}
+
+std::vector<ServiceEntry> MessagingModule::services() {
+  return {{&handler_, v1::MessagingService::service_full_name()}};
+}
+
+int MessagingModule::DrainOutbox() {
+  auto pending = store_.PendingOutbox(200);
+  if (!pending.ok()) {
+    LogError("outbox_scan_failed", {{"error", pending.status().ToString()}});
+    return 0;
+  }
+  int finished = 0;
+  for (const auto& record : *pending) {
+    // A background thread: blocking calls are fine here.
+    grpc::ClientContext context;
+    tokens_.Prepare(&context, absl::Seconds(2));
+    grpc::Status status;
+    absl::Status applied;
+    if (record.action() == storage::v1::OutboxRecord::ACTION_COMMIT_HOLD) {
+      credits::v1::CommitHoldRequest request;
+      request.set_member_id(record.member_id());
+      request.set_inmail_id(record.inmail_id());
+      credits::v1::CommitHoldResponse response;
+      status = credits_->CommitHold(&context, request, &response);
+      if (status.ok()) {
+        applied = logic_.Deliver(record.inmail_id());
+      } else if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+                 status.error_code() == grpc::StatusCode::NOT_FOUND) {
+        applied = logic_.Abandon(record.inmail_id());
+        LogWarn("inmail_not_sent",
+                {{"inmail_id", record.inmail_id()}, {"reason", status.error_message()}});
+      } else {
+        continue;  // credits is unavailable: next pass
+      }
+    } else {
+      credits::v1::RefundInMailRequest request;
+      request.set_member_id(record.member_id());
+      request.set_inmail_id(record.inmail_id());
+      credits::v1::RefundInMailResponse response;
+      status = credits_->RefundInMail(&context, request, &response);
+      const auto code = status.error_code();
+      if (code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED) {
+        continue;
+      }
+      if (!status.ok()) {
+        LogError("inmail_refund_refused",
+                 {{"inmail_id", record.inmail_id()}, {"reason", status.error_message()}});
+      }
+      applied = logic_.ClearOutbox(record.inmail_id());
+    }
+    if (applied.ok()) {
+      ++finished;
+    } else {
+      LogError("outbox_apply_failed",
+               {{"inmail_id", record.inmail_id()}, {"error", applied.ToString()}});
+    }
+  }
+  if (finished > 0) LogInfo("outbox_finished", {{"count", finished}});
+  return finished;
+}
+
+ServiceSpec MessagingServiceSpec(MessagingServiceConfig config) {
+  return ServiceSpec{
+      "messaging", MessagingStore::Families(),
+      [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
+        ASSIGN_OR_RETURN(auto identity,
+                         NewChannel(config.identity_address, *deps.config, deps.metrics));
+        ASSIGN_OR_RETURN(auto privacy,
+                         NewChannel(config.privacy_address, *deps.config, deps.metrics));
+        ASSIGN_OR_RETURN(auto credits,
+                         NewChannel(config.credits_address, *deps.config, deps.metrics));
+        return std::make_unique<MessagingModule>(deps, config, std::move(identity),
+                                                 std::move(privacy), std::move(credits));
+      }};
+}
+
+}  // namespace liaison::messaging

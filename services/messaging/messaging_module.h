@@ -1,0 +1,64 @@
+// The messaging service as the runtime runs it: store, logic, handler,
+// writer pool, channels to identity, privacy and credits, and the outbox
+// loop that finishes InMail sagas a crash or an outage left half done (at
+// start-up, then every outbox interval).
+#ifndef LIAISON_SERVICES_MESSAGING_MESSAGING_MODULE_H_
+#define LIAISON_SERVICES_MESSAGING_MESSAGING_MODULE_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "common/client.h"
+#include "common/server.h"
+#include "common/worker_pool.h"
+#include "services/messaging/messaging_handler.h"
+#include "services/messaging/messaging_logic.h"
+#include "services/messaging/messaging_store.h"
+
+namespace liaison::messaging {
+
+inline constexpr int kDefaultGrpcPort = 50052;
+inline constexpr int kDefaultMetricsPort = 9102;
+
+struct MessagingServiceConfig {
+  std::string identity_address = "127.0.0.1:50051";
+  std::string privacy_address = "127.0.0.1:50054";
+  std::string credits_address = "127.0.0.1:50053";
+  bool premium_to_premium_inmail_override = false;
+  double outbox_interval_seconds = 1;
+};
+
+class MessagingModule final : public ServiceModule {
+ public:
+  MessagingModule(const ServiceDeps& deps, const MessagingServiceConfig& config,
+                  std::shared_ptr<grpc::Channel> identity, std::shared_ptr<grpc::Channel> privacy,
+                  std::shared_ptr<grpc::Channel> credits);
+  ~MessagingModule() override;
+
+  std::vector<ServiceEntry> services() override;
+  void Stop() override;
+
+  // One pass over the outbox; returns how many records were finished.
+  int DrainOutbox();
+
+ private:
+  MessagingStore store_;
+  MessagingLogic logic_;
+  WorkerPool writers_;
+  std::unique_ptr<identity::v1::IdentityService::Stub> identity_;
+  std::unique_ptr<privacy::v1::PrivacyService::Stub> privacy_;
+  std::unique_ptr<credits::v1::CreditService::Stub> credits_;
+  ServiceTokenSource tokens_;
+  MessagingHandler handler_;
+  absl::Notification stop_;
+  std::thread outbox_loop_;
+};
+
+ServiceSpec MessagingServiceSpec(MessagingServiceConfig config);
+
+}  // namespace liaison::messaging
+
+#endif  // LIAISON_SERVICES_MESSAGING_MESSAGING_MODULE_H_

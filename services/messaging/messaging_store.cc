@@ -1,0 +1,136 @@
+#include "services/messaging/messaging_store.h"
+
+#include <algorithm>
+
+#include "common/keys.h"
+#include "common/status.h"
+
+namespace liaison::messaging {
+namespace keys {
+
+std::string Conversation(ConversationId c) { return KeyBuilder('C').U64(c).key(); }
+std::string Message(ConversationId c, int64_t seq) {
+  return KeyBuilder('M').U64(c).U64(static_cast<uint64_t>(seq)).key();
+}
+std::string MessagePrefix(ConversationId c) { return KeyBuilder('M').U64(c).key(); }
+std::string Pair(MemberId a, MemberId b) {
+  return KeyBuilder('P').U64(std::min(a, b)).U64(std::max(a, b)).key();
+}
+std::string State(MemberId m, ConversationId c) { return KeyBuilder('S').U64(m).U64(c).key(); }
+std::string Inbox(MemberId m, v1::Folder folder, absl::Time activity, ConversationId c) {
+  return KeyBuilder('I').U64(m).U8(static_cast<uint8_t>(folder)).TimeDesc(activity).U64(c).key();
+}
+std::string InboxPrefix(MemberId m, v1::Folder folder) {
+  return KeyBuilder('I').U64(m).U8(static_cast<uint8_t>(folder)).key();
+}
+std::string Sent(MemberId m, absl::string_view id) { return KeyBuilder('K').U64(m).Str(id).key(); }
+std::string Unanswered(MemberId s, MemberId r) { return KeyBuilder('U').U64(s).U64(r).key(); }
+std::string Outbox(absl::string_view inmail_id) { return KeyBuilder('O').Str(inmail_id).key(); }
+
+}  // namespace keys
+
+namespace {
+
+template <typename Message>
+absl::StatusOr<Message> Parse(absl::StatusOr<std::string> value) {
+  if (!value.ok()) return value.status();
+  Message message;
+  if (!message.ParseFromString(*value))
+    return absl::DataLossError("a messaging record does not parse");
+  return message;
+}
+
+}  // namespace
+
+std::vector<ColumnFamilySpec> MessagingStore::Families() {
+  return {{"conversations", 9}, {"members", 9}, {"outbox", 0}};
+}
+
+MessagingStore::MessagingStore(Store* store)
+    : store_(store),
+      conversations_(store->Family("conversations")),
+      members_(store->Family("members")),
+      outbox_(store->Family("outbox")) {}
+
+std::string MessagingStore::EncodeId(ConversationId c) {
+  return KeyBuilder('\0').U64(c).key().substr(1);
+}
+
+absl::StatusOr<storage::v1::ConversationRecord> MessagingStore::GetConversation(
+    ConversationId c) const {
+  return Parse<storage::v1::ConversationRecord>(store_->Get(conversations_, keys::Conversation(c)));
+}
+
+absl::StatusOr<storage::v1::MemberState> MessagingStore::GetState(MemberId m,
+                                                                  ConversationId c) const {
+  return Parse<storage::v1::MemberState>(store_->Get(members_, keys::State(m, c)));
+}
+
+absl::StatusOr<storage::v1::SentRecord> MessagingStore::GetSent(MemberId m,
+                                                                absl::string_view id) const {
+  return Parse<storage::v1::SentRecord>(store_->Get(members_, keys::Sent(m, id)));
+}
+
+absl::StatusOr<v1::Message> MessagingStore::GetMessage(ConversationId c, int64_t seq) const {
+  return Parse<v1::Message>(store_->Get(conversations_, keys::Message(c, seq)));
+}
+
+absl::StatusOr<ConversationId> MessagingStore::GetId(rocksdb::ColumnFamilyHandle* family,
+                                                     const std::string& key) const {
+  ASSIGN_OR_RETURN(std::string value, store_->Get(family, key));
+  uint64_t id;
+  KeyReader reader(value);
+  if (!reader.U64(&id) || !reader.AtEnd()) return absl::DataLossError("an id does not parse");
+  return id;
+}
+
+absl::StatusOr<std::vector<v1::Message>> MessagingStore::Messages(ConversationId c, int64_t from,
+                                                                  int64_t to, size_t limit) const {
+  std::vector<v1::Message> out;
+  const bool descending = from > to;
+  for (int64_t seq = from; out.size() < limit && (descending ? seq >= to : seq <= to);
+       seq += descending ? -1 : 1) {
+    auto message = GetMessage(c, seq);
+    if (absl::IsNotFound(message.status())) continue;
+    if (!message.ok()) return message.status();
+    out.push_back(*std::move(message));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<ConversationId, std::string>>> MessagingStore::Inbox(
+    MemberId m, v1::Folder folder, const std::string& after, size_t limit) const {
+  const std::string prefix = keys::InboxPrefix(m, folder);
+  auto it = store_->NewIterator(members_, /*prefix_scan=*/true);
+  it->Seek(after.empty() ? prefix : prefix + after);
+  if (!after.empty() && it->Valid() && it->key().ToString() == prefix + after) it->Next();
+  std::vector<std::pair<ConversationId, std::string>> out;
+  for (; it->Valid() && out.size() < limit && it->key().starts_with(prefix); it->Next()) {
+    const std::string key = it->key().ToString();
+    KeyReader reader(absl::string_view(key).substr(prefix.size()));
+    absl::Time t;
+    uint64_t c;
+    if (!reader.TimeDesc(&t) || !reader.U64(&c))
+      return absl::DataLossError("an inbox key does not parse");
+    out.emplace_back(c, key.substr(prefix.size()));
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "inbox scan"));
+  return out;
+}
+
+absl::StatusOr<std::vector<storage::v1::OutboxRecord>> MessagingStore::PendingOutbox(
+    size_t limit) const {
+  auto it = store_->NewIterator(outbox_, /*prefix_scan=*/false);
+  std::vector<storage::v1::OutboxRecord> out;
+  for (it->Seek("O"); it->Valid() && out.size() < limit && it->key().starts_with("O"); it->Next()) {
+    storage::v1::OutboxRecord record;
+    if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("an outbox record does not parse");
+    }
+    out.push_back(std::move(record));
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "outbox scan"));
+  return out;
+}
+
+}  // namespace liaison::messaging

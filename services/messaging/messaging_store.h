@@ -1,0 +1,86 @@
+// The messaging store. Conversation content is stored once; each member's
+// view of it (folder, read position, flags) and their inbox index are
+// keyed by member, so a member's inbox lives together (and on the member's
+// shard once sharded).
+//
+//   family "conversations" (prefix: kind + conversation id)
+//     'C' conversation            -> ConversationRecord
+//     'M' conversation sequence   -> Message
+//     'P' low-member high-member  -> conversation id   (the pair's 1:1)
+//   family "members" (prefix: kind + member id)
+//     'S' member conversation     -> MemberState
+//     'I' member folder -activity conversation -> ""  inbox, newest first
+//     'K' member client_message_id -> SentRecord      (idempotent sends)
+//     'U' sender recipient        -> conversation id   (unanswered InMail)
+//   family "outbox"
+//     'O' inmail_id               -> OutboxRecord      (InMail saga)
+#ifndef LIAISON_SERVICES_MESSAGING_MESSAGING_STORE_H_
+#define LIAISON_SERVICES_MESSAGING_MESSAGING_STORE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/ids.h"
+#include "common/store.h"
+#include "liaison/messaging/storage/v1/records.pb.h"
+#include "liaison/messaging/v1/messaging.pb.h"
+
+namespace liaison::messaging {
+
+using ConversationId = uint64_t;
+
+namespace keys {
+std::string Conversation(ConversationId c);
+std::string Message(ConversationId c, int64_t sequence);
+std::string MessagePrefix(ConversationId c);
+std::string Pair(MemberId a, MemberId b);
+std::string State(MemberId m, ConversationId c);
+std::string Inbox(MemberId m, v1::Folder folder, absl::Time activity, ConversationId c);
+std::string InboxPrefix(MemberId m, v1::Folder folder);
+std::string Sent(MemberId m, absl::string_view client_message_id);
+std::string Unanswered(MemberId sender, MemberId recipient);
+std::string Outbox(absl::string_view inmail_id);
+}  // namespace keys
+
+class MessagingStore final {
+ public:
+  static std::vector<ColumnFamilySpec> Families();
+  explicit MessagingStore(Store* store);
+
+  Store* store() const { return store_; }
+  rocksdb::ColumnFamilyHandle* conversations() const { return conversations_; }
+  rocksdb::ColumnFamilyHandle* members() const { return members_; }
+  rocksdb::ColumnFamilyHandle* outbox() const { return outbox_; }
+
+  // NotFoundError when absent.
+  absl::StatusOr<storage::v1::ConversationRecord> GetConversation(ConversationId c) const;
+  absl::StatusOr<storage::v1::MemberState> GetState(MemberId m, ConversationId c) const;
+  absl::StatusOr<storage::v1::SentRecord> GetSent(MemberId m, absl::string_view id) const;
+  absl::StatusOr<v1::Message> GetMessage(ConversationId c, int64_t sequence) const;
+  // A conversation id stored under `key` in `family`.
+  absl::StatusOr<ConversationId> GetId(rocksdb::ColumnFamilyHandle* family,
+                                       const std::string& key) const;
+  // Messages from `from` (inclusive) towards `to` (inclusive), at most
+  // `limit`; descending when from > to.
+  absl::StatusOr<std::vector<v1::Message>> Messages(ConversationId c, int64_t from, int64_t to,
+                                                    size_t limit) const;
+  // Conversation ids in a member's folder, newest activity first, after the
+  // index key suffix `after`.
+  absl::StatusOr<std::vector<std::pair<ConversationId, std::string>>> Inbox(
+      MemberId m, v1::Folder folder, const std::string& after, size_t limit) const;
+  absl::StatusOr<std::vector<storage::v1::OutboxRecord>> PendingOutbox(size_t limit) const;
+
+  static std::string EncodeId(ConversationId c);
+
+ private:
+  Store* store_;
+  rocksdb::ColumnFamilyHandle* conversations_;
+  rocksdb::ColumnFamilyHandle* members_;
+  rocksdb::ColumnFamilyHandle* outbox_;
+};
+
+}  // namespace liaison::messaging
+
+#endif  // LIAISON_SERVICES_MESSAGING_MESSAGING_STORE_H_

@@ -1,0 +1,180 @@
+// The one way a change to conversations is written.
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "services/messaging/messaging_logic_internal.h"
+
+namespace liaison::messaging {
+
+bool IsParticipant(const storage::v1::ConversationRecord& record, MemberId member) {
+  const std::string id = FormatMemberId(member);
+  const auto& ids = record.conversation().participant_ids();
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+absl::Status ValidateClientId(const std::string& id) {
+  bool ok = !id.empty() && id.size() <= 128;
+  for (char c : id) ok = ok && (absl::ascii_isalnum(c) || c == '-' || c == '_');
+  if (!ok) {
+    return absl::InvalidArgumentError(
+        "client_message_id must be 1 to 128 characters of A-Z, a-z, 0-9, - and _ (a retry "
+        "reuses it)");
+  }
+  return absl::OkStatus();
+}
+
+std::string RequestHash(const google::protobuf::Message& request) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  google::protobuf::io::CodedOutputStream out(&stream);
+  out.SetSerializationDeterministic(true);
+  request.SerializeToCodedStream(&out);
+  out.Trim();
+  // FNV-1a, 64 bits: stable across processes and releases.
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  return std::string(reinterpret_cast<const char*>(&h), sizeof h);
+}
+
+const char* OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kRegular:
+      return "regular";
+    case Outcome::kOpenProfile:
+      return "open_profile";
+    case Outcome::kMessageRequest:
+      return "message_request";
+    case Outcome::kInMail:
+      return "inmail";
+    case Outcome::kPageMessage:
+      return "page";
+    case Outcome::kDenied:
+      break;
+  }
+  return "denied";
+}
+
+void MessagingLogic::Write::PutState(MemberId member, ConversationId c,
+                                     storage::v1::MemberState* state, v1::Folder folder,
+                                     absl::Time activity) {
+  auto* members = logic_->store_->members();
+  if (state->has_indexed_activity()) {
+    batch_.Delete(members,
+                  keys::Inbox(member, state->folder(), GetTime(state->indexed_activity()), c));
+  }
+  state->set_folder(folder);
+  SetTime(state->mutable_indexed_activity(), activity);
+  batch_.Put(members, keys::Inbox(member, folder, activity, c), "");
+  batch_.Put(members, keys::State(member, c), state->SerializeAsString());
+  states_[{member, c}] = *state;
+}
+
+absl::StatusOr<storage::v1::MemberState> MessagingLogic::Write::LoadState(MemberId member,
+                                                                          ConversationId c) {
+  auto it = states_.find({member, c});
+  if (it != states_.end()) return it->second;
+  return logic_->store_->GetState(member, c);
+}
+
+absl::StatusOr<v1::Message> MessagingLogic::Write::Append(
+    storage::v1::ConversationRecord* record, MemberId sender, const std::string& body,
+    const google::protobuf::Message& request, const std::string& client_message_id, absl::Time now,
+    const std::function<v1::Folder(MemberId)>& folder_for,
+    const std::function<bool(MemberId)>& deliver) {
+  auto* conversation = record->mutable_conversation();
+  const ConversationId c = ParseIdUnchecked(conversation->conversation_id());
+  v1::Message message;
+  message.set_conversation_id(conversation->conversation_id());
+  message.set_sequence(record->last_sequence() + 1);
+  message.set_sender_id(FormatMemberId(sender));
+  message.set_body(body);
+  SetTime(message.mutable_send_time(), now);
+  message.set_client_message_id(client_message_id);
+  record->set_last_sequence(message.sequence());
+  SetTime(conversation->mutable_last_activity_time(), now);
+  *conversation->mutable_last_message() = message;
+  batch_.Put(logic_->store_->conversations(), keys::Message(c, message.sequence()),
+             message.SerializeAsString());
+
+  for (const std::string& id : conversation->participant_ids()) {
+    const MemberId member = ParseIdUnchecked(id);
+    if (deliver && !deliver(member)) continue;
+    auto state = LoadState(member, c);
+    storage::v1::MemberState fresh;
+    v1::Folder folder;
+    if (state.ok()) {
+      folder = state->folder();
+      // New activity brings an archived conversation back; a reply from
+      // whoever received a request accepts it.
+      if (folder == v1::FOLDER_ARCHIVED) folder = state->home_folder();
+      if (member == sender && folder == v1::FOLDER_REQUESTS) folder = v1::FOLDER_FOCUSED;
+    } else if (absl::IsNotFound(state.status())) {
+      state = fresh;
+      folder = folder_for(member);
+      state->set_home_folder(folder);
+    } else {
+      return state.status();
+    }
+    if (member == sender) state->set_read_sequence(message.sequence());
+    if (folder != v1::FOLDER_ARCHIVED && folder != v1::FOLDER_SPAM) state->set_home_folder(folder);
+    PutState(member, c, &*state, folder, now);
+  }
+  storage::v1::SentRecord sent;
+  sent.set_request_hash(RequestHash(request));
+  sent.set_conversation_id(conversation->conversation_id());
+  sent.set_sequence(message.sequence());
+  batch_.Put(logic_->store_->members(), keys::Sent(sender, client_message_id),
+             sent.SerializeAsString());
+  return message;
+}
+
+absl::Status MessagingLogic::Write::Answer(storage::v1::ConversationRecord* record,
+                                           v1::InMailStatus status, absl::Time now,
+                                           std::string* refund_inmail_id) {
+  auto* conversation = record->mutable_conversation();
+  auto* inmail = conversation->mutable_inmail();
+  inmail->set_status(status);
+  SetTime(inmail->mutable_answer_time(), now);
+  const ConversationId c = ParseIdUnchecked(conversation->conversation_id());
+  const MemberId sender = ParseIdUnchecked(inmail->sender_id());
+  const MemberId recipient = ParseIdUnchecked(inmail->recipient_id());
+  batch_.Delete(logic_->store_->members(), keys::Unanswered(sender, recipient));
+  // Answered: an ordinary conversation for both, out of the InMail folder.
+  for (MemberId member : {sender, recipient}) {
+    auto state = LoadState(member, c);
+    if (!state.ok()) return state.status();
+    if (state->folder() == v1::FOLDER_INMAIL) {
+      state->set_home_folder(v1::FOLDER_FOCUSED);
+      PutState(member, c, &*state, v1::FOLDER_FOCUSED, GetTime(state->indexed_activity()));
+    }
+  }
+  const absl::Time sent = GetTime(conversation->create_time());
+  if (now <= sent + kInMailRefundWindow) {
+    storage::v1::OutboxRecord refund;
+    refund.set_action(storage::v1::OutboxRecord::ACTION_REFUND);
+    refund.set_member_id(inmail->sender_id());
+    refund.set_inmail_id(record->inmail_id());
+    refund.set_conversation_id(conversation->conversation_id());
+    SetTime(refund.mutable_create_time(), now);
+    *refund_inmail_id = refund.inmail_id();
+    batch_.Put(logic_->store_->outbox(), keys::Outbox(refund.inmail_id()),
+               refund.SerializeAsString());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MessagingLogic::Write::Commit(const storage::v1::ConversationRecord& record) {
+  batch_.Put(logic_->store_->conversations(),
+             keys::Conversation(ParseIdUnchecked(record.conversation().conversation_id())),
+             record.SerializeAsString());
+  return CommitBatchOnly();
+}
+
+absl::Status MessagingLogic::Write::CommitBatchOnly() {
+  return logic_->store_->store()->Write(&batch_, Durability::kSynced);
+}
+
+}  // namespace liaison::messaging

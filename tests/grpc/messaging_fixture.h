@@ -1,0 +1,140 @@
+// Messaging through real in-process servers: privacy, identity, credits and
+// messaging, each on its own RocksDB, sharing a manual clock.
+#ifndef LIAISON_TESTS_GRPC_MESSAGING_FIXTURE_H_
+#define LIAISON_TESTS_GRPC_MESSAGING_FIXTURE_H_
+
+#include <catch2/catch.hpp>
+
+#include "liaison/credits/v1/credits.grpc.pb.h"
+#include "liaison/identity/v1/identity.grpc.pb.h"
+#include "liaison/messaging/v1/messaging.grpc.pb.h"
+#include "liaison/privacy/v1/privacy.grpc.pb.h"
+#include "services/credits/credit_module.h"
+#include "services/identity/identity_module.h"
+#include "services/messaging/messaging_module.h"
+#include "services/privacy/privacy_module.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_service.h"
+
+namespace liaison::messaging {
+
+using testing::IsOk;
+using testing::StatusIs;
+using testing::TestService;
+using Code = absl::StatusCode;
+using identity::v1::AccountTier;
+
+struct MessagingFixture {
+  testing::TempDir dir;
+  ManualClock clock{absl::FromUnixSeconds(1'800'000'000)};
+  TestService privacy{privacy::PrivacyServiceSpec(), dir.Sub("privacy"), &clock};
+  TestService identity{identity::IdentityServiceSpec({privacy.address()}), dir.Sub("identity"),
+                       &clock};
+  TestService credits{credits::CreditServiceSpec({identity.address(), 60, 3600, "5:1000"}),
+                      dir.Sub("credits"), &clock};
+  TestService messaging{
+      MessagingServiceSpec({identity.address(), privacy.address(), credits.address(), false, 0.1}),
+      dir.Sub("messaging"), &clock};
+  std::unique_ptr<v1::MessagingService::Stub> stub =
+      v1::MessagingService::NewStub(messaging.channel());
+  std::unique_ptr<identity::v1::IdentityService::Stub> people =
+      identity::v1::IdentityService::NewStub(identity.channel());
+  const std::string admin = identity.minter().MintService("admin", absl::Hours(24 * 800)).value();
+  int created = 0;
+
+  std::string Token(MemberId m) { return identity.MemberToken(m); }
+
+  MemberId NewMember(AccountTier tier = identity::v1::ACCOUNT_TIER_BASIC) {
+    identity::v1::CreateMemberRequest create;
+    create.set_handle("member-" + std::to_string(++created));
+    create.set_display_name("Member");
+    create.set_email(create.handle() + "@example.com");
+    identity::v1::CreateMemberResponse member;
+    REQUIRE_THAT(people->CreateMember(TestService::Context(admin).get(), create, &member), IsOk());
+    const MemberId id = std::stoull(member.member().member_id());
+    if (tier != identity::v1::ACCOUNT_TIER_BASIC) {
+      identity::v1::SetAccountTierRequest set;
+      set.set_member_id(member.member().member_id());
+      set.set_tier(tier);
+      identity::v1::SetAccountTierResponse done;
+      REQUIRE_THAT(people->SetAccountTier(TestService::Context(admin).get(), set, &done), IsOk());
+    }
+    return id;
+  }
+
+  void Connect(MemberId a, MemberId b) {
+    identity::v1::SendInvitationRequest invite;
+    invite.set_recipient_id(std::to_string(b));
+    identity::v1::SendInvitationResponse sent;
+    REQUIRE_THAT(people->SendInvitation(TestService::Context(Token(a)).get(), invite, &sent),
+                 IsOk());
+    identity::v1::RespondToInvitationRequest accept;
+    accept.set_sender_id(std::to_string(a));
+    accept.set_response(identity::v1::INVITATION_RESPONSE_ACCEPT);
+    identity::v1::RespondToInvitationResponse accepted;
+    REQUIRE_THAT(
+        people->RespondToInvitation(TestService::Context(Token(b)).get(), accept, &accepted),
+        IsOk());
+  }
+
+  grpc::Status Send(MemberId from, MemberId to, const std::string& body, const std::string& id,
+                    v1::SendMessageResponse* out = nullptr) {
+    v1::SendMessageRequest request;
+    request.add_recipient_ids(std::to_string(to));
+    request.set_body(body);
+    request.set_client_message_id(id);
+    v1::SendMessageResponse response;
+    auto status = stub->SendMessage(TestService::Context(Token(from)).get(), request, &response);
+    if (out != nullptr) *out = response;
+    return status;
+  }
+
+  grpc::Status Reply(MemberId from, const std::string& conversation, const std::string& body,
+                     const std::string& id, v1::SendMessageResponse* out = nullptr) {
+    v1::SendMessageRequest request;
+    request.set_conversation_id(conversation);
+    request.set_body(body);
+    request.set_client_message_id(id);
+    v1::SendMessageResponse response;
+    auto status = stub->SendMessage(TestService::Context(Token(from)).get(), request, &response);
+    if (out != nullptr) *out = response;
+    return status;
+  }
+
+  grpc::Status InMail(MemberId from, MemberId to, const std::string& subject,
+                      const std::string& body, const std::string& id,
+                      v1::SendInMailResponse* out = nullptr) {
+    v1::SendInMailRequest request;
+    request.set_recipient_id(std::to_string(to));
+    request.set_subject(subject);
+    request.set_body(body);
+    request.set_client_message_id(id);
+    v1::SendInMailResponse response;
+    auto status = stub->SendInMail(TestService::Context(Token(from)).get(), request, &response);
+    if (out != nullptr) *out = response;
+    return status;
+  }
+
+  std::vector<v1::Conversation> Folder(MemberId m, v1::Folder folder) {
+    v1::ListConversationsRequest request;
+    request.set_folder(folder);
+    v1::ListConversationsResponse response;
+    REQUIRE_THAT(stub->ListConversations(TestService::Context(Token(m)).get(), request, &response),
+                 IsOk());
+    return {response.conversations().begin(), response.conversations().end()};
+  }
+
+  credits::v1::Balance Balance(MemberId m) {
+    auto stub = credits::v1::CreditService::NewStub(credits.channel());
+    credits::v1::GetBalanceRequest request;
+    request.set_member_id(std::to_string(m));
+    credits::v1::GetBalanceResponse response;
+    REQUIRE_THAT(stub->GetBalance(TestService::Context(admin).get(), request, &response), IsOk());
+    return response.balance();
+  }
+};
+
+}  // namespace liaison::messaging
+
+#endif  // LIAISON_TESTS_GRPC_MESSAGING_FIXTURE_H_
