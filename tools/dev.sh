@@ -67,6 +67,7 @@ SERVICES=(
   "privacy 50054 9104"
   "identity 50051 9101 --privacy-address 127.0.0.1:50054"
   "credits 50053 9103 --identity-address 127.0.0.1:50051"
+  "messaging 50052 9102 --identity-address 127.0.0.1:50051 --privacy-address 127.0.0.1:50054 --credits-address 127.0.0.1:50053"
 )
 
 run_local() {

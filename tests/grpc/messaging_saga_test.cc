@@ -1,0 +1,114 @@
+// The InMail saga across a crash: the messaging process stored an InMail
+// (with its outbox record) after credits held the credit, and died before
+// committing it. On restart the outbox loop must commit and deliver it:
+// exactly one debit and one delivered InMail.
+#include <prometheus/registry.h>
+
+#include <thread>
+
+#include "tests/grpc/messaging_fixture.h"
+
+namespace liaison::messaging {
+namespace {
+
+// Waits (bounded) until `done` holds; the outbox loop runs every 0.1 s.
+template <typename Done>
+bool Eventually(Done done) {
+  for (int i = 0; i < 100; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+TEST_CASE("An InMail stored but not committed before a crash is committed and delivered once") {
+  MessagingFixture f;
+  const MemberId recruiter = f.NewMember(identity::v1::ACCOUNT_TIER_RECRUITER_LITE);
+  const MemberId stranger = f.NewMember();
+  v1::SendInMailRequest request;
+  request.set_recipient_id(std::to_string(stranger));
+  request.set_subject("Hello");
+  request.set_body("A role for you");
+  request.set_client_message_id("crash-1");
+  const std::string inmail_id = MessagingLogic::InMailId(recruiter, "crash-1");
+
+  // What the process did before it died: the hold, then the stored InMail.
+  auto credits = credits::v1::CreditService::NewStub(f.credits.channel());
+  credits::v1::ReserveCreditRequest reserve;
+  reserve.set_member_id(std::to_string(recruiter));
+  reserve.set_inmail_id(inmail_id);
+  credits::v1::ReserveCreditResponse held;
+  REQUIRE_THAT(credits->ReserveCredit(TestService::Context(f.admin).get(), reserve, &held), IsOk());
+  f.messaging.Stop();
+  {
+    auto store = Store::Open({f.dir.Sub("messaging"), MessagingStore::Families()}).value();
+    MessagingStore messages(store.get());
+    prometheus::Registry registry;
+    MessagingLogic logic(&messages, &f.clock, MessagingConfig{}, registry);
+    Caller caller;
+    caller.member_id = recruiter;
+    v1::SendInMailResponse response;
+    REQUIRE_THAT(logic.WriteInMail(caller, request, stranger, &response), IsOk());
+    REQUIRE(store->Close().ok());
+  }
+  CHECK(f.Balance(recruiter).held() == 1);
+
+  // Restart: the outbox loop finishes the saga.
+  f.messaging.Start();
+  f.stub = v1::MessagingService::NewStub(f.messaging.channel());
+  CHECK(Eventually([&] { return f.Folder(stranger, v1::FOLDER_INMAIL).size() == 1; }));
+  auto balance = f.Balance(recruiter);
+  CHECK(balance.available() == 29);
+  CHECK(balance.held() == 0);
+  // The client's retry of the same send gets the same InMail, and no new debit.
+  v1::SendInMailResponse retry;
+  REQUIRE_THAT(f.stub->SendInMail(TestService::Context(f.Token(recruiter)).get(), request, &retry),
+               IsOk());
+  CHECK(f.Balance(recruiter).available() == 29);
+  CHECK(f.Folder(stranger, v1::FOLDER_INMAIL).size() == 1);
+}
+
+TEST_CASE("An InMail whose hold expired before it could be committed is never delivered") {
+  MessagingFixture f;
+  const MemberId recruiter = f.NewMember(identity::v1::ACCOUNT_TIER_RECRUITER_LITE);
+  const MemberId stranger = f.NewMember();
+  v1::SendInMailRequest request;
+  request.set_recipient_id(std::to_string(stranger));
+  request.set_subject("Hello");
+  request.set_body("A role for you");
+  request.set_client_message_id("late-1");
+  const std::string inmail_id = MessagingLogic::InMailId(recruiter, "late-1");
+  auto credits = credits::v1::CreditService::NewStub(f.credits.channel());
+  credits::v1::ReserveCreditRequest reserve;
+  reserve.set_member_id(std::to_string(recruiter));
+  reserve.set_inmail_id(inmail_id);
+  credits::v1::ReserveCreditResponse held;
+  REQUIRE_THAT(credits->ReserveCredit(TestService::Context(f.admin).get(), reserve, &held), IsOk());
+  f.messaging.Stop();
+  {
+    auto store = Store::Open({f.dir.Sub("messaging"), MessagingStore::Families()}).value();
+    MessagingStore messages(store.get());
+    prometheus::Registry registry;
+    MessagingLogic logic(&messages, &f.clock, MessagingConfig{}, registry);
+    Caller caller;
+    caller.member_id = recruiter;
+    v1::SendInMailResponse response;
+    REQUIRE_THAT(logic.WriteInMail(caller, request, stranger, &response), IsOk());
+    REQUIRE(store->Close().ok());
+  }
+  // Messaging stays down past the hold's timeout.
+  f.clock.Advance(absl::Seconds(61));
+  f.messaging.Start();
+  f.stub = v1::MessagingService::NewStub(f.messaging.channel());
+  CHECK(Eventually([&] {
+    auto sent = f.Folder(recruiter, v1::FOLDER_INMAIL);
+    return sent.size() == 1 && sent[0].inmail().status() == v1::IN_MAIL_STATUS_NOT_SENT;
+  }));
+  CHECK(f.Folder(stranger, v1::FOLDER_INMAIL).empty());
+  auto balance = f.Balance(recruiter);
+  CHECK(balance.available() == 30);  // no debit
+  CHECK(balance.held() == 0);
+}
+
+}  // namespace
+}  // namespace liaison::messaging
