@@ -58,7 +58,8 @@ absl::Status MessagingLogic::GetConversation(const Caller& caller,
                                              const v1::GetConversationRequest& request,
                                              v1::GetConversationResponse* response) const {
   ASSIGN_OR_RETURN(ConversationId c, ParseConversation(request.conversation_id()));
-  ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
+  ASSIGN_OR_RETURN(auto readable, Readable(caller.member_id, c));
+  const auto& record = readable.first;
   auto state = store_->GetState(caller.member_id, c);
   if (!state.ok() && !absl::IsNotFound(state.status())) return state.status();
   FillConversation(caller.member_id, record, state.ok() ? &*state : nullptr,
@@ -74,9 +75,9 @@ absl::Status MessagingLogic::ListMessages(const Caller& caller,
   if (request.before_sequence() < 0 || request.after_sequence() < 0) {
     return absl::InvalidArgumentError("before_sequence and after_sequence cannot be negative");
   }
-  ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
-  // The recipient of an InMail not delivered yet sees nothing of it.
-  const int64_t last = record.last_sequence();
+  // Participants read everything; those who left, up to their departure.
+  ASSIGN_OR_RETURN(auto readable, Readable(caller.member_id, c));
+  const int64_t last = readable.second;
   std::vector<v1::Message> messages;
   if (request.direction() == v1::DIRECTION_NEWER) {
     const int64_t from = request.after_sequence() + 1;

@@ -62,6 +62,26 @@ void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone
                                       });
 }
 
+void MessagingHandler::FetchRelationships(MemberId member, const std::vector<MemberId>& others,
+                                          RelationshipsDone done) {
+  auto call = std::make_shared<Call<identity::v1::BatchGetRelationshipsRequest,
+                                    identity::v1::BatchGetRelationshipsResponse>>();
+  deps_.tokens->Prepare(&call->context, kCallTimeout);
+  call->request.set_member_id(FormatMemberId(member));
+  for (MemberId m : others) call->request.add_other_member_ids(FormatMemberId(m));
+  deps_.identity->async()->BatchGetRelationships(
+      &call->context, &call->request, &call->response,
+      [call, done = std::move(done)](grpc::Status s) {
+        if (!s.ok()) return done(DependencyError("identity", s));
+        if (!call->response.missing_member_ids().empty()) {
+          return done(absl::NotFoundError(
+              absl::StrCat("no member ", call->response.missing_member_ids(0))));
+        }
+        done(std::vector<identity::v1::Relationship>(call->response.relationships().begin(),
+                                                     call->response.relationships().end()));
+      });
+}
+
 void MessagingHandler::Refund(MemberId sender, const std::string& inmail_id,
                               std::function<void()> done) {
   auto call =
@@ -114,11 +134,25 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto caller = verifier_->Authorize(*context, Access::kMember);
   auto target = caller.ok() ? logic_->PrepareSend(*caller, *request, response) : caller.status();
-  if (!target.ok() || (!target->recipient && !target->conversation)) {
+  if (!target.ok() || target->answered) {
     reactor->Finish(ToGrpcStatus(target.status()));  // an error, or a retry answered
     return reactor;
   }
   const Caller who = *caller;
+  if (!target->group.empty()) {
+    FetchRelationships(who.member_id, target->group,
+                       [this, reactor, request, response, who, members = target->group](
+                           absl::StatusOr<std::vector<identity::v1::Relationship>> relationships) {
+                         if (!relationships.ok())
+                           return reactor->Finish(ToGrpcStatus(relationships.status()));
+                         writers_->Post([this, reactor, request, response, who, members,
+                                         relationships = *std::move(relationships)] {
+                           reactor->Finish(ToGrpcStatus(
+                               logic_->SendGroup(who, *request, members, relationships, response)));
+                         });
+                       });
+    return reactor;
+  }
   if (target->recipient) {
     FetchFacts(who.member_id, *target->recipient,
                [this, reactor, request, response, who,
@@ -223,6 +257,58 @@ grpc::ServerUnaryReactor* MessagingHandler::RespondToInMail(
            [reactor] { reactor->Finish(grpc::Status::OK); });
   });
   return reactor;
+}
+
+grpc::ServerUnaryReactor* MessagingHandler::AddParticipants(
+    grpc::CallbackServerContext* context, const v1::AddParticipantsRequest* request,
+    v1::AddParticipantsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto caller = verifier_->Authorize(*context, Access::kMember);
+  auto members = caller.ok() ? logic_->PrepareAdd(*caller, *request)
+                             : absl::StatusOr<std::vector<MemberId>>(caller.status());
+  if (!members.ok()) {
+    reactor->Finish(ToGrpcStatus(members.status()));
+    return reactor;
+  }
+  FetchRelationships(caller->member_id, *members,
+                     [this, reactor, request, response, who = *caller](
+                         absl::StatusOr<std::vector<identity::v1::Relationship>> relationships) {
+                       if (!relationships.ok())
+                         return reactor->Finish(ToGrpcStatus(relationships.status()));
+                       writers_->Post([this, reactor, request, response, who,
+                                       relationships = *std::move(relationships)] {
+                         reactor->Finish(ToGrpcStatus(
+                             logic_->AddParticipants(who, *request, relationships, response)));
+                       });
+                     });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MessagingHandler::RemoveParticipant(
+    grpc::CallbackServerContext* context, const v1::RemoveParticipantRequest* request,
+    v1::RemoveParticipantResponse* response) {
+  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
+                          [this, request, response](const Caller& caller) {
+                            return logic_->RemoveParticipant(caller, *request, response);
+                          });
+}
+
+grpc::ServerUnaryReactor* MessagingHandler::LeaveConversation(
+    grpc::CallbackServerContext* context, const v1::LeaveConversationRequest* request,
+    v1::LeaveConversationResponse* response) {
+  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
+                          [this, request](const Caller& caller) {
+                            return logic_->LeaveConversation(caller, *request);
+                          });
+}
+
+grpc::ServerUnaryReactor* MessagingHandler::RenameConversation(
+    grpc::CallbackServerContext* context, const v1::RenameConversationRequest* request,
+    v1::RenameConversationResponse* response) {
+  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
+                          [this, request, response](const Caller& caller) {
+                            return logic_->RenameConversation(caller, *request, response);
+                          });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::ListConversations(

@@ -40,6 +40,18 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   grpc::ServerUnaryReactor* RespondToInMail(grpc::CallbackServerContext* context,
                                             const v1::RespondToInMailRequest* request,
                                             v1::RespondToInMailResponse* response) override;
+  grpc::ServerUnaryReactor* AddParticipants(grpc::CallbackServerContext* context,
+                                            const v1::AddParticipantsRequest* request,
+                                            v1::AddParticipantsResponse* response) override;
+  grpc::ServerUnaryReactor* RemoveParticipant(grpc::CallbackServerContext* context,
+                                              const v1::RemoveParticipantRequest* request,
+                                              v1::RemoveParticipantResponse* response) override;
+  grpc::ServerUnaryReactor* LeaveConversation(grpc::CallbackServerContext* context,
+                                              const v1::LeaveConversationRequest* request,
+                                              v1::LeaveConversationResponse* response) override;
+  grpc::ServerUnaryReactor* RenameConversation(grpc::CallbackServerContext* context,
+                                               const v1::RenameConversationRequest* request,
+                                               v1::RenameConversationResponse* response) override;
   grpc::ServerUnaryReactor* ListConversations(grpc::CallbackServerContext* context,
                                               const v1::ListConversationsRequest* request,
                                               v1::ListConversationsResponse* response) override;
@@ -58,6 +70,12 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
 
  private:
   using FactsDone = std::function<void(absl::StatusOr<MemberSendFacts>)>;
+  using RelationshipsDone =
+      std::function<void(absl::StatusOr<std::vector<identity::v1::Relationship>>)>;
+  // Relationships from `member` to each of `others` (one identity call);
+  // NOT_FOUND naming the first member that does not exist or is hidden.
+  void FetchRelationships(MemberId member, const std::vector<MemberId>& others,
+                          RelationshipsDone done);
   // The pair's relationship (identity) and the recipient's settings
   // (privacy), asked for in parallel; `done` runs once with both.
   void FetchFacts(MemberId sender, MemberId recipient, FactsDone done);

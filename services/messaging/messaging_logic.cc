@@ -58,6 +58,18 @@ absl::StatusOr<storage::v1::ConversationRecord> MessagingLogic::Participating(
   return record;
 }
 
+absl::StatusOr<std::pair<storage::v1::ConversationRecord, int64_t>> MessagingLogic::Readable(
+    MemberId member, ConversationId c) const {
+  auto record = Participating(member, c);
+  if (record.ok()) return std::make_pair(*record, record->last_sequence());
+  if (!absl::IsNotFound(record.status())) return record.status();
+  // A former participant keeps what was said before they left.
+  auto state = store_->GetState(member, c);
+  if (!state.ok() || state->left_at_sequence() == 0) return record.status();
+  ASSIGN_OR_RETURN(auto conversation, store_->GetConversation(c));
+  return std::make_pair(std::move(conversation), state->left_at_sequence());
+}
+
 absl::StatusOr<std::optional<storage::v1::SentRecord>> MessagingLogic::Replay(
     MemberId sender, const std::string& client_message_id, const std::string& hash) const {
   auto sent = store_->GetSent(sender, client_message_id);
@@ -82,9 +94,11 @@ absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
     return absl::InvalidArgumentError(
         "give exactly one of conversation_id, recipient_ids and page_id");
   }
-  if (!request.page_id().empty() || !request.as_page_id().empty() ||
-      request.recipient_ids_size() > 1) {
-    return absl::UnimplementedError("group and page conversations are not available yet");
+  if (!request.page_id().empty() || !request.as_page_id().empty()) {
+    return absl::UnimplementedError("page conversations are not available yet");
+  }
+  if (!request.group_name().empty() && request.recipient_ids_size() < 2) {
+    return absl::InvalidArgumentError("group_name is for new groups (two or more recipient_ids)");
   }
   ASSIGN_OR_RETURN(auto earlier,
                    Replay(caller.member_id, request.client_message_id(), RequestHash(request)));
@@ -97,7 +111,8 @@ absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
     auto state = store_->GetState(caller.member_id, std::stoull(earlier->conversation_id()));
     FillConversation(caller.member_id, record, state.ok() ? &*state : nullptr,
                      replay->mutable_conversation());
-    return target;  // neither recipient nor conversation: answered from the record
+    target.answered = true;
+    return target;
   }
   if (!request.conversation_id().empty()) {
     ASSIGN_OR_RETURN(ConversationId c, ParseConversation(request.conversation_id()));
@@ -110,9 +125,29 @@ absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
     }
     return target;
   }
+  if (request.recipient_ids_size() > 1) {
+    if (request.recipient_ids_size() > kMaxGroupParticipants - 1) {
+      return absl::InvalidArgumentError(absl::StrCat("a group has at most ", kMaxGroupParticipants,
+                                                     " participants; recipient_ids has ",
+                                                     request.recipient_ids_size(), " plus you"));
+    }
+    RETURN_IF_ERROR(
+        ValidateText(request.group_name(), {"group_name", kMaxGroupName, false}).status());
+    for (int i = 0; i < request.recipient_ids_size(); ++i) {
+      ASSIGN_OR_RETURN(MemberId m, ParseMemberId(request.recipient_ids(i),
+                                                 absl::StrCat("recipient_ids[", i, "]")));
+      if (m == caller.member_id) return absl::InvalidArgumentError("you are in the group already");
+      if (std::find(target.group.begin(), target.group.end(), m) != target.group.end()) {
+        return absl::InvalidArgumentError(absl::StrCat("member ", m, " is named twice"));
+      }
+      target.group.push_back(m);
+    }
+    return target;
+  }
   ASSIGN_OR_RETURN(MemberId recipient, ParseMemberId(request.recipient_ids(0), "recipient_ids[0]"));
-  if (recipient == caller.member_id)
+  if (recipient == caller.member_id) {
     return absl::InvalidArgumentError("you cannot message yourself");
+  }
   target.recipient = recipient;
   return target;
 }

@@ -20,6 +20,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
@@ -32,12 +33,15 @@
 namespace liaison::messaging {
 
 // What a SendMessage asks for, checked before anything remote is asked.
-// Neither recipient nor conversation set: a retry, answered from the record.
 struct SendTarget {
+  // A retry: the response already holds the first result.
+  bool answered = false;
   std::optional<MemberId> recipient;           // a member, 1:1
   std::optional<ConversationId> conversation;  // an existing conversation
   // For an existing 1:1 conversation: the other member (blocks are checked).
   std::optional<MemberId> peer;
+  // Several members: a new group.
+  std::vector<MemberId> group;
 };
 
 struct MessagingConfig {
@@ -65,6 +69,25 @@ class MessagingLogic final {
                                   ConversationId conversation,
                                   const identity::v1::Relationship* relationship,
                                   v1::SendMessageResponse* response, std::string* refund_inmail_id);
+
+  // Groups (group_logic.cc). Relationships are seen from the caller, one
+  // per other member, in request order (identity's BatchGetRelationships).
+  absl::Status SendGroup(const Caller& caller, const v1::SendMessageRequest& request,
+                         const std::vector<MemberId>& members,
+                         const std::vector<identity::v1::Relationship>& relationships,
+                         v1::SendMessageResponse* response);
+  // Checks an AddParticipants and returns the members to add.
+  absl::StatusOr<std::vector<MemberId>> PrepareAdd(const Caller& caller,
+                                                   const v1::AddParticipantsRequest& request) const;
+  absl::Status AddParticipants(const Caller& caller, const v1::AddParticipantsRequest& request,
+                               const std::vector<identity::v1::Relationship>& relationships,
+                               v1::AddParticipantsResponse* response);
+  absl::Status RemoveParticipant(const Caller& caller, const v1::RemoveParticipantRequest& request,
+                                 v1::RemoveParticipantResponse* response);
+  absl::Status LeaveConversation(const Caller& caller, const v1::LeaveConversationRequest& request);
+  absl::Status RenameConversation(const Caller& caller,
+                                  const v1::RenameConversationRequest& request,
+                                  v1::RenameConversationResponse* response);
 
   // InMail. PrepareInMail validates and returns the recipient, or nullopt
   // when `replay` holds the first result of a retried send; InMailId is the
@@ -108,6 +131,13 @@ class MessagingLogic final {
   // a conversation's existence is private to its participants).
   absl::StatusOr<storage::v1::ConversationRecord> Participating(MemberId member,
                                                                 ConversationId c) const;
+  // For reading: the conversation and the last message `member` may see
+  // (participants see all; those who left, up to their departure).
+  absl::StatusOr<std::pair<storage::v1::ConversationRecord, int64_t>> Readable(
+      MemberId member, ConversationId c) const;
+  // Takes `member` out of a group (they left or were removed).
+  absl::Status Depart(const Caller& caller, ConversationId c, MemberId member,
+                      v1::Conversation* out);
   // The first result of an earlier send with this client_message_id, or
   // nullopt; INVALID_ARGUMENT if that send asked for something else.
   absl::StatusOr<std::optional<storage::v1::SentRecord>> Replay(

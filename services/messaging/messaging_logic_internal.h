@@ -18,6 +18,7 @@ namespace liaison::messaging {
 inline constexpr size_t kMaxMessage = 8000;
 inline constexpr size_t kMaxSubject = 200;
 inline constexpr size_t kMaxInMailBody = 2000;
+inline constexpr size_t kMaxGroupName = 100;
 inline constexpr absl::Duration kInMailRefundWindow = absl::Hours(24 * 90);
 
 inline void SetTime(google::protobuf::Timestamp* ts, absl::Time t) {
