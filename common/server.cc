@@ -158,6 +158,7 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
   LogInfo("shutting_down",
           {{"signal", strsignal(signal_number)}, {"grace_seconds", config.shutdown_grace_seconds}});
   const absl::Time shutdown_start = absl::Now();
+  (*module)->Draining();
   (*server)->Shutdown(grace);
   LogDebug("grpc_drained", {{"ms", absl::ToDoubleMilliseconds(absl::Now() - shutdown_start)}});
   (*module)->Stop();

@@ -71,6 +71,9 @@ class ServiceModule {
   virtual ~ServiceModule() = default;
   // The gRPC services to register; owned by the module.
   virtual std::vector<ServiceEntry> services() = 0;
+  // Called when shutdown begins, before in-flight calls are drained: end
+  // long-lived streams here so they do not hold the drain to its deadline.
+  virtual void Draining() {}
   // Called after the server has drained and before the store closes:
   // stop background work here.
   virtual void Stop() {}

@@ -106,6 +106,7 @@ absl::Status MessagingLogic::AddParticipants(
     write.PutState(m, c, &*state, v1::FOLDER_FOCUSED,
                    GetTime(record.conversation().last_activity_time()));
   }
+  RETURN_IF_ERROR(write.Changed(record));
   RETURN_IF_ERROR(write.Commit(record));
   auto state = store_->GetState(caller.member_id, c);
   FillConversation(caller.member_id, record, state.ok() ? &*state : nullptr,
@@ -126,6 +127,7 @@ absl::Status MessagingLogic::Depart(const Caller& caller, ConversationId c, Memb
   ASSIGN_OR_RETURN(auto state, write.LoadState(member, c));
   state.set_left_at_sequence(std::max<int64_t>(1, record.last_sequence()));
   write.batch().Put(store_->members(), keys::State(member, c), state.SerializeAsString());
+  RETURN_IF_ERROR(write.Changed(record, member));
   RETURN_IF_ERROR(write.Commit(record));
   if (out != nullptr) FillConversation(caller.member_id, record, nullptr, out);
   return absl::OkStatus();
@@ -164,6 +166,7 @@ absl::Status MessagingLogic::RenameConversation(const Caller& caller,
   ASSIGN_OR_RETURN(auto record, RequireGroup(Participating(caller.member_id, c)));
   record.mutable_conversation()->set_name(name);
   Write write(this);
+  RETURN_IF_ERROR(write.Changed(record));
   RETURN_IF_ERROR(write.Commit(record));
   auto state = store_->GetState(caller.member_id, c);
   FillConversation(caller.member_id, record, state.ok() ? &*state : nullptr,

@@ -122,6 +122,21 @@ absl::Status MessagingLogic::GetUnreadCounts(const Caller& caller,
   return absl::OkStatus();
 }
 
+absl::Status MessagingLogic::SendTypingIndicator(const Caller& caller,
+                                                 const v1::SendTypingIndicatorRequest& request) {
+  ASSIGN_OR_RETURN(ConversationId c, ParseConversation(request.conversation_id()));
+  ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
+  if (hub_ == nullptr) return absl::OkStatus();
+  v1::StreamEventsResponse event;
+  SetTime(event.mutable_time(), clock_->Now());
+  event.mutable_typing()->set_conversation_id(request.conversation_id());
+  event.mutable_typing()->set_member_id(FormatMemberId(caller.member_id));
+  for (const auto& id : record.conversation().participant_ids()) {
+    if (id != FormatMemberId(caller.member_id)) hub_->Publish(ParseIdUnchecked(id), event);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MessagingLogic::MarkConversationRead(const Caller& caller,
                                                   const v1::MarkConversationReadRequest& request,
                                                   v1::MarkConversationReadResponse* response) {

@@ -128,6 +128,10 @@ absl::Status MessagingLogic::Deliver(const std::string& inmail_id) {
     state.set_home_folder(v1::FOLDER_INMAIL);
     write.PutState(recipient, c, &state, v1::FOLDER_INMAIL,
                    GetTime(record.conversation().last_activity_time()));
+    v1::StreamEventsResponse event;
+    SetTime(event.mutable_time(), clock_->Now());
+    *event.mutable_new_message()->mutable_message() = record.conversation().last_message();
+    RETURN_IF_ERROR(write.Event(recipient, std::move(event)));
   }
   write.batch().Delete(store_->outbox(), keys::Outbox(inmail_id));
   return write.Commit(record);

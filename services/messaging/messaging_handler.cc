@@ -3,6 +3,7 @@
 #include <atomic>
 #include <memory>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/rpc.h"
 
@@ -309,6 +310,37 @@ grpc::ServerUnaryReactor* MessagingHandler::RenameConversation(
                           [this, request, response](const Caller& caller) {
                             return logic_->RenameConversation(caller, *request, response);
                           });
+}
+
+grpc::ServerUnaryReactor* MessagingHandler::SendTypingIndicator(
+    grpc::CallbackServerContext* context, const v1::SendTypingIndicatorRequest* request,
+    v1::SendTypingIndicatorResponse* response) {
+  return ServeUnary(context, *verifier_, Access::kMember, [&](const Caller& caller) {
+    return logic_->SendTypingIndicator(caller, *request);
+  });
+}
+
+namespace {
+
+// A stream refused before it started (bad token or cursor).
+class RefusedStream final : public grpc::ServerWriteReactor<v1::StreamEventsResponse> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::StreamEventsResponse>* MessagingHandler::StreamEvents(
+    grpc::CallbackServerContext* context, const v1::StreamEventsRequest* request) {
+  auto caller = verifier_->Authorize(*context, Access::kMember);
+  if (!caller.ok()) return new RefusedStream(ToGrpcStatus(caller.status()));
+  uint64_t after = 0;
+  if (!request->cursor().empty() && !absl::SimpleAtoi(request->cursor(), &after)) {
+    return new RefusedStream(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                          "cursor is not one this stream sent; pass it unchanged"));
+  }
+  return hub_->Open(caller->member_id, after);
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::ListConversations(

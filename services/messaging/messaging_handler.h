@@ -28,8 +28,8 @@ struct Dependencies {
 class MessagingHandler final : public v1::MessagingService::CallbackService {
  public:
   MessagingHandler(MessagingLogic* logic, const TokenVerifier* verifier, WorkerPool* writers,
-                   Dependencies deps)
-      : logic_(logic), verifier_(verifier), writers_(writers), deps_(deps) {}
+                   EventHub* hub, Dependencies deps)
+      : logic_(logic), verifier_(verifier), writers_(writers), hub_(hub), deps_(deps) {}
 
   grpc::ServerUnaryReactor* SendMessage(grpc::CallbackServerContext* context,
                                         const v1::SendMessageRequest* request,
@@ -52,6 +52,11 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   grpc::ServerUnaryReactor* RenameConversation(grpc::CallbackServerContext* context,
                                                const v1::RenameConversationRequest* request,
                                                v1::RenameConversationResponse* response) override;
+  grpc::ServerUnaryReactor* SendTypingIndicator(grpc::CallbackServerContext* context,
+                                                const v1::SendTypingIndicatorRequest* request,
+                                                v1::SendTypingIndicatorResponse* response) override;
+  grpc::ServerWriteReactor<v1::StreamEventsResponse>* StreamEvents(
+      grpc::CallbackServerContext* context, const v1::StreamEventsRequest* request) override;
   grpc::ServerUnaryReactor* ListConversations(grpc::CallbackServerContext* context,
                                               const v1::ListConversationsRequest* request,
                                               v1::ListConversationsResponse* response) override;
@@ -90,6 +95,7 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   MessagingLogic* logic_;
   const TokenVerifier* verifier_;
   WorkerPool* writers_;
+  EventHub* hub_;
   Dependencies deps_;
 };
 

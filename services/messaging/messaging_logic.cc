@@ -12,8 +12,9 @@
 namespace liaison::messaging {
 
 MessagingLogic::MessagingLogic(MessagingStore* store, const Clock* clock, MessagingConfig config,
-                               prometheus::Registry& registry)
+                               prometheus::Registry& registry, EventHub* hub)
     : store_(store),
+      hub_(hub),
       clock_(clock),
       config_(config),
       sent_(prometheus::BuildCounter()

@@ -27,6 +27,7 @@
 #include "common/auth.h"
 #include "common/clock.h"
 #include "liaison/messaging/v1/messaging.pb.h"
+#include "services/messaging/event_hub.h"
 #include "services/messaging/messaging_store.h"
 #include "services/messaging/policy.h"
 
@@ -50,8 +51,9 @@ struct MessagingConfig {
 
 class MessagingLogic final {
  public:
+  // `hub` (may be null) receives the events of every change once committed.
   MessagingLogic(MessagingStore* store, const Clock* clock, MessagingConfig config,
-                 prometheus::Registry& registry);
+                 prometheus::Registry& registry, EventHub* hub = nullptr);
 
   // Validates a SendMessage. If the client_message_id was used before with
   // the same request, `replay` is filled with the first result (send nothing).
@@ -119,6 +121,10 @@ class MessagingLogic final {
   absl::Status ListMessages(const Caller& caller, const v1::ListMessagesRequest& request,
                             v1::ListMessagesResponse* response) const;
   absl::Status GetUnreadCounts(const Caller& caller, v1::GetUnreadCountsResponse* response) const;
+  // Typing goes to the other participants' open streams only (not stored).
+  absl::Status SendTypingIndicator(const Caller& caller,
+                                   const v1::SendTypingIndicatorRequest& request);
+
   absl::Status MarkConversationRead(const Caller& caller,
                                     const v1::MarkConversationReadRequest& request,
                                     v1::MarkConversationReadResponse* response);
@@ -148,6 +154,7 @@ class MessagingLogic final {
   absl::Mutex& Lock(uint64_t id) const { return stripes_[id % stripes_.size()]; }
 
   MessagingStore* store_;
+  EventHub* hub_;
   const Clock* clock_;
   MessagingConfig config_;
   prometheus::Family<prometheus::Counter>& sent_;

@@ -65,6 +65,10 @@ class MessagingLogic::Write final {
                       absl::Time now, std::string* refund_inmail_id);
   // A member's state as this change has it so far (NotFoundError if new).
   absl::StatusOr<storage::v1::MemberState> LoadState(MemberId member, ConversationId c);
+  // Stages an event for `member` (with its cursor), published on commit.
+  absl::Status Event(MemberId member, v1::StreamEventsResponse event);
+  // conversation_changed to everyone in it (and to `also`, e.g. who left).
+  absl::Status Changed(const storage::v1::ConversationRecord& record, MemberId also = 0);
   // Writes the conversation record(s) touched and the batch, fsync'ed.
   absl::Status Commit(const storage::v1::ConversationRecord& record);
   absl::Status CommitBatchOnly();
@@ -74,6 +78,7 @@ class MessagingLogic::Write final {
   rocksdb::WriteBatch batch_;
   // States written so far, so later steps of the same change build on them.
   std::map<std::pair<MemberId, ConversationId>, storage::v1::MemberState> states_;
+  std::vector<std::pair<MemberId, v1::StreamEventsResponse>> events_;
 };
 
 // Holds the lock stripes of the given ids until destroyed.

@@ -12,14 +12,15 @@ MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingService
                                  std::shared_ptr<grpc::Channel> privacy,
                                  std::shared_ptr<grpc::Channel> credits)
     : store_(deps.store),
+      hub_(&store_),
       logic_(&store_, deps.clock, MessagingConfig{config.premium_to_premium_inmail_override},
-             deps.metrics->registry()),
+             deps.metrics->registry(), &hub_),
       writers_(8),
       identity_(identity::v1::IdentityService::NewStub(identity)),
       privacy_(privacy::v1::PrivacyService::NewStub(privacy)),
       credits_(credits::v1::CreditService::NewStub(credits)),
       tokens_("messaging", *deps.signing_key, deps.clock),
-      handler_(&logic_, deps.verifier, &writers_,
+      handler_(&logic_, deps.verifier, &writers_, &hub_,
                Dependencies{identity_.get(), privacy_.get(), credits_.get(), &tokens_}),
       outbox_loop_([this, interval = absl::Seconds(config.outbox_interval_seconds)] {
         do {
@@ -28,6 +29,10 @@ MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingService
       }) {}
 
 MessagingModule::~MessagingModule() { Stop(); }
+
+// Open streams would hold the drain to its deadline: end them first; clients
+// reconnect (elsewhere) with their last cursor.
+void MessagingModule::Draining() { hub_.CloseAll(); }
 
 void MessagingModule::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();

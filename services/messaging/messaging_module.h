@@ -14,6 +14,7 @@
 #include "common/client.h"
 #include "common/server.h"
 #include "common/worker_pool.h"
+#include "services/messaging/event_hub.h"
 #include "services/messaging/messaging_handler.h"
 #include "services/messaging/messaging_logic.h"
 #include "services/messaging/messaging_store.h"
@@ -39,6 +40,7 @@ class MessagingModule final : public ServiceModule {
   ~MessagingModule() override;
 
   std::vector<ServiceEntry> services() override;
+  void Draining() override;
   void Stop() override;
 
   // One pass over the outbox; returns how many records were finished.
@@ -46,6 +48,7 @@ class MessagingModule final : public ServiceModule {
 
  private:
   MessagingStore store_;
+  EventHub hub_;
   MessagingLogic logic_;
   WorkerPool writers_;
   std::unique_ptr<identity::v1::IdentityService::Stub> identity_;

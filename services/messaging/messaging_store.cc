@@ -43,14 +43,15 @@ absl::StatusOr<Message> Parse(absl::StatusOr<std::string> value) {
 }  // namespace
 
 std::vector<ColumnFamilySpec> MessagingStore::Families() {
-  return {{"conversations", 9}, {"members", 9}, {"outbox", 0}};
+  return {{"conversations", 9}, {"members", 9}, {"outbox", 0}, {"events", 9}};
 }
 
 MessagingStore::MessagingStore(Store* store)
     : store_(store),
       conversations_(store->Family("conversations")),
       members_(store->Family("members")),
-      outbox_(store->Family("outbox")) {}
+      outbox_(store->Family("outbox")),
+      events_(store->Family("events")) {}
 
 std::string MessagingStore::EncodeId(ConversationId c) {
   return KeyBuilder('\0').U64(c).key().substr(1);

@@ -14,6 +14,8 @@
 //     'U' sender recipient        -> conversation id   (unanswered InMail)
 //   family "outbox"
 //     'O' inmail_id               -> OutboxRecord      (InMail saga)
+//   family "events" (prefix: kind + member id)
+//     'E' member cursor           -> StreamEventsResponse (event_hub.h)
 #ifndef LIAISON_SERVICES_MESSAGING_MESSAGING_STORE_H_
 #define LIAISON_SERVICES_MESSAGING_MESSAGING_STORE_H_
 
@@ -53,6 +55,7 @@ class MessagingStore final {
   rocksdb::ColumnFamilyHandle* conversations() const { return conversations_; }
   rocksdb::ColumnFamilyHandle* members() const { return members_; }
   rocksdb::ColumnFamilyHandle* outbox() const { return outbox_; }
+  rocksdb::ColumnFamilyHandle* events() const { return events_; }
 
   // NotFoundError when absent.
   absl::StatusOr<storage::v1::ConversationRecord> GetConversation(ConversationId c) const;
@@ -79,6 +82,7 @@ class MessagingStore final {
   rocksdb::ColumnFamilyHandle* conversations_;
   rocksdb::ColumnFamilyHandle* members_;
   rocksdb::ColumnFamilyHandle* outbox_;
+  rocksdb::ColumnFamilyHandle* events_;
 };
 
 }  // namespace liaison::messaging

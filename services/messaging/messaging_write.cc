@@ -121,6 +121,10 @@ absl::StatusOr<v1::Message> MessagingLogic::Write::Append(
     if (member == sender) state->set_read_sequence(message.sequence());
     if (folder != v1::FOLDER_ARCHIVED && folder != v1::FOLDER_SPAM) state->set_home_folder(folder);
     PutState(member, c, &*state, folder, now);
+    v1::StreamEventsResponse event;
+    SetTime(event.mutable_time(), now);
+    *event.mutable_new_message()->mutable_message() = message;
+    RETURN_IF_ERROR(Event(member, std::move(event)));
   }
   storage::v1::SentRecord sent;
   sent.set_request_hash(RequestHash(request));
@@ -173,8 +177,31 @@ absl::Status MessagingLogic::Write::Commit(const storage::v1::ConversationRecord
   return CommitBatchOnly();
 }
 
+absl::Status MessagingLogic::Write::Event(MemberId member, v1::StreamEventsResponse event) {
+  if (logic_->hub_ == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(auto staged, logic_->hub_->Stage(&batch_, member, std::move(event)));
+  events_.emplace_back(member, std::move(staged));
+  return absl::OkStatus();
+}
+
+absl::Status MessagingLogic::Write::Changed(const storage::v1::ConversationRecord& record,
+                                            MemberId also) {
+  std::vector<MemberId> to;
+  for (const auto& id : record.conversation().participant_ids()) to.push_back(ParseIdUnchecked(id));
+  if (also != 0) to.push_back(also);
+  for (MemberId member : to) {
+    v1::StreamEventsResponse event;
+    SetTime(event.mutable_time(), logic_->clock_->Now());
+    *event.mutable_conversation_changed()->mutable_conversation() = record.conversation();
+    RETURN_IF_ERROR(Event(member, std::move(event)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MessagingLogic::Write::CommitBatchOnly() {
-  return logic_->store_->store()->Write(&batch_, Durability::kSynced);
+  RETURN_IF_ERROR(logic_->store_->store()->Write(&batch_, Durability::kSynced));
+  for (const auto& [member, event] : events_) logic_->hub_->Publish(member, event);
+  return absl::OkStatus();
 }
 
 }  // namespace liaison::messaging

@@ -40,6 +40,7 @@ std::string TestService::address() const { return absl::StrCat("127.0.0.1:", ser
 
 void TestService::Stop() {
   if (server_ == nullptr) return;
+  module_->Draining();
   server_->Shutdown(absl::Seconds(5));
   module_->Stop();
   server_.reset();

@@ -1,0 +1,193 @@
+#include "services/messaging/event_hub.h"
+
+#include <deque>
+#include <limits>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/keys.h"
+#include "common/logging.h"
+#include "common/status.h"
+
+namespace liaison::messaging {
+namespace {
+
+uint64_t CursorOf(const v1::StreamEventsResponse& event) {
+  uint64_t cursor = 0;
+  return absl::SimpleAtoi(event.cursor(), &cursor) ? cursor : 0;
+}
+
+}  // namespace
+
+class EventHub::Stream final : public grpc::ServerWriteReactor<v1::StreamEventsResponse> {
+ public:
+  Stream(EventHub* hub, MemberId member) : hub_(hub), member_(member) {}
+
+  MemberId member() const { return member_; }
+
+  // Replayed events first; live ones that arrived meanwhile follow, in order.
+  void Begin(std::vector<v1::StreamEventsResponse> replay) {
+    absl::MutexLock lock(&mu_);
+    std::deque<v1::StreamEventsResponse> live;
+    live.swap(queue_);
+    for (auto& e : replay) Enqueue(std::move(e));
+    for (auto& e : live) Enqueue(std::move(e));
+    replaying_ = false;
+    MaybeWrite();
+  }
+
+  void Push(const v1::StreamEventsResponse& event) {
+    absl::MutexLock lock(&mu_);
+    if (replaying_) {
+      queue_.push_back(event);  // sorted out in Begin
+      return;
+    }
+    Enqueue(event);
+    MaybeWrite();
+  }
+
+  void End(const grpc::Status& status) {
+    absl::MutexLock lock(&mu_);
+    FinishOnce(status);
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) return FinishOnce(grpc::Status::OK);  // the client went away
+    queue_.pop_front();
+    MaybeWrite();
+  }
+
+  void OnCancel() override { End(grpc::Status::CANCELLED); }
+
+  void OnDone() override {
+    hub_->Remove(this);
+    delete this;
+  }
+
+ private:
+  void Enqueue(v1::StreamEventsResponse event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const uint64_t cursor = CursorOf(event);
+    if (cursor != 0) {
+      if (cursor <= last_) return;  // already sent (replay and live overlap)
+      last_ = cursor;
+    }
+    if (queue_.size() >= kMaxQueued) {
+      return FinishOnce(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                     "too far behind; reconnect with your last cursor"));
+    }
+    queue_.push_back(std::move(event));
+  }
+
+  void MaybeWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || finished_ || queue_.empty()) return;
+    writing_ = true;
+    StartWrite(&queue_.front());
+  }
+
+  void FinishOnce(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
+  EventHub* hub_;
+  MemberId member_;
+  absl::Mutex mu_;
+  std::deque<v1::StreamEventsResponse> queue_ ABSL_GUARDED_BY(mu_);
+  bool replaying_ ABSL_GUARDED_BY(mu_) = true;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t last_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+absl::StatusOr<uint64_t> EventHub::NextCursor(MemberId member) {
+  absl::MutexLock lock(&cursor_mu_);
+  auto it = last_cursor_.find(member);
+  if (it == last_cursor_.end()) {
+    // First event since start: continue after the newest one stored.
+    uint64_t last = 0;
+    auto iter = store_->store()->NewIterator(store_->events(), /*prefix_scan=*/false);
+    const std::string prefix = KeyBuilder('E').U64(member).key();
+    iter->SeekForPrev(KeyBuilder('E').U64(member).U64(std::numeric_limits<uint64_t>::max()).key());
+    if (iter->Valid() && iter->key().starts_with(prefix)) {
+      KeyReader reader(absl::string_view(iter->key().data(), iter->key().size()));
+      char kind;
+      uint64_t m;
+      if (!reader.Kind(&kind) || !reader.U64(&m) || !reader.U64(&last)) {
+        return absl::DataLossError("an event key does not parse");
+      }
+    }
+    RETURN_IF_ERROR(FromRocksStatus(iter->status(), "event scan"));
+    it = last_cursor_.emplace(member, last).first;
+  }
+  return ++it->second;
+}
+
+absl::StatusOr<v1::StreamEventsResponse> EventHub::Stage(rocksdb::WriteBatch* batch,
+                                                         MemberId member,
+                                                         v1::StreamEventsResponse event) {
+  ASSIGN_OR_RETURN(uint64_t cursor, NextCursor(member));
+  event.set_cursor(absl::StrCat(cursor));
+  batch->Put(store_->events(), KeyBuilder('E').U64(member).U64(cursor).key(),
+             event.SerializeAsString());
+  if (cursor > kRetained) {
+    batch->Delete(store_->events(), KeyBuilder('E').U64(member).U64(cursor - kRetained).key());
+  }
+  return event;
+}
+
+void EventHub::Publish(MemberId member, const v1::StreamEventsResponse& event) {
+  absl::MutexLock lock(&streams_mu_);
+  auto it = streams_.find(member);
+  if (it == streams_.end()) return;
+  for (Stream* stream : it->second) stream->Push(event);
+}
+
+grpc::ServerWriteReactor<v1::StreamEventsResponse>* EventHub::Open(MemberId member,
+                                                                   uint64_t after) {
+  auto* stream = new Stream(this, member);
+  {
+    absl::MutexLock lock(&streams_mu_);
+    streams_[member].insert(stream);
+  }
+  std::vector<v1::StreamEventsResponse> replay;
+  if (after > 0) {
+    auto iter = store_->store()->NewIterator(store_->events(), /*prefix_scan=*/true);
+    const std::string prefix = KeyBuilder('E').U64(member).key();
+    for (iter->Seek(KeyBuilder('E').U64(member).U64(after + 1).key());
+         iter->Valid() && iter->key().starts_with(prefix) && replay.size() < kRetained;
+         iter->Next()) {
+      v1::StreamEventsResponse event;
+      if (event.ParseFromArray(iter->value().data(), static_cast<int>(iter->value().size()))) {
+        replay.push_back(std::move(event));
+      }
+    }
+    if (!iter->status().ok()) {
+      LogError("event_replay_failed", {{"error", iter->status().ToString()}});
+    }
+  }
+  stream->Begin(std::move(replay));
+  return stream;
+}
+
+void EventHub::CloseAll() {
+  absl::MutexLock lock(&streams_mu_);
+  for (auto& [member, streams] : streams_) {
+    for (Stream* stream : streams) {
+      stream->End(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               "the server is shutting down; reconnect with your last cursor"));
+    }
+  }
+}
+
+void EventHub::Remove(Stream* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  auto it = streams_.find(stream->member());
+  if (it == streams_.end()) return;
+  it->second.erase(stream);
+  if (it->second.empty()) streams_.erase(it);
+}
+
+}  // namespace liaison::messaging

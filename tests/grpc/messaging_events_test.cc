@@ -1,0 +1,139 @@
+// StreamEvents over gRPC: live events, typing, and replay from a cursor.
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "tests/grpc/messaging_fixture.h"
+
+namespace liaison::messaging {
+namespace {
+
+// Reads a member's stream on its own thread until cancelled.
+class Listener {
+ public:
+  Listener(MessagingFixture& f, MemberId member, const std::string& cursor) {
+    context_.AddMetadata("authorization", "Bearer " + f.Token(member));
+    v1::StreamEventsRequest request;
+    request.set_cursor(cursor);
+    reader_ = f.stub->StreamEvents(&context_, request);
+    thread_ = std::thread([this] {
+      v1::StreamEventsResponse event;
+      while (reader_->Read(&event)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        events_.push_back(event);
+        cv_.notify_all();
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      status_ = reader_->Finish();
+      done_ = true;
+      cv_.notify_all();
+    });
+  }
+  ~Listener() {
+    context_.TryCancel();
+    thread_.join();
+  }
+
+  // The first `n` events, waiting up to 10 s for them.
+  std::vector<v1::StreamEventsResponse> Await(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return events_.size() >= n || done_; });
+    return events_;
+  }
+  grpc::Status AwaitEnd() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return done_; });
+    return status_;
+  }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::StreamEventsResponse>> reader_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<v1::StreamEventsResponse> events_;
+  grpc::Status status_;
+  bool done_ = false;
+};
+
+TEST_CASE("A stream delivers new messages and typing live, and replays what was missed") {
+  MessagingFixture f;
+  const MemberId a = f.NewMember(), b = f.NewMember();
+  f.Connect(a, b);
+  std::string cursor;
+  std::string conversation;
+  {
+    Listener listener(f, b, "");
+    v1::SendMessageResponse sent;
+    REQUIRE_THAT(f.Send(a, b, "first", "e1", &sent), IsOk());
+    conversation = sent.conversation().conversation_id();
+    v1::SendTypingIndicatorRequest typing;
+    typing.set_conversation_id(conversation);
+    v1::SendTypingIndicatorResponse typed;
+    REQUIRE_THAT(
+        f.stub->SendTypingIndicator(TestService::Context(f.Token(a)).get(), typing, &typed),
+        IsOk());
+    auto events = listener.Await(2);
+    REQUIRE(events.size() == 2);
+    CHECK(events[0].new_message().message().body() == "first");
+    CHECK_FALSE(events[0].cursor().empty());
+    CHECK(events[1].typing().member_id() == std::to_string(a));
+    CHECK(events[1].cursor().empty());  // typing is live only
+    cursor = events[0].cursor();
+  }
+  // Missed while away: two messages, then a reconnect with the last cursor.
+  REQUIRE_THAT(f.Reply(a, conversation, "second", "e2"), IsOk());
+  REQUIRE_THAT(f.Reply(a, conversation, "third", "e3"), IsOk());
+  Listener again(f, b, cursor);
+  auto replayed = again.Await(2);
+  REQUIRE(replayed.size() == 2);
+  CHECK(replayed[0].new_message().message().body() == "second");
+  CHECK(replayed[1].new_message().message().body() == "third");
+  CHECK(std::stoull(replayed[0].cursor()) > std::stoull(cursor));
+  CHECK(std::stoull(replayed[1].cursor()) > std::stoull(replayed[0].cursor()));
+  // And live again after the replay.
+  REQUIRE_THAT(f.Reply(a, conversation, "fourth", "e4"), IsOk());
+  auto all = again.Await(3);
+  REQUIRE(all.size() == 3);
+  CHECK(all[2].new_message().message().body() == "fourth");
+}
+
+TEST_CASE("A stream refuses a bad cursor or a missing token") {
+  MessagingFixture f;
+  const MemberId a = f.NewMember();
+  Listener bad_cursor(f, a, "not-a-cursor");
+  CHECK_THAT(bad_cursor.AwaitEnd(), StatusIs(Code::kInvalidArgument, "cursor"));
+  grpc::ClientContext context;
+  auto reader = f.stub->StreamEvents(&context, {});
+  v1::StreamEventsResponse event;
+  CHECK_FALSE(reader->Read(&event));
+  CHECK_THAT(reader->Finish(), StatusIs(Code::kUnauthenticated));
+}
+
+TEST_CASE("Group changes reach everyone in the group as events") {
+  MessagingFixture f;
+  const MemberId a = f.NewMember(), b = f.NewMember(), c = f.NewMember();
+  f.Connect(a, b);
+  f.Connect(a, c);
+  v1::SendMessageRequest open;
+  open.add_recipient_ids(std::to_string(b));
+  open.add_recipient_ids(std::to_string(c));
+  open.set_body("hi both");
+  open.set_client_message_id("g1");
+  v1::SendMessageResponse created;
+  REQUIRE_THAT(f.stub->SendMessage(TestService::Context(f.Token(a)).get(), open, &created), IsOk());
+  Listener listener(f, c, "");
+  v1::RenameConversationRequest rename;
+  rename.set_conversation_id(created.conversation().conversation_id());
+  rename.set_name("Team");
+  v1::RenameConversationResponse renamed;
+  REQUIRE_THAT(f.stub->RenameConversation(TestService::Context(f.Token(b)).get(), rename, &renamed),
+               IsOk());
+  auto events = listener.Await(1);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].conversation_changed().conversation().name() == "Team");
+}
+
+}  // namespace
+}  // namespace liaison::messaging
