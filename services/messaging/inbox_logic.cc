@@ -35,23 +35,34 @@ absl::Status MessagingLogic::ListConversations(const Caller& caller,
   if (request.folder() == v1::FOLDER_UNSPECIFIED || !v1::Folder_IsValid(request.folder())) {
     return absl::InvalidArgumentError("folder must be one of FOLDER_FOCUSED ... FOLDER_SPAM");
   }
-  if (request.filter() != v1::FILTER_UNSPECIFIED) {
-    return absl::UnimplementedError("filters are not available yet");
+  if (!v1::Filter_IsValid(request.filter())) {
+    return absl::InvalidArgumentError("filter must be FILTER_UNREAD, FILTER_STARRED or unset");
   }
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
   const std::string list = absl::StrCat("inbox", static_cast<int>(request.folder()));
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(list, request.page_token()));
-  ASSIGN_OR_RETURN(auto entries,
-                   store_->Inbox(caller.member_id, request.folder(), after, page_size + 1));
-  for (size_t i = 0; i < entries.size() && i < static_cast<size_t>(page_size); ++i) {
-    ASSIGN_OR_RETURN(auto record, store_->GetConversation(entries[i].first));
-    ASSIGN_OR_RETURN(auto state, store_->GetState(caller.member_id, entries[i].first));
-    FillConversation(caller.member_id, record, &state, response->add_conversations());
+  ASSIGN_OR_RETURN(std::string position, DecodePageToken(list, request.page_token()));
+  // Walk the folder newest first, keeping what the filter accepts, until the
+  // page is full or the folder ends. The token is the last entry looked at.
+  while (true) {
+    ASSIGN_OR_RETURN(auto entries, store_->Inbox(caller.member_id, request.folder(), position,
+                                                 static_cast<size_t>(page_size)));
+    for (const auto& [c, key] : entries) {
+      ASSIGN_OR_RETURN(auto record, store_->GetConversation(c));
+      ASSIGN_OR_RETURN(auto state, store_->GetState(caller.member_id, c));
+      position = key;
+      const bool unread = record.last_sequence() > state.read_sequence();
+      if (request.filter() == v1::FILTER_UNREAD && !unread) continue;
+      if (request.filter() == v1::FILTER_STARRED && !state.starred()) continue;
+      FillConversation(caller.member_id, record, &state, response->add_conversations());
+      if (response->conversations_size() == page_size) {
+        // More may follow: the next page starts after this entry.
+        ASSIGN_OR_RETURN(auto next, store_->Inbox(caller.member_id, request.folder(), position, 1));
+        if (!next.empty()) response->set_next_page_token(EncodePageToken(list, position));
+        return absl::OkStatus();
+      }
+    }
+    if (entries.size() < static_cast<size_t>(page_size)) return absl::OkStatus();  // the end
   }
-  if (entries.size() > static_cast<size_t>(page_size)) {
-    response->set_next_page_token(EncodePageToken(list, entries[page_size - 1].second));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status MessagingLogic::GetConversation(const Caller& caller,
@@ -78,16 +89,22 @@ absl::Status MessagingLogic::ListMessages(const Caller& caller,
   // Participants read everything; those who left, up to their departure.
   ASSIGN_OR_RETURN(auto readable, Readable(caller.member_id, c));
   const int64_t last = readable.second;
+  // Messages up to a delete-for-me stay hidden from this member.
+  auto own = store_->GetState(caller.member_id, c);
+  if (!own.ok() && !absl::IsNotFound(own.status())) return own.status();
+  const int64_t first = own.ok() ? own->deleted_through_sequence() + 1 : 1;
   std::vector<v1::Message> messages;
   if (request.direction() == v1::DIRECTION_NEWER) {
-    const int64_t from = request.after_sequence() + 1;
+    const int64_t from = std::max(request.after_sequence() + 1, first);
     ASSIGN_OR_RETURN(messages, store_->Messages(c, from, last, page_size));
     response->set_has_more(from + static_cast<int64_t>(messages.size()) <= last);
   } else if (request.direction() == v1::DIRECTION_OLDER ||
              request.direction() == v1::DIRECTION_UNSPECIFIED) {
     const int64_t from = request.before_sequence() == 0 ? last : request.before_sequence() - 1;
-    ASSIGN_OR_RETURN(messages, store_->Messages(c, from, 1, page_size));
-    response->set_has_more(from - static_cast<int64_t>(messages.size()) >= 1);
+    if (from >= first) {
+      ASSIGN_OR_RETURN(messages, store_->Messages(c, from, first, page_size));
+    }
+    response->set_has_more(from - static_cast<int64_t>(messages.size()) >= first);
   } else {
     return absl::InvalidArgumentError("direction must be DIRECTION_OLDER or DIRECTION_NEWER");
   }

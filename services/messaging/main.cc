@@ -25,6 +25,19 @@ int main(int argc, char** argv) {
   add("outbox-interval-seconds", &messaging.outbox_interval_seconds,
       "How often the InMail outbox is retried")
       ->check(CLI::Range(0.05, 3600.0));
+  add("messages-per-minute", &messaging.limits.messages_per_minute,
+      "Messages a member may send per minute (sustained)")
+      ->check(CLI::Range(0.01, 1e6));
+  add("message-burst", &messaging.limits.message_burst, "Messages a member may send at once")
+      ->check(CLI::Range(1.0, 1e6));
+  add("inmails-per-hour", &messaging.limits.inmails_per_hour,
+      "InMails a member may send per hour (sustained)")
+      ->check(CLI::Range(0.01, 1e6));
+  add("inmail-burst", &messaging.limits.inmail_burst, "InMails a member may send at once")
+      ->check(CLI::Range(1.0, 1e6));
+  add("identical-text-limit", &messaging.limits.identical_targets,
+      "Conversations the same text may go to within 10 minutes")
+      ->check(CLI::Range(1, 100000));
   if (auto exit_code = liaison::ParseFlags(app, argc, argv)) return *exit_code;
   return liaison::RunService(liaison::messaging::MessagingServiceSpec(messaging), config);
 }

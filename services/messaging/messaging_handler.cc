@@ -139,6 +139,15 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
     reactor->Finish(ToGrpcStatus(target.status()));  // an error, or a retry answered
     return reactor;
   }
+  // Per-sender limits, before anything is asked of other services.
+  const uint64_t limit_target = target->conversation ? *target->conversation
+                                : target->recipient  ? *target->recipient
+                                                     : target->group.front();
+  if (absl::Status limited = limiter_->Message(caller->member_id, request->body(), limit_target);
+      !limited.ok()) {
+    reactor->Finish(ToGrpcStatus(limited));
+    return reactor;
+  }
   const Caller who = *caller;
   if (!target->group.empty()) {
     FetchRelationships(who.member_id, target->group,
@@ -201,6 +210,11 @@ grpc::ServerUnaryReactor* MessagingHandler::SendInMail(grpc::CallbackServerConte
                                : absl::StatusOr<std::optional<MemberId>>(caller.status());
   if (!recipient.ok() || !recipient->has_value()) {
     reactor->Finish(ToGrpcStatus(recipient.status()));
+    return reactor;
+  }
+  if (absl::Status limited = limiter_->InMail(caller->member_id, request->body(), **recipient);
+      !limited.ok()) {
+    reactor->Finish(ToGrpcStatus(limited));
     return reactor;
   }
   const Caller who = *caller;
@@ -309,6 +323,42 @@ grpc::ServerUnaryReactor* MessagingHandler::RenameConversation(
   return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
                           [this, request, response](const Caller& caller) {
                             return logic_->RenameConversation(caller, *request, response);
+                          });
+}
+
+grpc::ServerUnaryReactor* MessagingHandler::UpdateConversationState(
+    grpc::CallbackServerContext* context, const v1::UpdateConversationStateRequest* request,
+    v1::UpdateConversationStateResponse* response) {
+  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
+                          [this, request, response](const Caller& caller) {
+                            return logic_->UpdateConversationState(caller, *request, response);
+                          });
+}
+
+grpc::ServerUnaryReactor* MessagingHandler::MarkConversationUnread(
+    grpc::CallbackServerContext* context, const v1::MarkConversationUnreadRequest* request,
+    v1::MarkConversationUnreadResponse* response) {
+  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
+                          [this, request, response](const Caller& caller) {
+                            return logic_->MarkConversationUnread(caller, *request, response);
+                          });
+}
+
+grpc::ServerUnaryReactor* MessagingHandler::DeleteConversation(
+    grpc::CallbackServerContext* context, const v1::DeleteConversationRequest* request,
+    v1::DeleteConversationResponse* response) {
+  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
+                          [this, request](const Caller& caller) {
+                            return logic_->DeleteConversation(caller, *request);
+                          });
+}
+
+grpc::ServerUnaryReactor* MessagingHandler::ReportConversation(
+    grpc::CallbackServerContext* context, const v1::ReportConversationRequest* request,
+    v1::ReportConversationResponse* response) {
+  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
+                          [this, request](const Caller& caller) {
+                            return logic_->ReportConversation(caller, *request);
                           });
 }
 

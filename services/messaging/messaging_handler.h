@@ -15,6 +15,7 @@
 #include "liaison/messaging/v1/messaging.grpc.pb.h"
 #include "liaison/privacy/v1/privacy.grpc.pb.h"
 #include "services/messaging/messaging_logic.h"
+#include "services/messaging/rate_limits.h"
 
 namespace liaison::messaging {
 
@@ -28,8 +29,13 @@ struct Dependencies {
 class MessagingHandler final : public v1::MessagingService::CallbackService {
  public:
   MessagingHandler(MessagingLogic* logic, const TokenVerifier* verifier, WorkerPool* writers,
-                   EventHub* hub, Dependencies deps)
-      : logic_(logic), verifier_(verifier), writers_(writers), hub_(hub), deps_(deps) {}
+                   EventHub* hub, RateLimiter* limiter, Dependencies deps)
+      : logic_(logic),
+        verifier_(verifier),
+        writers_(writers),
+        hub_(hub),
+        limiter_(limiter),
+        deps_(deps) {}
 
   grpc::ServerUnaryReactor* SendMessage(grpc::CallbackServerContext* context,
                                         const v1::SendMessageRequest* request,
@@ -52,6 +58,18 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   grpc::ServerUnaryReactor* RenameConversation(grpc::CallbackServerContext* context,
                                                const v1::RenameConversationRequest* request,
                                                v1::RenameConversationResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateConversationState(
+      grpc::CallbackServerContext* context, const v1::UpdateConversationStateRequest* request,
+      v1::UpdateConversationStateResponse* response) override;
+  grpc::ServerUnaryReactor* MarkConversationUnread(
+      grpc::CallbackServerContext* context, const v1::MarkConversationUnreadRequest* request,
+      v1::MarkConversationUnreadResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteConversation(grpc::CallbackServerContext* context,
+                                               const v1::DeleteConversationRequest* request,
+                                               v1::DeleteConversationResponse* response) override;
+  grpc::ServerUnaryReactor* ReportConversation(grpc::CallbackServerContext* context,
+                                               const v1::ReportConversationRequest* request,
+                                               v1::ReportConversationResponse* response) override;
   grpc::ServerUnaryReactor* SendTypingIndicator(grpc::CallbackServerContext* context,
                                                 const v1::SendTypingIndicatorRequest* request,
                                                 v1::SendTypingIndicatorResponse* response) override;
@@ -96,6 +114,7 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   const TokenVerifier* verifier_;
   WorkerPool* writers_;
   EventHub* hub_;
+  RateLimiter* limiter_;
   Dependencies deps_;
 };
 

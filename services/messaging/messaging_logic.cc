@@ -21,7 +21,11 @@ MessagingLogic::MessagingLogic(MessagingStore* store, const Clock* clock, Messag
                 .Name("liaison_messages_sent_total")
                 .Help("Messages stored, by kind (regular, open_profile, message_request, inmail, "
                       "reply).")
-                .Register(registry)) {}
+                .Register(registry)),
+      reports_(prometheus::BuildCounter()
+                   .Name("liaison_conversations_reported_total")
+                   .Help("Reports against a sender (one per reporting member and conversation).")
+                   .Register(registry)) {}
 
 absl::StatusOr<ConversationId> MessagingLogic::NewConversationId() {
   for (int attempt = 0; attempt < 8; ++attempt) {

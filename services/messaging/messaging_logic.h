@@ -121,6 +121,18 @@ class MessagingLogic final {
   absl::Status ListMessages(const Caller& caller, const v1::ListMessagesRequest& request,
                             v1::ListMessagesResponse* response) const;
   absl::Status GetUnreadCounts(const Caller& caller, v1::GetUnreadCountsResponse* response) const;
+  // The caller's own view (state_logic.cc).
+  absl::Status UpdateConversationState(const Caller& caller,
+                                       const v1::UpdateConversationStateRequest& request,
+                                       v1::UpdateConversationStateResponse* response);
+  absl::Status MarkConversationUnread(const Caller& caller,
+                                      const v1::MarkConversationUnreadRequest& request,
+                                      v1::MarkConversationUnreadResponse* response);
+  absl::Status DeleteConversation(const Caller& caller,
+                                  const v1::DeleteConversationRequest& request);
+  absl::Status ReportConversation(const Caller& caller,
+                                  const v1::ReportConversationRequest& request);
+
   // Typing goes to the other participants' open streams only (not stored).
   absl::Status SendTypingIndicator(const Caller& caller,
                                    const v1::SendTypingIndicatorRequest& request);
@@ -141,6 +153,9 @@ class MessagingLogic final {
   // (participants see all; those who left, up to their departure).
   absl::StatusOr<std::pair<storage::v1::ConversationRecord, int64_t>> Readable(
       MemberId member, ConversationId c) const;
+  // The conversation and the caller's state in it (NOT_FOUND if none).
+  absl::StatusOr<std::pair<storage::v1::ConversationRecord, storage::v1::MemberState>> OwnView(
+      MemberId member, ConversationId c) const;
   // Takes `member` out of a group (they left or were removed).
   absl::Status Depart(const Caller& caller, ConversationId c, MemberId member,
                       v1::Conversation* out);
@@ -158,6 +173,7 @@ class MessagingLogic final {
   const Clock* clock_;
   MessagingConfig config_;
   prometheus::Family<prometheus::Counter>& sent_;
+  prometheus::Family<prometheus::Counter>& reports_;
   mutable std::array<absl::Mutex, 256> stripes_;
   absl::Mutex random_mu_;
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);

@@ -18,6 +18,7 @@
 #include "services/messaging/messaging_handler.h"
 #include "services/messaging/messaging_logic.h"
 #include "services/messaging/messaging_store.h"
+#include "services/messaging/rate_limits.h"
 
 namespace liaison::messaging {
 
@@ -30,6 +31,7 @@ struct MessagingServiceConfig {
   std::string credits_address = "127.0.0.1:50053";
   bool premium_to_premium_inmail_override = false;
   double outbox_interval_seconds = 1;
+  RateLimitConfig limits;
 };
 
 class MessagingModule final : public ServiceModule {
@@ -50,6 +52,7 @@ class MessagingModule final : public ServiceModule {
   MessagingStore store_;
   EventHub hub_;
   MessagingLogic logic_;
+  RateLimiter limiter_;
   WorkerPool writers_;
   std::unique_ptr<identity::v1::IdentityService::Stub> identity_;
   std::unique_ptr<privacy::v1::PrivacyService::Stub> privacy_;

@@ -26,6 +26,7 @@ std::string InboxPrefix(MemberId m, v1::Folder folder) {
 std::string Sent(MemberId m, absl::string_view id) { return KeyBuilder('K').U64(m).Str(id).key(); }
 std::string Unanswered(MemberId s, MemberId r) { return KeyBuilder('U').U64(s).U64(r).key(); }
 std::string Outbox(absl::string_view inmail_id) { return KeyBuilder('O').Str(inmail_id).key(); }
+std::string Reports(MemberId sender) { return KeyBuilder('R').U64(sender).key(); }
 
 }  // namespace keys
 

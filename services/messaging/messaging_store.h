@@ -12,6 +12,7 @@
 //     'I' member folder -activity conversation -> ""  inbox, newest first
 //     'K' member client_message_id -> SentRecord      (idempotent sends)
 //     'U' sender recipient        -> conversation id   (unanswered InMail)
+//     'R' sender                  -> reports against them (u64)
 //   family "outbox"
 //     'O' inmail_id               -> OutboxRecord      (InMail saga)
 //   family "events" (prefix: kind + member id)
@@ -44,6 +45,7 @@ std::string InboxPrefix(MemberId m, v1::Folder folder);
 std::string Sent(MemberId m, absl::string_view client_message_id);
 std::string Unanswered(MemberId sender, MemberId recipient);
 std::string Outbox(absl::string_view inmail_id);
+std::string Reports(MemberId sender);
 }  // namespace keys
 
 class MessagingStore final {

@@ -33,15 +33,22 @@ struct MessagingFixture {
                        &clock};
   TestService credits{credits::CreditServiceSpec({identity.address(), 60, 3600, "5:1000"}),
                       dir.Sub("credits"), &clock};
-  TestService messaging{
-      MessagingServiceSpec({identity.address(), privacy.address(), credits.address(), false, 0.1}),
-      dir.Sub("messaging"), &clock};
+  TestService messaging{MessagingServiceSpec(Config()), dir.Sub("messaging"), &clock};
   std::unique_ptr<v1::MessagingService::Stub> stub =
       v1::MessagingService::NewStub(messaging.channel());
   std::unique_ptr<identity::v1::IdentityService::Stub> people =
       identity::v1::IdentityService::NewStub(identity.channel());
   const std::string admin = identity.minter().MintService("admin", absl::Hours(24 * 800)).value();
   int created = 0;
+
+  MessagingServiceConfig Config() const {
+    MessagingServiceConfig config;
+    config.identity_address = identity.address();
+    config.privacy_address = privacy.address();
+    config.credits_address = credits.address();
+    config.outbox_interval_seconds = 0.1;
+    return config;
+  }
 
   std::string Token(MemberId m) { return identity.MemberToken(m); }
 
