@@ -47,6 +47,17 @@ enum class Durability {
   kUnlogged,
 };
 
+// A stored protobuf record: the value read, parsed. Passes NotFound (and any
+// read error) through; DataLossError when the bytes do not parse.
+template <typename Message>
+absl::StatusOr<Message> ParseRecord(absl::StatusOr<std::string> value) {
+  if (!value.ok()) return value.status();
+  Message message;
+  if (!message.ParseFromString(*value))
+    return absl::DataLossError("a stored record does not parse");
+  return message;
+}
+
 // Maps a RocksDB status to an absl::Status. `what` says what was being done;
 // it is logged, never sent to clients (INTERNAL messages are replaced).
 absl::Status FromRocksStatus(const rocksdb::Status& status, absl::string_view what);

@@ -21,37 +21,24 @@ std::string Expiry(absl::Time t, MemberId m, absl::string_view id) {
 
 }  // namespace keys
 
-namespace {
-
-template <typename Message>
-absl::StatusOr<Message> Parse(absl::StatusOr<std::string> value) {
-  if (!value.ok()) return value.status();
-  Message message;
-  if (!message.ParseFromString(*value))
-    return absl::DataLossError("a credits record does not parse");
-  return message;
-}
-
-}  // namespace
-
 std::vector<ColumnFamilySpec> CreditStore::Families() { return {{"ledger", 9}, {"expiry", 0}}; }
 
 CreditStore::CreditStore(Store* store)
     : store_(store), ledger_(store->Family("ledger")), expiry_(store->Family("expiry")) {}
 
 absl::StatusOr<storage::v1::Account> CreditStore::GetAccount(MemberId m) const {
-  auto account = Parse<storage::v1::Account>(store_->Get(ledger_, keys::Account(m)));
+  auto account = ParseRecord<storage::v1::Account>(store_->Get(ledger_, keys::Account(m)));
   if (absl::IsNotFound(account.status())) return storage::v1::Account();
   return account;
 }
 
 absl::StatusOr<v1::Hold> CreditStore::GetHold(MemberId m, absl::string_view inmail_id) const {
-  return Parse<v1::Hold>(store_->Get(ledger_, keys::Hold(m, inmail_id)));
+  return ParseRecord<v1::Hold>(store_->Get(ledger_, keys::Hold(m, inmail_id)));
 }
 
 absl::StatusOr<storage::v1::Purchase> CreditStore::GetPurchase(MemberId m,
                                                                absl::string_view key) const {
-  return Parse<storage::v1::Purchase>(store_->Get(ledger_, keys::Purchase(m, key)));
+  return ParseRecord<storage::v1::Purchase>(store_->Get(ledger_, keys::Purchase(m, key)));
 }
 
 absl::StatusOr<std::vector<v1::LedgerEntry>> CreditStore::Entries(MemberId m,

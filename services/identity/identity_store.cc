@@ -35,14 +35,6 @@ std::string Prefix(char kind, uint64_t id) { return KeyBuilder(kind).U64(id).key
 
 namespace {
 
-template <typename Message>
-absl::StatusOr<Message> ParseRecord(absl::StatusOr<std::string> value) {
-  if (!value.ok()) return value.status();
-  Message message;
-  if (!message.ParseFromString(*value)) return absl::DataLossError("a record does not parse");
-  return message;
-}
-
 absl::StatusOr<uint64_t> ParseU64(absl::StatusOr<std::string> value) {
   if (!value.ok()) return value.status();
   uint64_t n;

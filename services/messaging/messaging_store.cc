@@ -30,19 +30,6 @@ std::string Reports(MemberId sender) { return KeyBuilder('R').U64(sender).key();
 
 }  // namespace keys
 
-namespace {
-
-template <typename Message>
-absl::StatusOr<Message> Parse(absl::StatusOr<std::string> value) {
-  if (!value.ok()) return value.status();
-  Message message;
-  if (!message.ParseFromString(*value))
-    return absl::DataLossError("a messaging record does not parse");
-  return message;
-}
-
-}  // namespace
-
 std::vector<ColumnFamilySpec> MessagingStore::Families() {
   return {{"conversations", 9}, {"members", 9}, {"outbox", 0}, {"events", 9}};
 }
@@ -60,21 +47,22 @@ std::string MessagingStore::EncodeId(ConversationId c) {
 
 absl::StatusOr<storage::v1::ConversationRecord> MessagingStore::GetConversation(
     ConversationId c) const {
-  return Parse<storage::v1::ConversationRecord>(store_->Get(conversations_, keys::Conversation(c)));
+  return ParseRecord<storage::v1::ConversationRecord>(
+      store_->Get(conversations_, keys::Conversation(c)));
 }
 
 absl::StatusOr<storage::v1::MemberState> MessagingStore::GetState(MemberId m,
                                                                   ConversationId c) const {
-  return Parse<storage::v1::MemberState>(store_->Get(members_, keys::State(m, c)));
+  return ParseRecord<storage::v1::MemberState>(store_->Get(members_, keys::State(m, c)));
 }
 
 absl::StatusOr<storage::v1::SentRecord> MessagingStore::GetSent(MemberId m,
                                                                 absl::string_view id) const {
-  return Parse<storage::v1::SentRecord>(store_->Get(members_, keys::Sent(m, id)));
+  return ParseRecord<storage::v1::SentRecord>(store_->Get(members_, keys::Sent(m, id)));
 }
 
 absl::StatusOr<v1::Message> MessagingStore::GetMessage(ConversationId c, int64_t seq) const {
-  return Parse<v1::Message>(store_->Get(conversations_, keys::Message(c, seq)));
+  return ParseRecord<v1::Message>(store_->Get(conversations_, keys::Message(c, seq)));
 }
 
 absl::StatusOr<ConversationId> MessagingStore::GetId(rocksdb::ColumnFamilyHandle* family,

@@ -19,17 +19,8 @@ std::string PrivacyStore::Key(MemberId member) {
 
 PrivacyStore::PrivacyStore(Store* store) : store_(store), family_(store->Family(kFamily)) {}
 
-absl::StatusOr<v1::PrivacySettings> PrivacyStore::Parse(absl::StatusOr<std::string> value) {
-  if (!value.ok()) return value.status();
-  v1::PrivacySettings settings;
-  if (!settings.ParseFromString(*value)) {
-    return absl::DataLossError("a privacy settings record does not parse");
-  }
-  return settings;
-}
-
 absl::StatusOr<v1::PrivacySettings> PrivacyStore::Load(MemberId member) const {
-  return Parse(store_->Get(family_, Key(member)));
+  return ParseRecord<v1::PrivacySettings>(store_->Get(family_, Key(member)));
 }
 
 std::vector<absl::StatusOr<v1::PrivacySettings>> PrivacyStore::LoadMany(
@@ -39,7 +30,8 @@ std::vector<absl::StatusOr<v1::PrivacySettings>> PrivacyStore::LoadMany(
   for (MemberId member : members) keys.push_back(Key(member));
   std::vector<absl::StatusOr<v1::PrivacySettings>> out;
   out.reserve(members.size());
-  for (auto& value : store_->MultiGet(family_, keys)) out.push_back(Parse(std::move(value)));
+  for (auto& value : store_->MultiGet(family_, keys))
+    out.push_back(ParseRecord<v1::PrivacySettings>(std::move(value)));
   return out;
 }
 

@@ -34,8 +34,6 @@ class PrivacyStore final {
   absl::Status Save(MemberId member, const v1::PrivacySettings& choices);
 
  private:
-  static absl::StatusOr<v1::PrivacySettings> Parse(absl::StatusOr<std::string> value);
-
   Store* store_;
   rocksdb::ColumnFamilyHandle* family_;
 };

@@ -21,36 +21,43 @@ bool Eventually(Done done) {
   return false;
 }
 
+// What a messaging process did before it died between hold and commit: the
+// credit held (by credits), then the InMail stored with its outbox record.
+void HoldThenStoreThenCrash(MessagingFixture& f, MemberId sender, MemberId recipient,
+                            const v1::SendInMailRequest& request) {
+  auto credits = credits::v1::CreditService::NewStub(f.credits.channel());
+  credits::v1::ReserveCreditRequest reserve;
+  reserve.set_member_id(std::to_string(sender));
+  reserve.set_inmail_id(MessagingLogic::InMailId(sender, request.client_message_id()));
+  credits::v1::ReserveCreditResponse held;
+  REQUIRE_THAT(credits->ReserveCredit(TestService::Context(f.admin).get(), reserve, &held), IsOk());
+  f.messaging.Stop();
+  auto store = Store::Open({f.dir.Sub("messaging"), MessagingStore::Families()}).value();
+  MessagingStore messages(store.get());
+  prometheus::Registry registry;
+  MessagingLogic logic(&messages, &f.clock, MessagingConfig{}, registry);
+  Caller caller;
+  caller.member_id = sender;
+  v1::SendInMailResponse response;
+  REQUIRE_THAT(logic.WriteInMail(caller, request, recipient, &response), IsOk());
+  REQUIRE(store->Close().ok());
+}
+
+v1::SendInMailRequest AnInMail(MemberId to, const std::string& id) {
+  v1::SendInMailRequest request;
+  request.set_recipient_id(std::to_string(to));
+  request.set_subject("Hello");
+  request.set_body("A role for you");
+  request.set_client_message_id(id);
+  return request;
+}
+
 TEST_CASE("An InMail stored but not committed before a crash is committed and delivered once") {
   MessagingFixture f;
   const MemberId recruiter = f.NewMember(identity::v1::ACCOUNT_TIER_RECRUITER_LITE);
   const MemberId stranger = f.NewMember();
-  v1::SendInMailRequest request;
-  request.set_recipient_id(std::to_string(stranger));
-  request.set_subject("Hello");
-  request.set_body("A role for you");
-  request.set_client_message_id("crash-1");
-  const std::string inmail_id = MessagingLogic::InMailId(recruiter, "crash-1");
-
-  // What the process did before it died: the hold, then the stored InMail.
-  auto credits = credits::v1::CreditService::NewStub(f.credits.channel());
-  credits::v1::ReserveCreditRequest reserve;
-  reserve.set_member_id(std::to_string(recruiter));
-  reserve.set_inmail_id(inmail_id);
-  credits::v1::ReserveCreditResponse held;
-  REQUIRE_THAT(credits->ReserveCredit(TestService::Context(f.admin).get(), reserve, &held), IsOk());
-  f.messaging.Stop();
-  {
-    auto store = Store::Open({f.dir.Sub("messaging"), MessagingStore::Families()}).value();
-    MessagingStore messages(store.get());
-    prometheus::Registry registry;
-    MessagingLogic logic(&messages, &f.clock, MessagingConfig{}, registry);
-    Caller caller;
-    caller.member_id = recruiter;
-    v1::SendInMailResponse response;
-    REQUIRE_THAT(logic.WriteInMail(caller, request, stranger, &response), IsOk());
-    REQUIRE(store->Close().ok());
-  }
+  const v1::SendInMailRequest request = AnInMail(stranger, "crash-1");
+  HoldThenStoreThenCrash(f, recruiter, stranger, request);
   CHECK(f.Balance(recruiter).held() == 1);
 
   // Restart: the outbox loop finishes the saga.
@@ -72,30 +79,7 @@ TEST_CASE("An InMail whose hold expired before it could be committed is never de
   MessagingFixture f;
   const MemberId recruiter = f.NewMember(identity::v1::ACCOUNT_TIER_RECRUITER_LITE);
   const MemberId stranger = f.NewMember();
-  v1::SendInMailRequest request;
-  request.set_recipient_id(std::to_string(stranger));
-  request.set_subject("Hello");
-  request.set_body("A role for you");
-  request.set_client_message_id("late-1");
-  const std::string inmail_id = MessagingLogic::InMailId(recruiter, "late-1");
-  auto credits = credits::v1::CreditService::NewStub(f.credits.channel());
-  credits::v1::ReserveCreditRequest reserve;
-  reserve.set_member_id(std::to_string(recruiter));
-  reserve.set_inmail_id(inmail_id);
-  credits::v1::ReserveCreditResponse held;
-  REQUIRE_THAT(credits->ReserveCredit(TestService::Context(f.admin).get(), reserve, &held), IsOk());
-  f.messaging.Stop();
-  {
-    auto store = Store::Open({f.dir.Sub("messaging"), MessagingStore::Families()}).value();
-    MessagingStore messages(store.get());
-    prometheus::Registry registry;
-    MessagingLogic logic(&messages, &f.clock, MessagingConfig{}, registry);
-    Caller caller;
-    caller.member_id = recruiter;
-    v1::SendInMailResponse response;
-    REQUIRE_THAT(logic.WriteInMail(caller, request, stranger, &response), IsOk());
-    REQUIRE(store->Close().ok());
-  }
+  HoldThenStoreThenCrash(f, recruiter, stranger, AnInMail(stranger, "late-1"));
   // Messaging stays down past the hold's timeout.
   f.clock.Advance(absl::Seconds(61));
   f.messaging.Start();
