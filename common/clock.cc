@@ -27,6 +27,16 @@ void ManualClock::Set(absl::Time t) {
   now_ = t;
 }
 
+void SetTimestamp(google::protobuf::Timestamp* ts, absl::Time t) {
+  const int64_t micros = absl::ToUnixMicros(t);
+  ts->set_seconds(micros / 1000000);
+  ts->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
+}
+
+absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
 void ManualClock::Advance(absl::Duration d) {
   absl::MutexLock lock(&mu_);
   now_ += d;

@@ -4,6 +4,8 @@
 #ifndef LIAISON_COMMON_CLOCK_H_
 #define LIAISON_COMMON_CLOCK_H_
 
+#include <google/protobuf/timestamp.pb.h>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -31,6 +33,11 @@ class ManualClock final : public Clock {
   mutable absl::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
 };
+
+// absl::Time <-> google.protobuf.Timestamp, to the microsecond (the
+// precision stored keys keep).
+void SetTimestamp(google::protobuf::Timestamp* ts, absl::Time t);
+absl::Time FromTimestamp(const google::protobuf::Timestamp& ts);
 
 }  // namespace liaison
 

@@ -61,8 +61,7 @@ grpc::ServerUnaryReactor* CreditHandler::ServeWithFacts(grpc::CallbackServerCont
         MemberFacts facts;
         facts.tier = fetch->response.member().tier();
         if (fetch->response.member().has_billing_anchor_time()) {
-          const auto& ts = fetch->response.member().billing_anchor_time();
-          facts.anchor = absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+          facts.anchor = FromTimestamp(fetch->response.member().billing_anchor_time());
         }
         writers_->Post([reactor, member, facts, logic] {
           reactor->Finish(ToGrpcStatus(logic(member, facts)));

@@ -12,20 +12,8 @@
 namespace liaison::credits {
 namespace {
 
-using google::protobuf::Timestamp;
-
-void SetTime(Timestamp* ts, absl::Time t) {
-  const int64_t micros = absl::ToUnixMicros(t);
-  ts->set_seconds(micros / 1000000);
-  ts->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
-}
-
-absl::Time GetTime(const Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
 absl::Time AnchorOf(const storage::v1::Account& account) {
-  return account.has_billing_anchor_time() ? GetTime(account.billing_anchor_time())
+  return account.has_billing_anchor_time() ? FromTimestamp(account.billing_anchor_time())
                                            : absl::InfinitePast();
 }
 
@@ -56,7 +44,7 @@ class CreditLogic::Change final {
     account_.set_last_sequence(account_.last_sequence() + 1);
     v1::LedgerEntry& entry = entries_.emplace_back();
     entry.set_sequence(account_.last_sequence());
-    SetTime(entry.mutable_time(), logic_->clock_->Now());
+    SetTimestamp(entry.mutable_time(), logic_->clock_->Now());
     entry.set_type(type);
     entry.set_monthly_delta(monthly);
     entry.set_purchased_delta(purchased);
@@ -139,7 +127,7 @@ absl::Status CreditLogic::BringUpToDate(Change& change, const MemberFacts& facts
   if (account.tier() != facts.tier || AnchorOf(account) != facts.anchor) {
     // A new premium tier: its allotment at once, and a new billing cycle.
     account.set_tier(facts.tier);
-    SetTime(account.mutable_billing_anchor_time(), facts.anchor);
+    SetTimestamp(account.mutable_billing_anchor_time(), facts.anchor);
     account.set_periods_applied(0);
     const std::string reference =
         absl::StrCat("upgrade:", identity::v1::AccountTier_Name(facts.tier));
@@ -170,8 +158,8 @@ void CreditLogic::FillBalance(MemberId member, const storage::v1::Account& accou
   balance->set_rollover_cap(rule.cap);
   if (account.has_billing_anchor_time() && IsPremium(tier)) {
     *balance->mutable_billing_anchor_time() = account.billing_anchor_time();
-    SetTime(balance->mutable_next_refresh_time(),
-            RefreshTime(AnchorOf(account), account.periods_applied() + 1));
+    SetTimestamp(balance->mutable_next_refresh_time(),
+                 RefreshTime(AnchorOf(account), account.periods_applied() + 1));
   }
 }
 
@@ -250,7 +238,7 @@ absl::Status CreditLogic::Purchase(MemberId member, const MemberFacts& facts,
   record.set_pack_id(pack->pack_id());
   record.set_quantity(quantity);
   *record.mutable_entry() = entry;
-  SetTime(record.mutable_time(), clock_->Now());
+  SetTimestamp(record.mutable_time(), clock_->Now());
   change.batch().Put(store_->ledger(), keys::Purchase(member, request.idempotency_key()),
                      record.SerializeAsString());
   RETURN_IF_ERROR(change.Save());
@@ -263,7 +251,7 @@ void CreditLogic::VoidHeld(Change& change, v1::Hold* hold, const char* why) {
   const bool monthly = hold->pool() == v1::CREDIT_POOL_MONTHLY;
   change.Append(v1::ENTRY_TYPE_VOID, monthly ? 1 : 0, monthly ? 0 : 1, -1,
                 absl::StrCat(why, ":", hold->inmail_id()));
-  change.batch().Delete(store_->expiry(), keys::Expiry(GetTime(hold->expire_time()),
+  change.batch().Delete(store_->expiry(), keys::Expiry(FromTimestamp(hold->expire_time()),
                                                        change.member(), hold->inmail_id()));
   hold->set_state(v1::HOLD_STATE_VOIDED);
   change.batch().Put(store_->ledger(), keys::Hold(change.member(), hold->inmail_id()),
@@ -310,8 +298,8 @@ absl::Status CreditLogic::Reserve(MemberId member, const MemberFacts& facts,
   hold->set_inmail_id(inmail_id);
   hold->set_state(v1::HOLD_STATE_HELD);
   hold->set_pool(pool);
-  SetTime(hold->mutable_create_time(), now);
-  SetTime(hold->mutable_expire_time(), now + config_.hold_timeout);
+  SetTimestamp(hold->mutable_create_time(), now);
+  SetTimestamp(hold->mutable_expire_time(), now + config_.hold_timeout);
   change.batch().Put(store_->ledger(), keys::Hold(member, inmail_id), hold->SerializeAsString());
   change.batch().Put(store_->expiry(), keys::Expiry(now + config_.hold_timeout, member, inmail_id),
                      "");
@@ -335,7 +323,7 @@ absl::Status CreditLogic::Commit(MemberId member, const std::string& inmail_id, 
   ASSIGN_OR_RETURN(auto account, store_->GetAccount(member));
   Change change(this, member, std::move(account));
   const absl::Time now = clock_->Now();
-  if (now >= GetTime(hold->expire_time())) {
+  if (now >= FromTimestamp(hold->expire_time())) {
     VoidHeld(change, hold, "expired");
     RETURN_IF_ERROR(change.Save());
     return absl::FailedPreconditionError(
@@ -343,9 +331,9 @@ absl::Status CreditLogic::Commit(MemberId member, const std::string& inmail_id, 
   }
   change.Append(v1::ENTRY_TYPE_COMMIT, 0, 0, -1, absl::StrCat("inmail:", inmail_id));
   change.batch().Delete(store_->expiry(),
-                        keys::Expiry(GetTime(hold->expire_time()), member, inmail_id));
+                        keys::Expiry(FromTimestamp(hold->expire_time()), member, inmail_id));
   hold->set_state(v1::HOLD_STATE_COMMITTED);
-  SetTime(hold->mutable_commit_time(), now);
+  SetTimestamp(hold->mutable_commit_time(), now);
   change.batch().Put(store_->ledger(), keys::Hold(member, inmail_id), hold->SerializeAsString());
   return change.Save();
 }
@@ -362,7 +350,7 @@ absl::Status CreditLogic::Void(MemberId member, const std::string& inmail_id, v1
     hold->set_member_id(FormatMemberId(member));
     hold->set_inmail_id(inmail_id);
     hold->set_state(v1::HOLD_STATE_VOIDED);
-    SetTime(hold->mutable_create_time(), clock_->Now());
+    SetTimestamp(hold->mutable_create_time(), clock_->Now());
     change.batch().Put(store_->ledger(), keys::Hold(member, inmail_id), hold->SerializeAsString());
     return change.Save();
   }
@@ -391,7 +379,7 @@ absl::Status CreditLogic::Refund(MemberId member, const std::string& inmail_id, 
         absl::StrCat("InMail ", inmail_id, " was never charged, so there is nothing to refund"));
   }
   if (hold->refunded()) return absl::OkStatus();  // once per InMail
-  const absl::Time sent = GetTime(hold->create_time());
+  const absl::Time sent = FromTimestamp(hold->create_time());
   if (clock_->Now() > sent + kRefundWindow) {
     return absl::FailedPreconditionError(absl::StrCat("InMail ", inmail_id, " was sent on ",
                                                       Human(sent), "; refunds end after 90 days"));

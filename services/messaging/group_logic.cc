@@ -43,7 +43,7 @@ absl::Status MessagingLogic::SendGroup(const Caller& caller, const v1::SendMessa
   c->set_name(name);
   c->add_participant_ids(FormatMemberId(creator));
   for (MemberId m : members) c->add_participant_ids(FormatMemberId(m));
-  SetTime(c->mutable_create_time(), now);
+  SetTimestamp(c->mutable_create_time(), now);
   Write write(this);
   ASSIGN_OR_RETURN(v1::Message message,
                    write.Append(&record, creator, body, request, request.client_message_id(), now,
@@ -104,7 +104,7 @@ absl::Status MessagingLogic::AddParticipants(
     state->set_left_at_sequence(0);
     state->set_home_folder(v1::FOLDER_FOCUSED);
     write.PutState(m, c, &*state, v1::FOLDER_FOCUSED,
-                   GetTime(record.conversation().last_activity_time()));
+                   FromTimestamp(record.conversation().last_activity_time()));
   }
   RETURN_IF_ERROR(write.Changed(record));
   RETURN_IF_ERROR(write.Commit(record));

@@ -145,7 +145,7 @@ absl::Status MessagingLogic::SendTypingIndicator(const Caller& caller,
   ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
   if (hub_ == nullptr) return absl::OkStatus();
   v1::StreamEventsResponse event;
-  SetTime(event.mutable_time(), clock_->Now());
+  SetTimestamp(event.mutable_time(), clock_->Now());
   event.mutable_typing()->set_conversation_id(request.conversation_id());
   event.mutable_typing()->set_member_id(FormatMemberId(caller.member_id));
   for (const auto& id : record.conversation().participant_ids()) {

@@ -69,7 +69,7 @@ absl::Status MessagingLogic::WriteInMail(const Caller& caller, const v1::SendInM
   conversation->set_kind(v1::CONVERSATION_KIND_INMAIL);
   conversation->add_participant_ids(FormatMemberId(sender));
   conversation->add_participant_ids(FormatMemberId(recipient));
-  SetTime(conversation->mutable_create_time(), now);
+  SetTimestamp(conversation->mutable_create_time(), now);
   auto* inmail = conversation->mutable_inmail();
   inmail->set_sender_id(FormatMemberId(sender));
   inmail->set_recipient_id(FormatMemberId(recipient));
@@ -89,7 +89,7 @@ absl::Status MessagingLogic::WriteInMail(const Caller& caller, const v1::SendInM
   commit.set_member_id(FormatMemberId(sender));
   commit.set_inmail_id(record.inmail_id());
   commit.set_conversation_id(conversation->conversation_id());
-  SetTime(commit.mutable_create_time(), now);
+  SetTimestamp(commit.mutable_create_time(), now);
   write.batch().Put(store_->outbox(), keys::Outbox(record.inmail_id()), commit.SerializeAsString());
   RETURN_IF_ERROR(write.Commit(record));
   sent_.Add({{"kind", "inmail"}}).Increment();
@@ -127,9 +127,9 @@ absl::Status MessagingLogic::Deliver(const std::string& inmail_id) {
     storage::v1::MemberState state;
     state.set_home_folder(v1::FOLDER_INMAIL);
     write.PutState(recipient, c, &state, v1::FOLDER_INMAIL,
-                   GetTime(record.conversation().last_activity_time()));
+                   FromTimestamp(record.conversation().last_activity_time()));
     v1::StreamEventsResponse event;
-    SetTime(event.mutable_time(), clock_->Now());
+    SetTimestamp(event.mutable_time(), clock_->Now());
     *event.mutable_new_message()->mutable_message() = record.conversation().last_message();
     RETURN_IF_ERROR(write.Event(recipient, std::move(event)));
   }

@@ -185,7 +185,7 @@ absl::Status MessagingLogic::SendDirect(const Caller& caller, const v1::SendMess
     c->set_kind(v1::CONVERSATION_KIND_DIRECT);
     c->add_participant_ids(FormatMemberId(sender));
     c->add_participant_ids(FormatMemberId(recipient));
-    SetTime(c->mutable_create_time(), now);
+    SetTimestamp(c->mutable_create_time(), now);
     write.batch().Put(store_->conversations(), pair_key, MessagingStore::EncodeId(id));
   }
   // Where a new conversation lands for the recipient: a request goes to

@@ -21,16 +21,6 @@ inline constexpr size_t kMaxInMailBody = 2000;
 inline constexpr size_t kMaxGroupName = 100;
 inline constexpr absl::Duration kInMailRefundWindow = absl::Hours(24 * 90);
 
-inline void SetTime(google::protobuf::Timestamp* ts, absl::Time t) {
-  const int64_t micros = absl::ToUnixMicros(t);
-  ts->set_seconds(micros / 1000000);
-  ts->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
-}
-
-inline absl::Time GetTime(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
 // Ids this service wrote itself.
 inline uint64_t ParseIdUnchecked(const std::string& id) { return std::stoull(id); }
 

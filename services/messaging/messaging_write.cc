@@ -62,11 +62,11 @@ void MessagingLogic::Write::PutState(MemberId member, ConversationId c,
                                      absl::Time activity) {
   auto* members = logic_->store_->members();
   if (state->has_indexed_activity()) {
-    batch_.Delete(members,
-                  keys::Inbox(member, state->folder(), GetTime(state->indexed_activity()), c));
+    batch_.Delete(
+        members, keys::Inbox(member, state->folder(), FromTimestamp(state->indexed_activity()), c));
   }
   state->set_folder(folder);
-  SetTime(state->mutable_indexed_activity(), activity);
+  SetTimestamp(state->mutable_indexed_activity(), activity);
   batch_.Put(members, keys::Inbox(member, folder, activity, c), "");
   batch_.Put(members, keys::State(member, c), state->SerializeAsString());
   states_[{member, c}] = *state;
@@ -91,10 +91,10 @@ absl::StatusOr<v1::Message> MessagingLogic::Write::Append(
   message.set_sequence(record->last_sequence() + 1);
   message.set_sender_id(FormatMemberId(sender));
   message.set_body(body);
-  SetTime(message.mutable_send_time(), now);
+  SetTimestamp(message.mutable_send_time(), now);
   message.set_client_message_id(client_message_id);
   record->set_last_sequence(message.sequence());
-  SetTime(conversation->mutable_last_activity_time(), now);
+  SetTimestamp(conversation->mutable_last_activity_time(), now);
   *conversation->mutable_last_message() = message;
   batch_.Put(logic_->store_->conversations(), keys::Message(c, message.sequence()),
              message.SerializeAsString());
@@ -122,7 +122,7 @@ absl::StatusOr<v1::Message> MessagingLogic::Write::Append(
     if (folder != v1::FOLDER_ARCHIVED && folder != v1::FOLDER_SPAM) state->set_home_folder(folder);
     PutState(member, c, &*state, folder, now);
     v1::StreamEventsResponse event;
-    SetTime(event.mutable_time(), now);
+    SetTimestamp(event.mutable_time(), now);
     *event.mutable_new_message()->mutable_message() = message;
     RETURN_IF_ERROR(Event(member, std::move(event)));
   }
@@ -141,7 +141,7 @@ absl::Status MessagingLogic::Write::Answer(storage::v1::ConversationRecord* reco
   auto* conversation = record->mutable_conversation();
   auto* inmail = conversation->mutable_inmail();
   inmail->set_status(status);
-  SetTime(inmail->mutable_answer_time(), now);
+  SetTimestamp(inmail->mutable_answer_time(), now);
   const ConversationId c = ParseIdUnchecked(conversation->conversation_id());
   const MemberId sender = ParseIdUnchecked(inmail->sender_id());
   const MemberId recipient = ParseIdUnchecked(inmail->recipient_id());
@@ -152,17 +152,17 @@ absl::Status MessagingLogic::Write::Answer(storage::v1::ConversationRecord* reco
     if (!state.ok()) return state.status();
     if (state->folder() == v1::FOLDER_INMAIL) {
       state->set_home_folder(v1::FOLDER_FOCUSED);
-      PutState(member, c, &*state, v1::FOLDER_FOCUSED, GetTime(state->indexed_activity()));
+      PutState(member, c, &*state, v1::FOLDER_FOCUSED, FromTimestamp(state->indexed_activity()));
     }
   }
-  const absl::Time sent = GetTime(conversation->create_time());
+  const absl::Time sent = FromTimestamp(conversation->create_time());
   if (now <= sent + kInMailRefundWindow) {
     storage::v1::OutboxRecord refund;
     refund.set_action(storage::v1::OutboxRecord::ACTION_REFUND);
     refund.set_member_id(inmail->sender_id());
     refund.set_inmail_id(record->inmail_id());
     refund.set_conversation_id(conversation->conversation_id());
-    SetTime(refund.mutable_create_time(), now);
+    SetTimestamp(refund.mutable_create_time(), now);
     *refund_inmail_id = refund.inmail_id();
     batch_.Put(logic_->store_->outbox(), keys::Outbox(refund.inmail_id()),
                refund.SerializeAsString());
@@ -191,7 +191,7 @@ absl::Status MessagingLogic::Write::Changed(const storage::v1::ConversationRecor
   if (also != 0) to.push_back(also);
   for (MemberId member : to) {
     v1::StreamEventsResponse event;
-    SetTime(event.mutable_time(), logic_->clock_->Now());
+    SetTimestamp(event.mutable_time(), logic_->clock_->Now());
     *event.mutable_conversation_changed()->mutable_conversation() = record.conversation();
     RETURN_IF_ERROR(Event(member, std::move(event)));
   }

@@ -52,7 +52,7 @@ absl::Status MessagingLogic::UpdateConversationState(
       }
     }
   }
-  write.PutState(caller.member_id, c, &state, folder, GetTime(state.indexed_activity()));
+  write.PutState(caller.member_id, c, &state, folder, FromTimestamp(state.indexed_activity()));
   RETURN_IF_ERROR(write.CommitBatchOnly());
   v1::Conversation filled;
   FillConversation(caller.member_id, record, &state, &filled);
@@ -88,7 +88,7 @@ absl::Status MessagingLogic::DeleteConversation(const Caller& caller,
   rocksdb::WriteBatch batch;
   if (state.has_indexed_activity()) {
     batch.Delete(store_->members(), keys::Inbox(caller.member_id, state.folder(),
-                                                GetTime(state.indexed_activity()), c));
+                                                FromTimestamp(state.indexed_activity()), c));
   }
   state.clear_indexed_activity();
   state.set_deleted_through_sequence(record.last_sequence());
@@ -109,7 +109,8 @@ absl::Status MessagingLogic::ReportConversation(const Caller& caller,
   state.set_reported(true);
   state.set_muted(true);  // no more notifications
   Write write(this);
-  write.PutState(caller.member_id, c, &state, v1::FOLDER_SPAM, GetTime(state.indexed_activity()));
+  write.PutState(caller.member_id, c, &state, v1::FOLDER_SPAM,
+                 FromTimestamp(state.indexed_activity()));
   // Counted against whoever else wrote in it.
   for (const auto& id : record.conversation().participant_ids()) {
     if (id == FormatMemberId(caller.member_id)) continue;
