@@ -37,6 +37,15 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& add
 // mismatch between services, which an operator must fix).
 absl::Status DependencyError(absl::string_view service, const grpc::Status& status);
 
+// One outgoing async unary call and what must live until its callback runs:
+// hold it in a shared_ptr captured by the callback.
+template <typename Request, typename Response>
+struct OutgoingCall {
+  grpc::ClientContext context;
+  Request request;
+  Response response;
+};
+
 // Thread-safe.
 class ServiceTokenSource final {
  public:

@@ -46,6 +46,24 @@ grpc::ServerUnaryReactor* ServeUnaryOnPool(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// For methods that call other services first: `start` is called as
+// `void(const Caller&, grpc::ServerUnaryReactor*)` once the caller is
+// authorized, and must see to it that the reactor is finished exactly once
+// (typically from an outgoing call's callback). It must not block.
+template <typename Start>
+grpc::ServerUnaryReactor* ServeUnaryAsync(grpc::CallbackServerContext* context,
+                                          const TokenVerifier& verifier, Access access,
+                                          Start&& start) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller = verifier.Authorize(*context, access);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  std::forward<Start>(start)(*caller, reactor);
+  return reactor;
+}
+
 }  // namespace liaison
 
 #endif  // LIAISON_COMMON_RPC_H_

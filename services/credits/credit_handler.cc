@@ -43,12 +43,8 @@ grpc::ServerUnaryReactor* CreditHandler::ServeWithFacts(grpc::CallbackServerCont
     reactor->Finish(ToGrpcStatus(member.status()));
     return reactor;
   }
-  struct Fetch {
-    grpc::ClientContext context;
-    identity::v1::GetMemberRequest request;
-    identity::v1::GetMemberResponse response;
-  };
-  auto fetch = std::make_shared<Fetch>();
+  auto fetch = std::make_shared<
+      OutgoingCall<identity::v1::GetMemberRequest, identity::v1::GetMemberResponse>>();
   tokens_->Prepare(&fetch->context, kIdentityTimeout);
   fetch->request.set_member_id(FormatMemberId(*member));
   identity_->async()->GetMember(

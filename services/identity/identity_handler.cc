@@ -245,12 +245,8 @@ grpc::ServerUnaryReactor* IdentityHandler::SendInvitation(grpc::CallbackServerCo
     return reactor;
   }
   // The privacy call is asynchronous: no thread waits for it.
-  struct Fetch {
-    grpc::ClientContext context;
-    privacy::v1::GetSettingsRequest request;
-    privacy::v1::GetSettingsResponse response;
-  };
-  auto fetch = std::make_shared<Fetch>();
+  auto fetch = std::make_shared<
+      OutgoingCall<privacy::v1::GetSettingsRequest, privacy::v1::GetSettingsResponse>>();
   tokens_->Prepare(&fetch->context, kPrivacyTimeout);
   fetch->request.set_member_id(FormatMemberId(*recipient));
   privacy_->async()->GetSettings(
