@@ -17,6 +17,7 @@ void MessagingLogic::FillConversation(MemberId viewer,
                                       const storage::v1::MemberState* state,
                                       v1::Conversation* out) const {
   *out = record.conversation();
+  PageView(record, viewer, out);
   auto* view = out->mutable_state();
   if (state != nullptr) {
     view->set_folder(state->folder());
@@ -26,7 +27,6 @@ void MessagingLogic::FillConversation(MemberId viewer,
     view->set_read_sequence(state->read_sequence());
     view->set_unread_count(std::max<int64_t>(0, record.last_sequence() - state->read_sequence()));
   }
-  (void)viewer;
 }
 
 absl::Status MessagingLogic::ListConversations(const Caller& caller,
@@ -108,7 +108,10 @@ absl::Status MessagingLogic::ListMessages(const Caller& caller,
   } else {
     return absl::InvalidArgumentError("direction must be DIRECTION_OLDER or DIRECTION_NEWER");
   }
-  for (auto& m : messages) *response->add_messages() = std::move(m);
+  for (auto& m : messages) {
+    PageView(readable.first, caller.member_id, &m);
+    *response->add_messages() = std::move(m);
+  }
   return absl::OkStatus();
 }
 
@@ -139,8 +142,20 @@ absl::Status MessagingLogic::GetUnreadCounts(const Caller& caller,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<MemberId>> MessagingLogic::OthersIn(
+    const Caller& caller, const std::string& conversation_id) const {
+  ASSIGN_OR_RETURN(ConversationId c, ParseConversation(conversation_id));
+  ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
+  std::vector<MemberId> others;
+  for (const auto& id : record.conversation().participant_ids()) {
+    if (id != FormatMemberId(caller.member_id)) others.push_back(ParseIdUnchecked(id));
+  }
+  return others;
+}
+
 absl::Status MessagingLogic::SendTypingIndicator(const Caller& caller,
-                                                 const v1::SendTypingIndicatorRequest& request) {
+                                                 const v1::SendTypingIndicatorRequest& request,
+                                                 const std::vector<MemberId>& to) {
   ASSIGN_OR_RETURN(ConversationId c, ParseConversation(request.conversation_id()));
   ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
   if (hub_ == nullptr) return absl::OkStatus();
@@ -148,14 +163,15 @@ absl::Status MessagingLogic::SendTypingIndicator(const Caller& caller,
   SetTimestamp(event.mutable_time(), clock_->Now());
   event.mutable_typing()->set_conversation_id(request.conversation_id());
   event.mutable_typing()->set_member_id(FormatMemberId(caller.member_id));
-  for (const auto& id : record.conversation().participant_ids()) {
-    if (id != FormatMemberId(caller.member_id)) hub_->Publish(ParseIdUnchecked(id), event);
+  for (MemberId member : to) {
+    if (IsParticipant(record, member)) hub_->Publish(member, event);
   }
   return absl::OkStatus();
 }
 
 absl::Status MessagingLogic::MarkConversationRead(const Caller& caller,
                                                   const v1::MarkConversationReadRequest& request,
+                                                  const std::vector<MemberId>& receipts_to,
                                                   v1::MarkConversationReadResponse* response) {
   ASSIGN_OR_RETURN(ConversationId c, ParseConversation(request.conversation_id()));
   if (request.sequence() < 0) return absl::InvalidArgumentError("sequence cannot be negative");
@@ -172,9 +188,21 @@ absl::Status MessagingLogic::MarkConversationRead(const Caller& caller,
   const int64_t upto = request.sequence() == 0 ? record.last_sequence() : request.sequence();
   if (upto > state->read_sequence()) {
     state->set_read_sequence(upto);
-    rocksdb::WriteBatch batch;
-    batch.Put(store_->members(), keys::State(caller.member_id, c), state->SerializeAsString());
-    RETURN_IF_ERROR(store_->store()->Write(&batch, Durability::kSynced));
+    Write write(this);
+    write.batch().Put(store_->members(), keys::State(caller.member_id, c),
+                      state->SerializeAsString());
+    // Read receipts, where both sides have them on (the handler asked privacy).
+    for (MemberId member : receipts_to) {
+      if (!IsParticipant(record, member)) continue;
+      v1::StreamEventsResponse event;
+      SetTimestamp(event.mutable_time(), clock_->Now());
+      auto* receipt = event.mutable_read_receipt();
+      receipt->set_conversation_id(request.conversation_id());
+      receipt->set_reader_id(FormatMemberId(caller.member_id));
+      receipt->set_read_sequence(upto);
+      RETURN_IF_ERROR(write.Event(member, std::move(event)));
+    }
+    RETURN_IF_ERROR(write.CommitBatchOnly());
   }
   storage::v1::ConversationRecord view = record;
   v1::Conversation filled;

@@ -1,133 +1,13 @@
 #include "services/messaging/messaging_handler.h"
 
-#include <atomic>
 #include <memory>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/rpc.h"
 
 namespace liaison::messaging {
-namespace {
-
-constexpr absl::Duration kCallTimeout = absl::Seconds(2);
-
-// One outgoing unary call and what it needs to live until its callback.
-template <typename Request, typename Response>
-struct Call {
-  grpc::ClientContext context;
-  Request request;
-  Response response;
-};
-
-}  // namespace
-
-void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone done) {
-  struct Gather {
-    Call<identity::v1::GetRelationshipRequest, identity::v1::GetRelationshipResponse> identity;
-    Call<privacy::v1::GetSettingsRequest, privacy::v1::GetSettingsResponse> privacy;
-    std::atomic<int> pending{2};
-    grpc::Status identity_status, privacy_status;
-    FactsDone done;
-  };
-  auto g = std::make_shared<Gather>();
-  g->done = std::move(done);
-  auto finish = [g] {
-    if (g->pending.fetch_sub(1) != 1) return;
-    MemberSendFacts facts;
-    if (g->identity_status.error_code() == grpc::StatusCode::NOT_FOUND) {
-      facts.recipient_exists = false;  // the policy says NOT_FOUND
-      g->done(facts);
-      return;
-    }
-    if (!g->identity_status.ok()) return g->done(DependencyError("identity", g->identity_status));
-    if (!g->privacy_status.ok()) return g->done(DependencyError("privacy", g->privacy_status));
-    facts.relationship = g->identity.response.relationship();
-    facts.recipient_settings = g->privacy.response.settings();
-    g->done(std::move(facts));
-  };
-  deps_.tokens->Prepare(&g->identity.context, kCallTimeout);
-  g->identity.request.set_member_id(FormatMemberId(sender));
-  g->identity.request.set_other_member_id(FormatMemberId(recipient));
-  deps_.identity->async()->GetRelationship(&g->identity.context, &g->identity.request,
-                                           &g->identity.response, [g, finish](grpc::Status s) {
-                                             g->identity_status = s;
-                                             finish();
-                                           });
-  deps_.tokens->Prepare(&g->privacy.context, kCallTimeout);
-  g->privacy.request.set_member_id(FormatMemberId(recipient));
-  deps_.privacy->async()->GetSettings(&g->privacy.context, &g->privacy.request,
-                                      &g->privacy.response, [g, finish](grpc::Status s) {
-                                        g->privacy_status = s;
-                                        finish();
-                                      });
-}
-
-void MessagingHandler::FetchRelationships(MemberId member, const std::vector<MemberId>& others,
-                                          RelationshipsDone done) {
-  auto call = std::make_shared<Call<identity::v1::BatchGetRelationshipsRequest,
-                                    identity::v1::BatchGetRelationshipsResponse>>();
-  deps_.tokens->Prepare(&call->context, kCallTimeout);
-  call->request.set_member_id(FormatMemberId(member));
-  for (MemberId m : others) call->request.add_other_member_ids(FormatMemberId(m));
-  deps_.identity->async()->BatchGetRelationships(
-      &call->context, &call->request, &call->response,
-      [call, done = std::move(done)](grpc::Status s) {
-        if (!s.ok()) return done(DependencyError("identity", s));
-        if (!call->response.missing_member_ids().empty()) {
-          return done(absl::NotFoundError(
-              absl::StrCat("no member ", call->response.missing_member_ids(0))));
-        }
-        done(std::vector<identity::v1::Relationship>(call->response.relationships().begin(),
-                                                     call->response.relationships().end()));
-      });
-}
-
-void MessagingHandler::Refund(MemberId sender, const std::string& inmail_id,
-                              std::function<void()> done) {
-  auto call =
-      std::make_shared<Call<credits::v1::RefundInMailRequest, credits::v1::RefundInMailResponse>>();
-  deps_.tokens->Prepare(&call->context, kCallTimeout);
-  call->request.set_member_id(FormatMemberId(sender));
-  call->request.set_inmail_id(inmail_id);
-  deps_.credits->async()->RefundInMail(
-      &call->context, &call->request, &call->response,
-      [this, call, inmail_id, done = std::move(done)](grpc::Status s) {
-        if (!s.ok()) return done();  // the outbox loop tries again
-        writers_->Post([this, inmail_id, done] {
-          (void)logic_->ClearOutbox(inmail_id);
-          done();
-        });
-      });
-}
-
-void MessagingHandler::CommitAndDeliver(MemberId sender, const std::string& inmail_id,
-                                        std::function<void(absl::Status)> done) {
-  auto call =
-      std::make_shared<Call<credits::v1::CommitHoldRequest, credits::v1::CommitHoldResponse>>();
-  deps_.tokens->Prepare(&call->context, kCallTimeout);
-  call->request.set_member_id(FormatMemberId(sender));
-  call->request.set_inmail_id(inmail_id);
-  deps_.credits->async()->CommitHold(
-      &call->context, &call->request, &call->response,
-      [this, call, inmail_id, done = std::move(done)](grpc::Status s) {
-        if (s.ok()) {
-          writers_->Post([this, inmail_id, done] { done(logic_->Deliver(inmail_id)); });
-        } else if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
-                   s.error_code() == grpc::StatusCode::NOT_FOUND) {
-          // The hold is gone: this InMail can never be paid for, so it is not sent.
-          writers_->Post([this, inmail_id, done] {
-            absl::Status abandoned = logic_->Abandon(inmail_id);
-            done(abandoned.ok() ? absl::AbortedError("the credit hold for this InMail expired "
-                                                     "before it could be sent; send it again")
-                                : abandoned);
-          });
-        } else {
-          // Stored with its outbox record: the outbox loop delivers it.
-          done(absl::OkStatus());
-        }
-      });
-}
 
 grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerContext* context,
                                                         const v1::SendMessageRequest* request,
@@ -142,6 +22,7 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
   // Per-sender limits, before anything is asked of other services.
   const uint64_t limit_target = target->conversation ? *target->conversation
                                 : target->recipient  ? *target->recipient
+                                : target->to_page    ? *target->to_page
                                                      : target->group.front();
   if (absl::Status limited = limiter_->Message(caller->member_id, request->body(), limit_target);
       !limited.ok()) {
@@ -161,6 +42,21 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
                                logic_->SendGroup(who, *request, members, relationships, response)));
                          });
                        });
+    return reactor;
+  }
+  if (target->to_page || (target->as_page && target->recipient)) {
+    const uint64_t page = target->to_page ? *target->to_page : *target->as_page;
+    const MemberId member = target->to_page ? who.member_id : *target->recipient;
+    FetchPage(
+        page, member,
+        [this, reactor, request, response, who, page, member](absl::StatusOr<PageFacts> facts) {
+          if (!facts.ok()) return reactor->Finish(ToGrpcStatus(facts.status()));
+          writers_->Post(
+              [this, reactor, request, response, who, page, member, facts = *std::move(facts)] {
+                reactor->Finish(
+                    ToGrpcStatus(logic_->SendPage(who, *request, page, member, facts, response)));
+              });
+        });
     return reactor;
   }
   if (target->recipient) {
@@ -225,32 +121,21 @@ grpc::ServerUnaryReactor* MessagingHandler::SendInMail(grpc::CallbackServerConte
     absl::Status allowed = facts.ok() ? logic_->CheckInMail(who, to, *facts) : facts.status();
     if (!allowed.ok()) return reactor->Finish(ToGrpcStatus(allowed));
     // 1. Hold a credit (idempotent by InMail id).
-    auto hold = std::make_shared<
-        Call<credits::v1::ReserveCreditRequest, credits::v1::ReserveCreditResponse>>();
-    deps_.tokens->Prepare(&hold->context, kCallTimeout);
-    hold->request.set_member_id(FormatMemberId(who.member_id));
-    hold->request.set_inmail_id(inmail_id);
-    deps_.credits->async()->ReserveCredit(
-        &hold->context, &hold->request, &hold->response, [=](grpc::Status s) {
-          (void)hold;
-          if (!s.ok()) {
-            const bool decided = s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
-                                 s.error_code() == grpc::StatusCode::ABORTED;
-            return reactor->Finish(decided ? s : ToGrpcStatus(DependencyError("credits", s)));
+    Reserve(who.member_id, inmail_id, [=](grpc::Status held) {
+      if (!held.ok()) return reactor->Finish(held);
+      // 2. Store it with its outbox record, 3. commit the hold and deliver.
+      writers_->Post([=] {
+        absl::Status written = logic_->WriteInMail(who, *request, to, response);
+        if (!written.ok()) return reactor->Finish(ToGrpcStatus(written));
+        CommitAndDeliver(who.member_id, inmail_id, [=](absl::Status delivered) {
+          if (delivered.ok()) {
+            response->mutable_conversation()->mutable_inmail()->set_status(
+                v1::IN_MAIL_STATUS_PENDING);
           }
-          // 2. Store it with its outbox record, 3. commit the hold and deliver.
-          writers_->Post([=] {
-            absl::Status written = logic_->WriteInMail(who, *request, to, response);
-            if (!written.ok()) return reactor->Finish(ToGrpcStatus(written));
-            CommitAndDeliver(who.member_id, inmail_id, [=](absl::Status delivered) {
-              if (delivered.ok()) {
-                response->mutable_conversation()->mutable_inmail()->set_status(
-                    v1::IN_MAIL_STATUS_PENDING);
-              }
-              reactor->Finish(ToGrpcStatus(delivered));
-            });
-          });
+          reactor->Finish(ToGrpcStatus(delivered));
         });
+      });
+    });
   });
   return reactor;
 }
@@ -258,20 +143,16 @@ grpc::ServerUnaryReactor* MessagingHandler::SendInMail(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* MessagingHandler::RespondToInMail(
     grpc::CallbackServerContext* context, const v1::RespondToInMailRequest* request,
     v1::RespondToInMailResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto caller = verifier_->Authorize(*context, Access::kMember);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  writers_->Post([this, reactor, request, response, who = *caller] {
-    std::string refund;
-    absl::Status status = logic_->RespondToInMail(who, *request, response, &refund);
-    if (!status.ok() || refund.empty()) return reactor->Finish(ToGrpcStatus(status));
-    Refund(std::stoull(response->conversation().inmail().sender_id()), refund,
-           [reactor] { reactor->Finish(grpc::Status::OK); });
-  });
-  return reactor;
+  return ServeUnaryAsync(
+      context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
+        writers_->Post([this, reactor, request, response, who] {
+          std::string refund;
+          absl::Status status = logic_->RespondToInMail(who, *request, response, &refund);
+          if (!status.ok() || refund.empty()) return reactor->Finish(ToGrpcStatus(status));
+          Refund(std::stoull(response->conversation().inmail().sender_id()), refund,
+                 [reactor] { reactor->Finish(grpc::Status::OK); });
+        });
+      });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::AddParticipants(
@@ -365,9 +246,14 @@ grpc::ServerUnaryReactor* MessagingHandler::ReportConversation(
 grpc::ServerUnaryReactor* MessagingHandler::SendTypingIndicator(
     grpc::CallbackServerContext* context, const v1::SendTypingIndicatorRequest* request,
     v1::SendTypingIndicatorResponse* response) {
-  return ServeUnary(context, *verifier_, Access::kMember, [&](const Caller& caller) {
-    return logic_->SendTypingIndicator(caller, *request);
-  });
+  return ServeUnaryAsync(
+      context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
+        ShareWith(who, request->conversation_id(),
+                  [this, reactor, request, who](absl::StatusOr<std::vector<MemberId>> to) {
+                    reactor->Finish(ToGrpcStatus(
+                        to.ok() ? logic_->SendTypingIndicator(who, *request, *to) : to.status()));
+                  });
+      });
 }
 
 namespace {
@@ -396,17 +282,38 @@ grpc::ServerWriteReactor<v1::StreamEventsResponse>* MessagingHandler::StreamEven
 grpc::ServerUnaryReactor* MessagingHandler::ListConversations(
     grpc::CallbackServerContext* context, const v1::ListConversationsRequest* request,
     v1::ListConversationsResponse* response) {
-  return ServeUnary(context, *verifier_, Access::kMember, [&](const Caller& caller) {
-    return logic_->ListConversations(caller, *request, response);
-  });
+  return ServeUnaryAsync(context, *verifier_, Access::kMember,
+                         [&](const Caller& who, auto* reactor) {
+                           absl::Status listed = logic_->ListConversations(who, *request, response);
+                           if (!listed.ok()) return reactor->Finish(ToGrpcStatus(listed));
+                           // A page may come back shorter than page_size; its token still goes on.
+                           HideBlocked(who.member_id, response->mutable_conversations(),
+                                       [reactor, response](absl::Status hidden) {
+                                         if (!hidden.ok()) response->Clear();
+                                         reactor->Finish(ToGrpcStatus(hidden));
+                                       });
+                         });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::GetConversation(
     grpc::CallbackServerContext* context, const v1::GetConversationRequest* request,
     v1::GetConversationResponse* response) {
-  return ServeUnary(context, *verifier_, Access::kMember, [&](const Caller& caller) {
-    return logic_->GetConversation(caller, *request, response);
-  });
+  return ServeUnaryAsync(
+      context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
+        absl::Status got = logic_->GetConversation(who, *request, response);
+        if (!got.ok()) return reactor->Finish(ToGrpcStatus(got));
+        auto one = std::make_shared<google::protobuf::RepeatedPtrField<v1::Conversation>>();
+        *one->Add() = response->conversation();
+        HideBlocked(who.member_id, one.get(),
+                    [reactor, request, response, one](absl::Status hidden) {
+                      if (hidden.ok() && one->empty()) {
+                        hidden = absl::NotFoundError(
+                            absl::StrCat("no conversation ", request->conversation_id()));
+                      }
+                      if (!hidden.ok()) response->Clear();
+                      reactor->Finish(ToGrpcStatus(hidden));
+                    });
+      });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::ListMessages(grpc::CallbackServerContext* context,
@@ -428,10 +335,18 @@ grpc::ServerUnaryReactor* MessagingHandler::GetUnreadCounts(
 grpc::ServerUnaryReactor* MessagingHandler::MarkConversationRead(
     grpc::CallbackServerContext* context, const v1::MarkConversationReadRequest* request,
     v1::MarkConversationReadResponse* response) {
-  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
-                          [this, request, response](const Caller& caller) {
-                            return logic_->MarkConversationRead(caller, *request, response);
-                          });
+  return ServeUnaryAsync(
+      context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
+        ShareWith(
+            who, request->conversation_id(),
+            [this, reactor, request, response, who](absl::StatusOr<std::vector<MemberId>> to) {
+              if (!to.ok()) return reactor->Finish(ToGrpcStatus(to.status()));
+              writers_->Post([this, reactor, request, response, who, to = *std::move(to)] {
+                reactor->Finish(
+                    ToGrpcStatus(logic_->MarkConversationRead(who, *request, to, response)));
+              });
+            });
+      });
 }
 
 }  // namespace liaison::messaging

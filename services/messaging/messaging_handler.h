@@ -1,4 +1,5 @@
-// gRPC in/out for liaison.messaging.v1.MessagingService (callback API).
+// gRPC in/out for liaison.messaging.v1.MessagingService (callback API); the
+// calls it makes to other services are in messaging_calls.cc.
 // Facts come from identity and privacy asynchronously (in parallel), the
 // InMail saga talks to credits asynchronously, and every store change runs
 // on the writer pool: no callback thread waits on a network call or fsync.
@@ -7,6 +8,7 @@
 
 #include <functional>
 
+#include "absl/container/flat_hash_set.h"
 #include "common/auth.h"
 #include "common/client.h"
 #include "common/worker_pool.h"
@@ -99,12 +101,33 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   // NOT_FOUND naming the first member that does not exist or is hidden.
   void FetchRelationships(MemberId member, const std::vector<MemberId>& others,
                           RelationshipsDone done);
+  // Blocking hides conversations from the blocker: drops from `list` the 1:1
+  // and InMail conversations with members `member` has blocked (one
+  // identity call per 50 of them). `list` must live until `done` runs.
+  void HideBlocked(MemberId member, google::protobuf::RepeatedPtrField<v1::Conversation>* list,
+                   std::function<void(absl::Status)> done);
+  // A page's existence and admins, and whether `member` follows it.
+  void FetchPage(uint64_t page, MemberId member,
+                 std::function<void(absl::StatusOr<PageFacts>)> done);
+  // Which of `others` `member` has blocked (one identity call per 50).
+  void FetchBlocked(MemberId member, std::vector<MemberId> others,
+                    std::function<void(absl::StatusOr<absl::flat_hash_set<std::string>>)> done);
   // The pair's relationship (identity) and the recipient's settings
   // (privacy), asked for in parallel; `done` runs once with both.
   void FetchFacts(MemberId sender, MemberId recipient, FactsDone done);
   // Asks credits to refund an answered InMail, then clears its outbox
   // record; `done` runs either way (the outbox loop retries failures).
   void Refund(MemberId sender, const std::string& inmail_id, std::function<void()> done);
+  // Those of the conversation's other participants who get the caller's
+  // read receipts and typing: both sides have the toggle on (one privacy
+  // call). An error only if the caller is not in the conversation.
+  void ShareWith(const Caller& caller, const std::string& conversation_id,
+                 std::function<void(absl::StatusOr<std::vector<MemberId>>)> done);
+  // Holds one of `sender`'s credits for the InMail (idempotent by id).
+  // `done` gets OK, credits' FAILED_PRECONDITION (no credit) or ABORTED (the
+  // hold was voided), or UNAVAILABLE/INTERNAL when credits could not answer.
+  void Reserve(MemberId sender, const std::string& inmail_id,
+               std::function<void(grpc::Status)> done);
   // Commits the InMail's hold and delivers it (or abandons it if the hold
   // is gone); `done` gets the status for the client.
   void CommitAndDeliver(MemberId sender, const std::string& inmail_id,

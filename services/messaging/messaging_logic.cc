@@ -99,15 +99,23 @@ absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
     return absl::InvalidArgumentError(
         "give exactly one of conversation_id, recipient_ids and page_id");
   }
-  if (!request.page_id().empty() || !request.as_page_id().empty()) {
-    return absl::UnimplementedError("page conversations are not available yet");
+  SendTarget target;
+  if (!request.as_page_id().empty()) {
+    ASSIGN_OR_RETURN(target.as_page, ParseMemberId(request.as_page_id(), "as_page_id"));
+    if (!request.page_id().empty()) {
+      return absl::InvalidArgumentError(
+          "a page writes to members, not to pages: give recipient_ids or conversation_id with "
+          "as_page_id");
+    }
+    if (request.recipient_ids_size() > 1) {
+      return absl::InvalidArgumentError("a page writes to one member at a time");
+    }
   }
   if (!request.group_name().empty() && request.recipient_ids_size() < 2) {
     return absl::InvalidArgumentError("group_name is for new groups (two or more recipient_ids)");
   }
   ASSIGN_OR_RETURN(auto earlier,
                    Replay(caller.member_id, request.client_message_id(), RequestHash(request)));
-  SendTarget target;
   if (earlier.has_value()) {
     ASSIGN_OR_RETURN(auto record, store_->GetConversation(std::stoull(earlier->conversation_id())));
     ASSIGN_OR_RETURN(
@@ -123,11 +131,19 @@ absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
     ASSIGN_OR_RETURN(ConversationId c, ParseConversation(request.conversation_id()));
     ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
     target.conversation = c;
-    if (record.conversation().kind() != v1::CONVERSATION_KIND_GROUP) {
+    const auto kind = record.conversation().kind();
+    if (target.as_page && kind != v1::CONVERSATION_KIND_PAGE) {
+      return absl::InvalidArgumentError("as_page_id is only for a page's conversations");
+    }
+    if (kind == v1::CONVERSATION_KIND_DIRECT || kind == v1::CONVERSATION_KIND_INMAIL) {
       for (const auto& p : record.conversation().participant_ids()) {
         if (p != FormatMemberId(caller.member_id)) target.peer = std::stoull(p);
       }
     }
+    return target;
+  }
+  if (!request.page_id().empty()) {
+    ASSIGN_OR_RETURN(target.to_page, ParseMemberId(request.page_id(), "page_id"));
     return target;
   }
   if (request.recipient_ids_size() > 1) {
@@ -226,6 +242,21 @@ absl::Status MessagingLogic::SendToConversation(const Caller& caller,
   ASSIGN_OR_RETURN(auto record, Participating(sender, c));
   const absl::Time now = clock_->Now();
   Write write(this);
+  if (record.conversation().kind() == v1::CONVERSATION_KIND_PAGE) {
+    // The page's admins always write as the page; the member as themself.
+    const std::string& page = record.conversation().page_id();
+    if (IsPageAdmin(record, sender)) {
+      if (!request.as_page_id().empty() && request.as_page_id() != page) {
+        return absl::InvalidArgumentError(absl::StrCat("this conversation is page ", page,
+                                                       "'s, not page ", request.as_page_id()));
+      }
+      write.SendAsPage(page);
+    } else if (!request.as_page_id().empty()) {
+      return absl::PermissionDeniedError("only the page's admins can send as the page");
+    } else {
+      record.set_member_wrote(true);
+    }
+  }
   auto* inmail = record.mutable_conversation()->mutable_inmail();
   if (record.conversation().kind() == v1::CONVERSATION_KIND_INMAIL) {
     const bool from_recipient = inmail->recipient_id() == FormatMemberId(sender);

@@ -43,6 +43,19 @@ struct SendTarget {
   std::optional<MemberId> peer;
   // Several members: a new group.
   std::vector<MemberId> group;
+  // A member writes to this page (page_id).
+  std::optional<uint64_t> to_page;
+  // The caller writes as this page (as_page_id), to `recipient` or into
+  // `conversation`.
+  std::optional<uint64_t> as_page;
+};
+
+// What identity says of a page and the member on the other side of a page
+// conversation (GetPage and GetPageRelation, asked in parallel).
+struct PageFacts {
+  bool exists = false;
+  std::vector<MemberId> admins;
+  bool member_follows = false;
 };
 
 struct MessagingConfig {
@@ -71,6 +84,11 @@ class MessagingLogic final {
                                   ConversationId conversation,
                                   const identity::v1::Relationship* relationship,
                                   v1::SendMessageResponse* response, std::string* refund_inmail_id);
+
+  // A page conversation (page_logic.cc): `member` writes to `page`, or the
+  // caller (an admin) writes as `page` to `member`.
+  absl::Status SendPage(const Caller& caller, const v1::SendMessageRequest& request, uint64_t page,
+                        MemberId member, const PageFacts& facts, v1::SendMessageResponse* response);
 
   // Groups (group_logic.cc). Relationships are seen from the caller, one
   // per other member, in request order (identity's BatchGetRelationships).
@@ -133,12 +151,19 @@ class MessagingLogic final {
   absl::Status ReportConversation(const Caller& caller,
                                   const v1::ReportConversationRequest& request);
 
-  // Typing goes to the other participants' open streams only (not stored).
+  // The other participants of a conversation the caller takes part in.
+  absl::StatusOr<std::vector<MemberId>> OthersIn(const Caller& caller,
+                                                 const std::string& conversation_id) const;
+  // Typing goes to the open streams (not stored) of the participants in
+  // `to`: those who, like the caller, have read receipts and typing on.
   absl::Status SendTypingIndicator(const Caller& caller,
-                                   const v1::SendTypingIndicatorRequest& request);
-
+                                   const v1::SendTypingIndicatorRequest& request,
+                                   const std::vector<MemberId>& to);
+  // Moves the caller's read position; a read receipt event goes to each
+  // participant in `receipts_to` (both sides have receipts on).
   absl::Status MarkConversationRead(const Caller& caller,
                                     const v1::MarkConversationReadRequest& request,
+                                    const std::vector<MemberId>& receipts_to,
                                     v1::MarkConversationReadResponse* response);
 
  private:

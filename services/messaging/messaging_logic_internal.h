@@ -25,6 +25,13 @@ inline constexpr absl::Duration kInMailRefundWindow = absl::Hours(24 * 90);
 inline uint64_t ParseIdUnchecked(const std::string& id) { return std::stoull(id); }
 
 bool IsParticipant(const storage::v1::ConversationRecord& record, MemberId member);
+// Page conversations: whether `member` takes part as one of the page's admins.
+bool IsPageAdmin(const storage::v1::ConversationRecord& record, MemberId member);
+// What `viewer` may see of a page conversation's people: the page's admins
+// see everything; the member sees the page, never which admin wrote.
+void PageView(const storage::v1::ConversationRecord& record, MemberId viewer,
+              v1::Conversation* conversation);
+void PageView(const storage::v1::ConversationRecord& record, MemberId viewer, v1::Message* message);
 absl::Status ValidateClientId(const std::string& id);
 // A stable digest of what a send asked for (its bytes, deterministically).
 std::string RequestHash(const google::protobuf::Message& request);
@@ -35,6 +42,8 @@ class MessagingLogic::Write final {
   explicit Write(MessagingLogic* logic) : logic_(logic) {}
 
   rocksdb::WriteBatch& batch() { return batch_; }
+  // The messages this change appends are sent as this page.
+  void SendAsPage(const std::string& page_id) { sender_page_id_ = page_id; }
 
   // Appends a message from `sender` to `record`; moves the conversation up in
   // the inbox of every participant `deliver` accepts (all by default), in
@@ -69,6 +78,7 @@ class MessagingLogic::Write final {
   // States written so far, so later steps of the same change build on them.
   std::map<std::pair<MemberId, ConversationId>, storage::v1::MemberState> states_;
   std::vector<std::pair<MemberId, v1::StreamEventsResponse>> events_;
+  std::string sender_page_id_;
 };
 
 // Holds the lock stripes of the given ids until destroyed.

@@ -16,6 +16,9 @@ std::string MessagePrefix(ConversationId c) { return KeyBuilder('M').U64(c).key(
 std::string Pair(MemberId a, MemberId b) {
   return KeyBuilder('P').U64(std::min(a, b)).U64(std::max(a, b)).key();
 }
+std::string PagePair(uint64_t page, MemberId member) {
+  return KeyBuilder('G').U64(page).U64(member).key();
+}
 std::string State(MemberId m, ConversationId c) { return KeyBuilder('S').U64(m).U64(c).key(); }
 std::string Inbox(MemberId m, v1::Folder folder, absl::Time activity, ConversationId c) {
   return KeyBuilder('I').U64(m).U8(static_cast<uint8_t>(folder)).TimeDesc(activity).U64(c).key();

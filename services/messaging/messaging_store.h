@@ -7,6 +7,7 @@
 //     'C' conversation            -> ConversationRecord
 //     'M' conversation sequence   -> Message
 //     'P' low-member high-member  -> conversation id   (the pair's 1:1)
+//     'G' page member             -> conversation id   (a page and a member)
 //   family "members" (prefix: kind + member id)
 //     'S' member conversation     -> MemberState
 //     'I' member folder -activity conversation -> ""  inbox, newest first
@@ -39,6 +40,7 @@ std::string Conversation(ConversationId c);
 std::string Message(ConversationId c, int64_t sequence);
 std::string MessagePrefix(ConversationId c);
 std::string Pair(MemberId a, MemberId b);
+std::string PagePair(uint64_t page, MemberId member);
 std::string State(MemberId m, ConversationId c);
 std::string Inbox(MemberId m, v1::Folder folder, absl::Time activity, ConversationId c);
 std::string InboxPrefix(MemberId m, v1::Folder folder);

@@ -15,6 +15,32 @@ bool IsParticipant(const storage::v1::ConversationRecord& record, MemberId membe
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
+bool IsPageAdmin(const storage::v1::ConversationRecord& record, MemberId member) {
+  const std::string id = FormatMemberId(member);
+  const auto& ids = record.page_admin_ids();
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+void PageView(const storage::v1::ConversationRecord& record, MemberId viewer,
+              v1::Message* message) {
+  if (record.conversation().kind() != v1::CONVERSATION_KIND_PAGE) return;
+  if (!message->sender_page_id().empty() && !IsPageAdmin(record, viewer)) {
+    message->clear_sender_id();
+  }
+}
+
+void PageView(const storage::v1::ConversationRecord& record, MemberId viewer,
+              v1::Conversation* conversation) {
+  if (record.conversation().kind() != v1::CONVERSATION_KIND_PAGE) return;
+  if (IsPageAdmin(record, viewer)) return;
+  auto* ids = conversation->mutable_participant_ids();
+  ids->erase(std::remove_if(
+                 ids->begin(), ids->end(),
+                 [&](const std::string& id) { return IsPageAdmin(record, ParseIdUnchecked(id)); }),
+             ids->end());
+  PageView(record, viewer, conversation->mutable_last_message());
+}
+
 absl::Status ValidateClientId(const std::string& id) {
   bool ok = !id.empty() && id.size() <= 128;
   for (char c : id) ok = ok && (absl::ascii_isalnum(c) || c == '-' || c == '_');
@@ -90,6 +116,7 @@ absl::StatusOr<v1::Message> MessagingLogic::Write::Append(
   message.set_conversation_id(conversation->conversation_id());
   message.set_sequence(record->last_sequence() + 1);
   message.set_sender_id(FormatMemberId(sender));
+  message.set_sender_page_id(sender_page_id_);
   message.set_body(body);
   SetTimestamp(message.mutable_send_time(), now);
   message.set_client_message_id(client_message_id);
@@ -124,6 +151,7 @@ absl::StatusOr<v1::Message> MessagingLogic::Write::Append(
     v1::StreamEventsResponse event;
     SetTimestamp(event.mutable_time(), now);
     *event.mutable_new_message()->mutable_message() = message;
+    PageView(*record, member, event.mutable_new_message()->mutable_message());
     RETURN_IF_ERROR(Event(member, std::move(event)));
   }
   storage::v1::SentRecord sent;
@@ -193,6 +221,7 @@ absl::Status MessagingLogic::Write::Changed(const storage::v1::ConversationRecor
     v1::StreamEventsResponse event;
     SetTimestamp(event.mutable_time(), logic_->clock_->Now());
     *event.mutable_conversation_changed()->mutable_conversation() = record.conversation();
+    PageView(record, member, event.mutable_conversation_changed()->mutable_conversation());
     RETURN_IF_ERROR(Event(member, std::move(event)));
   }
   return absl::OkStatus();

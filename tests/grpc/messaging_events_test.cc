@@ -99,6 +99,75 @@ TEST_CASE("A stream delivers new messages and typing live, and replays what was 
   CHECK(all[2].new_message().message().body() == "fourth");
 }
 
+void SetReceipts(MessagingFixture& f, MemberId member, bool on) {
+  auto settings = privacy::v1::PrivacyService::NewStub(f.privacy.channel());
+  privacy::v1::UpdateSettingsRequest update;
+  update.mutable_settings()->set_read_receipts_and_typing(on);
+  update.mutable_update_mask()->add_paths("read_receipts_and_typing");
+  privacy::v1::UpdateSettingsResponse updated;
+  REQUIRE_THAT(
+      settings->UpdateSettings(TestService::Context(f.Token(member)).get(), update, &updated),
+      IsOk());
+}
+
+grpc::Status MarkRead(MessagingFixture& f, MemberId member, const std::string& conversation) {
+  v1::MarkConversationReadRequest read;
+  read.set_conversation_id(conversation);
+  v1::MarkConversationReadResponse marked;
+  return f.stub->MarkConversationRead(TestService::Context(f.Token(member)).get(), read, &marked);
+}
+
+grpc::Status Typing(MessagingFixture& f, MemberId member, const std::string& conversation) {
+  v1::SendTypingIndicatorRequest typing;
+  typing.set_conversation_id(conversation);
+  v1::SendTypingIndicatorResponse typed;
+  return f.stub->SendTypingIndicator(TestService::Context(f.Token(member)).get(), typing, &typed);
+}
+
+TEST_CASE("Read receipts and typing are shown only while both sides have them on") {
+  MessagingFixture f;
+  const MemberId a = f.NewMember(), b = f.NewMember();
+  f.Connect(a, b);
+  v1::SendMessageResponse sent;
+  REQUIRE_THAT(f.Send(a, b, "one", "rr1", &sent), IsOk());
+  const std::string c = sent.conversation().conversation_id();
+  Listener listener(f, a, "");
+  // Both on (the default): a sees b read and type.
+  REQUIRE_THAT(MarkRead(f, b, c), IsOk());
+  REQUIRE_THAT(Typing(f, b, c), IsOk());
+  auto events = listener.Await(2);
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].read_receipt().reader_id() == std::to_string(b));
+  CHECK(events[0].read_receipt().read_sequence() == 1);
+  CHECK_FALSE(events[0].cursor().empty());  // receipts are kept for replay
+  CHECK(events[1].typing().member_id() == std::to_string(b));
+  // The reader turns it off: nothing of b's reading or typing reaches a.
+  SetReceipts(f, b, false);
+  REQUIRE_THAT(f.Reply(a, c, "two", "rr2"), IsOk());  // event 3 (a's own message)
+  REQUIRE_THAT(MarkRead(f, b, c), IsOk());
+  REQUIRE_THAT(Typing(f, b, c), IsOk());
+  REQUIRE_THAT(f.Reply(b, c, "marker", "rr3"), IsOk());  // event 4
+  events = listener.Await(4);
+  REQUIRE(events.size() == 4);
+  CHECK(events[2].new_message().message().body() == "two");
+  CHECK(events[3].new_message().message().body() == "marker");
+  // The receiver turns it off (b back on): still nothing, both must have it on.
+  SetReceipts(f, b, true);
+  SetReceipts(f, a, false);
+  REQUIRE_THAT(f.Reply(a, c, "three", "rr4"), IsOk());  // event 5
+  REQUIRE_THAT(MarkRead(f, b, c), IsOk());
+  REQUIRE_THAT(Typing(f, b, c), IsOk());
+  REQUIRE_THAT(f.Reply(b, c, "marker 2", "rr5"), IsOk());  // event 6
+  events = listener.Await(6);
+  REQUIRE(events.size() == 6);
+  CHECK(events[4].new_message().message().body() == "three");
+  CHECK(events[5].new_message().message().body() == "marker 2");
+  // Not a participant: NOT_FOUND, as for every other call.
+  const MemberId eve = f.NewMember();
+  CHECK_THAT(MarkRead(f, eve, c), StatusIs(Code::kNotFound));
+  CHECK_THAT(Typing(f, eve, c), StatusIs(Code::kNotFound));
+}
+
 TEST_CASE("A stream refuses a bad cursor or a missing token") {
   MessagingFixture f;
   const MemberId a = f.NewMember();

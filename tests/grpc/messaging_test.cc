@@ -162,6 +162,60 @@ TEST_CASE("A block closes an existing conversation") {
   CHECK_THAT(f.Reply(a, sent.conversation().conversation_id(), "hello?", "b2"),
              StatusIs(Code::kPermissionDenied));
   CHECK_THAT(f.Send(a, b, "hello?", "b3"), StatusIs(Code::kPermissionDenied));
+  // Hidden from the blocker; the blocked side is not told and still has it.
+  CHECK(f.Folder(b, v1::FOLDER_FOCUSED).empty());
+  auto get = [&](MemberId m) {
+    v1::GetConversationRequest request;
+    request.set_conversation_id(sent.conversation().conversation_id());
+    v1::GetConversationResponse response;
+    return f.stub->GetConversation(TestService::Context(f.Token(m)).get(), request, &response);
+  };
+  CHECK_THAT(get(b), StatusIs(Code::kNotFound));
+  CHECK_THAT(get(a), IsOk());
+  auto theirs = f.Folder(a, v1::FOLDER_FOCUSED);
+  REQUIRE(theirs.size() == 1);
+  CHECK(theirs[0].conversation_id() == sent.conversation().conversation_id());
+  // Unblocked: it is back for the blocker.
+  identity::v1::UnblockMemberRequest unblock;
+  unblock.set_member_id(std::to_string(a));
+  identity::v1::UnblockMemberResponse unblocked;
+  REQUIRE_THAT(f.people->UnblockMember(TestService::Context(f.Token(b)).get(), unblock, &unblocked),
+               IsOk());
+  CHECK(f.Folder(b, v1::FOLDER_FOCUSED).size() == 1);
+  CHECK_THAT(get(b), IsOk());
+}
+
+TEST_CASE("An inbox page with more than 50 conversations hides every blocked member's") {
+  MessagingFixture f;
+  const MemberId me = f.NewMember();
+  std::vector<MemberId> others;
+  for (int i = 0; i < 60; ++i) {
+    others.push_back(f.NewMember());
+    f.Connect(me, others.back());
+    REQUIRE_THAT(f.Send(others.back(), me, "hello", "m" + std::to_string(i)), IsOk());
+  }
+  // The oldest (beyond the first chunk of 50 in newest-first order) and the newest.
+  for (MemberId blocked : {others.front(), others.back()}) {
+    identity::v1::BlockMemberRequest block;
+    block.set_member_id(std::to_string(blocked));
+    identity::v1::BlockMemberResponse done;
+    REQUIRE_THAT(f.people->BlockMember(TestService::Context(f.Token(me)).get(), block, &done),
+                 IsOk());
+  }
+  v1::ListConversationsRequest request;
+  request.set_folder(v1::FOLDER_FOCUSED);
+  request.set_page_size(100);
+  v1::ListConversationsResponse response;
+  REQUIRE_THAT(
+      f.stub->ListConversations(TestService::Context(f.Token(me)).get(), request, &response),
+      IsOk());
+  CHECK(response.conversations_size() == 58);
+  for (const auto& c : response.conversations()) {
+    for (const auto& p : c.participant_ids()) {
+      CHECK(p != std::to_string(others.front()));
+      CHECK(p != std::to_string(others.back()));
+    }
+  }
 }
 
 TEST_CASE("An InMail costs one credit - the recipient's answer brings it back, once") {

@@ -1,0 +1,292 @@
+// The outgoing calls of MessagingHandler: facts from identity and privacy,
+// the InMail saga's calls to credits. All asynchronous (callback API, one
+// long-lived channel per dependency): no thread waits on the network, and
+// store changes that follow are posted to the writer pool.
+#include <atomic>
+#include <memory>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "services/messaging/messaging_handler.h"
+
+namespace liaison::messaging {
+namespace {
+
+constexpr absl::Duration kCallTimeout = absl::Seconds(2);
+
+template <typename Request, typename Response>
+using Call = OutgoingCall<Request, Response>;
+
+}  // namespace
+
+void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone done) {
+  struct Gather {
+    Call<identity::v1::GetRelationshipRequest, identity::v1::GetRelationshipResponse> identity;
+    Call<privacy::v1::GetSettingsRequest, privacy::v1::GetSettingsResponse> privacy;
+    std::atomic<int> pending{2};
+    grpc::Status identity_status, privacy_status;
+    FactsDone done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->done = std::move(done);
+  auto finish = [g] {
+    if (g->pending.fetch_sub(1) != 1) return;
+    MemberSendFacts facts;
+    if (g->identity_status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      facts.recipient_exists = false;  // the policy says NOT_FOUND
+      g->done(facts);
+      return;
+    }
+    if (!g->identity_status.ok()) return g->done(DependencyError("identity", g->identity_status));
+    if (!g->privacy_status.ok()) return g->done(DependencyError("privacy", g->privacy_status));
+    facts.relationship = g->identity.response.relationship();
+    facts.recipient_settings = g->privacy.response.settings();
+    g->done(std::move(facts));
+  };
+  deps_.tokens->Prepare(&g->identity.context, kCallTimeout);
+  g->identity.request.set_member_id(FormatMemberId(sender));
+  g->identity.request.set_other_member_id(FormatMemberId(recipient));
+  deps_.identity->async()->GetRelationship(&g->identity.context, &g->identity.request,
+                                           &g->identity.response, [g, finish](grpc::Status s) {
+                                             g->identity_status = s;
+                                             finish();
+                                           });
+  deps_.tokens->Prepare(&g->privacy.context, kCallTimeout);
+  g->privacy.request.set_member_id(FormatMemberId(recipient));
+  deps_.privacy->async()->GetSettings(&g->privacy.context, &g->privacy.request,
+                                      &g->privacy.response, [g, finish](grpc::Status s) {
+                                        g->privacy_status = s;
+                                        finish();
+                                      });
+}
+
+void MessagingHandler::FetchRelationships(MemberId member, const std::vector<MemberId>& others,
+                                          RelationshipsDone done) {
+  auto call = std::make_shared<Call<identity::v1::BatchGetRelationshipsRequest,
+                                    identity::v1::BatchGetRelationshipsResponse>>();
+  deps_.tokens->Prepare(&call->context, kCallTimeout);
+  call->request.set_member_id(FormatMemberId(member));
+  for (MemberId m : others) call->request.add_other_member_ids(FormatMemberId(m));
+  deps_.identity->async()->BatchGetRelationships(
+      &call->context, &call->request, &call->response,
+      [call, done = std::move(done)](grpc::Status s) {
+        if (!s.ok()) return done(DependencyError("identity", s));
+        if (!call->response.missing_member_ids().empty()) {
+          return done(absl::NotFoundError(
+              absl::StrCat("no member ", call->response.missing_member_ids(0))));
+        }
+        done(std::vector<identity::v1::Relationship>(call->response.relationships().begin(),
+                                                     call->response.relationships().end()));
+      });
+}
+
+void MessagingHandler::FetchBlocked(
+    MemberId member, std::vector<MemberId> others,
+    std::function<void(absl::StatusOr<absl::flat_hash_set<std::string>>)> done) {
+  // BatchGetRelationships takes 50 members a call: the chunks go in parallel.
+  constexpr size_t kChunk = 50;
+  using BatchCall =
+      Call<identity::v1::BatchGetRelationshipsRequest, identity::v1::BatchGetRelationshipsResponse>;
+  struct Gather {
+    std::vector<BatchCall> calls;
+    std::vector<grpc::Status> statuses;
+    std::atomic<size_t> pending;
+    std::function<void(absl::StatusOr<absl::flat_hash_set<std::string>>)> done;
+  };
+  auto g = std::make_shared<Gather>();
+  const size_t chunks = (others.size() + kChunk - 1) / kChunk;
+  g->calls = std::vector<BatchCall>(chunks);
+  g->statuses.resize(chunks);
+  g->pending = chunks;
+  g->done = std::move(done);
+  for (size_t i = 0; i < chunks; ++i) {
+    BatchCall& call = g->calls[i];
+    deps_.tokens->Prepare(&call.context, kCallTimeout);
+    call.request.set_member_id(FormatMemberId(member));
+    for (size_t j = i * kChunk; j < std::min(others.size(), (i + 1) * kChunk); ++j) {
+      call.request.add_other_member_ids(FormatMemberId(others[j]));
+    }
+    deps_.identity->async()->BatchGetRelationships(
+        &call.context, &call.request, &call.response, [g, i](grpc::Status s) {
+          g->statuses[i] = std::move(s);
+          if (g->pending.fetch_sub(1) != 1) return;
+          absl::flat_hash_set<std::string> blocked;
+          for (size_t k = 0; k < g->calls.size(); ++k) {
+            if (!g->statuses[k].ok()) return g->done(DependencyError("identity", g->statuses[k]));
+            for (const auto& r : g->calls[k].response.relationships()) {
+              if (r.blocked_by_member()) blocked.insert(r.other_member_id());
+            }
+          }
+          g->done(std::move(blocked));
+        });
+  }
+}
+
+void MessagingHandler::HideBlocked(MemberId member,
+                                   google::protobuf::RepeatedPtrField<v1::Conversation>* list,
+                                   std::function<void(absl::Status)> done) {
+  const std::string me = FormatMemberId(member);
+  auto one_to_one = [](const v1::Conversation& c) {
+    return c.kind() == v1::CONVERSATION_KIND_DIRECT || c.kind() == v1::CONVERSATION_KIND_INMAIL;
+  };
+  std::vector<MemberId> peers;
+  for (const auto& c : *list) {
+    if (!one_to_one(c)) continue;
+    for (const auto& id : c.participant_ids()) {
+      if (id != me) peers.push_back(std::stoull(id));
+    }
+  }
+  if (peers.empty()) return done(absl::OkStatus());
+  FetchBlocked(member, std::move(peers),
+               [list, me, one_to_one,
+                done = std::move(done)](absl::StatusOr<absl::flat_hash_set<std::string>> blocked) {
+                 if (!blocked.ok()) return done(blocked.status());
+                 list->erase(std::remove_if(list->begin(), list->end(),
+                                            [&](const v1::Conversation& c) {
+                                              if (!one_to_one(c)) return false;
+                                              for (const auto& id : c.participant_ids()) {
+                                                if (id != me && blocked->contains(id)) return true;
+                                              }
+                                              return false;
+                                            }),
+                             list->end());
+                 done(absl::OkStatus());
+               });
+}
+
+void MessagingHandler::FetchPage(uint64_t page, MemberId member,
+                                 std::function<void(absl::StatusOr<PageFacts>)> done) {
+  struct Gather {
+    Call<identity::v1::GetPageRequest, identity::v1::GetPageResponse> page;
+    Call<identity::v1::GetPageRelationRequest, identity::v1::GetPageRelationResponse> relation;
+    std::atomic<int> pending{2};
+    grpc::Status page_status, relation_status;
+    std::function<void(absl::StatusOr<PageFacts>)> done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->done = std::move(done);
+  auto finish = [g] {
+    if (g->pending.fetch_sub(1) != 1) return;
+    PageFacts facts;
+    if (g->page_status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      return g->done(facts);  // the policy says NOT_FOUND
+    }
+    if (!g->page_status.ok()) return g->done(DependencyError("identity", g->page_status));
+    if (!g->relation_status.ok()) return g->done(DependencyError("identity", g->relation_status));
+    facts.exists = true;
+    for (const auto& id : g->page.response.page().admin_member_ids()) {
+      facts.admins.push_back(std::stoull(id));
+    }
+    facts.member_follows = g->relation.response.follows();
+    g->done(std::move(facts));
+  };
+  deps_.tokens->Prepare(&g->page.context, kCallTimeout);
+  g->page.request.set_page_id(FormatMemberId(page));
+  deps_.identity->async()->GetPage(&g->page.context, &g->page.request, &g->page.response,
+                                   [g, finish](grpc::Status s) {
+                                     g->page_status = std::move(s);
+                                     finish();
+                                   });
+  deps_.tokens->Prepare(&g->relation.context, kCallTimeout);
+  g->relation.request.set_page_id(FormatMemberId(page));
+  g->relation.request.set_member_id(FormatMemberId(member));
+  deps_.identity->async()->GetPageRelation(&g->relation.context, &g->relation.request,
+                                           &g->relation.response, [g, finish](grpc::Status s) {
+                                             g->relation_status = std::move(s);
+                                             finish();
+                                           });
+}
+
+void MessagingHandler::Refund(MemberId sender, const std::string& inmail_id,
+                              std::function<void()> done) {
+  auto call =
+      std::make_shared<Call<credits::v1::RefundInMailRequest, credits::v1::RefundInMailResponse>>();
+  deps_.tokens->Prepare(&call->context, kCallTimeout);
+  call->request.set_member_id(FormatMemberId(sender));
+  call->request.set_inmail_id(inmail_id);
+  deps_.credits->async()->RefundInMail(
+      &call->context, &call->request, &call->response,
+      [this, call, inmail_id, done = std::move(done)](grpc::Status s) {
+        if (!s.ok()) return done();  // the outbox loop tries again
+        writers_->Post([this, inmail_id, done] {
+          (void)logic_->ClearOutbox(inmail_id);
+          done();
+        });
+      });
+}
+
+void MessagingHandler::Reserve(MemberId sender, const std::string& inmail_id,
+                               std::function<void(grpc::Status)> done) {
+  auto call = std::make_shared<
+      Call<credits::v1::ReserveCreditRequest, credits::v1::ReserveCreditResponse>>();
+  deps_.tokens->Prepare(&call->context, kCallTimeout);
+  call->request.set_member_id(FormatMemberId(sender));
+  call->request.set_inmail_id(inmail_id);
+  deps_.credits->async()->ReserveCredit(
+      &call->context, &call->request, &call->response,
+      [call, done = std::move(done)](grpc::Status s) {
+        // No credit, or the hold was voided already: credits' own words are
+        // for the client; anything else means credits could not answer.
+        const bool decided = s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+                             s.error_code() == grpc::StatusCode::ABORTED;
+        done(s.ok() || decided ? s : ToGrpcStatus(DependencyError("credits", s)));
+      });
+}
+
+void MessagingHandler::CommitAndDeliver(MemberId sender, const std::string& inmail_id,
+                                        std::function<void(absl::Status)> done) {
+  auto call =
+      std::make_shared<Call<credits::v1::CommitHoldRequest, credits::v1::CommitHoldResponse>>();
+  deps_.tokens->Prepare(&call->context, kCallTimeout);
+  call->request.set_member_id(FormatMemberId(sender));
+  call->request.set_inmail_id(inmail_id);
+  deps_.credits->async()->CommitHold(
+      &call->context, &call->request, &call->response,
+      [this, call, inmail_id, done = std::move(done)](grpc::Status s) {
+        if (s.ok()) {
+          writers_->Post([this, inmail_id, done] { done(logic_->Deliver(inmail_id)); });
+        } else if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+                   s.error_code() == grpc::StatusCode::NOT_FOUND) {
+          // The hold is gone: this InMail can never be paid for, so it is not sent.
+          writers_->Post([this, inmail_id, done] {
+            absl::Status abandoned = logic_->Abandon(inmail_id);
+            done(abandoned.ok() ? absl::AbortedError("the credit hold for this InMail expired "
+                                                     "before it could be sent; send it again")
+                                : abandoned);
+          });
+        } else {
+          // Stored with its outbox record: the outbox loop delivers it.
+          done(absl::OkStatus());
+        }
+      });
+}
+
+void MessagingHandler::ShareWith(const Caller& caller, const std::string& conversation_id,
+                                 std::function<void(absl::StatusOr<std::vector<MemberId>>)> done) {
+  auto others = logic_->OthersIn(caller, conversation_id);
+  if (!others.ok() || others->empty()) return done(std::move(others));
+  auto call = std::make_shared<
+      Call<privacy::v1::BatchGetSettingsRequest, privacy::v1::BatchGetSettingsResponse>>();
+  deps_.tokens->Prepare(&call->context, kCallTimeout);
+  call->request.add_member_ids(FormatMemberId(caller.member_id));
+  for (MemberId m : *others) call->request.add_member_ids(FormatMemberId(m));
+  deps_.privacy->async()->BatchGetSettings(
+      &call->context, &call->request, &call->response,
+      [call, others = *std::move(others), done = std::move(done)](grpc::Status s) {
+        // Without privacy's answer nothing is shared: the safe side of the toggle.
+        const auto& settings = call->response.settings();
+        std::vector<MemberId> to;
+        if (s.ok() && settings.size() == static_cast<int>(others.size()) + 1 &&
+            settings[0].read_receipts_and_typing()) {
+          for (size_t i = 0; i < others.size(); ++i) {
+            if (settings[static_cast<int>(i) + 1].read_receipts_and_typing()) {
+              to.push_back(others[i]);
+            }
+          }
+        }
+        done(std::move(to));
+      });
+}
+
+}  // namespace liaison::messaging

@@ -1,0 +1,82 @@
+// Company pages (DESIGN.md §4 rule 7). A page conversation joins one member
+// and one page; the page's admins take part for the page, and what they
+// write carries the page's id. The member sees the page, never its admins.
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "common/text.h"
+#include "services/messaging/messaging_logic_internal.h"
+
+namespace liaison::messaging {
+
+absl::Status MessagingLogic::SendPage(const Caller& caller, const v1::SendMessageRequest& request,
+                                      uint64_t page, MemberId member, const PageFacts& facts,
+                                      v1::SendMessageResponse* response) {
+  const bool as_page = member != caller.member_id;
+  const bool caller_is_admin =
+      std::find(facts.admins.begin(), facts.admins.end(), caller.member_id) != facts.admins.end();
+  if (as_page &&
+      std::find(facts.admins.begin(), facts.admins.end(), member) != facts.admins.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("member ", member, " administers page ", page, " too"));
+  }
+  if (!as_page && facts.exists && caller_is_admin) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "you administer page ", page, ": write to its members with as_page_id instead"));
+  }
+  ASSIGN_OR_RETURN(std::string body,
+                   ValidateText(request.body(), {"body", kMaxMessage, true, true}));
+  const std::string pair_key = keys::PagePair(page, member);
+  Locked lock({&Lock(caller.member_id), &Lock(member)});
+  ASSIGN_OR_RETURN(auto earlier,
+                   Replay(caller.member_id, request.client_message_id(), RequestHash(request)));
+  if (earlier.has_value()) return PrepareSend(caller, request, response).status();
+  auto existing = store_->GetId(store_->conversations(), pair_key);
+  if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+  storage::v1::ConversationRecord record;
+  if (existing.ok()) {
+    ASSIGN_OR_RETURN(record, store_->GetConversation(*existing));
+  }
+
+  PageSendFacts page_facts;
+  page_facts.page_exists = facts.exists;
+  page_facts.sender_is_admin = caller_is_admin;
+  page_facts.recipient_follows_page = facts.member_follows;
+  page_facts.recipient_wrote_first = existing.ok() && record.member_wrote();
+  const Decision decision = as_page ? DecideFromPage(page_facts) : DecideToPage(page_facts);
+  if (!decision.allowed()) return decision.status;
+
+  const absl::Time now = clock_->Now();
+  Write write(this);
+  if (!existing.ok()) {
+    ASSIGN_OR_RETURN(ConversationId id, NewConversationId());
+    auto* c = record.mutable_conversation();
+    c->set_conversation_id(FormatMemberId(id));
+    c->set_kind(v1::CONVERSATION_KIND_PAGE);
+    c->set_page_id(FormatMemberId(page));
+    c->add_participant_ids(FormatMemberId(member));
+    for (MemberId admin : facts.admins) {
+      if (admin == member) continue;
+      c->add_participant_ids(FormatMemberId(admin));
+      record.add_page_admin_ids(FormatMemberId(admin));
+    }
+    SetTimestamp(c->mutable_create_time(), now);
+    write.batch().Put(store_->conversations(), pair_key, MessagingStore::EncodeId(id));
+  }
+  if (as_page) {
+    write.SendAsPage(FormatMemberId(page));
+  } else {
+    record.set_member_wrote(true);
+  }
+  ASSIGN_OR_RETURN(v1::Message message, write.Append(&record, caller.member_id, body, request,
+                                                     request.client_message_id(), now,
+                                                     [](MemberId) { return v1::FOLDER_FOCUSED; }));
+  RETURN_IF_ERROR(write.Commit(record));
+  sent_.Add({{"kind", OutcomeName(decision.outcome)}}).Increment();
+  *response->mutable_message() = message;
+  auto state = store_->GetState(caller.member_id, ParseIdUnchecked(message.conversation_id()));
+  FillConversation(caller.member_id, record, state.ok() ? &*state : nullptr,
+                   response->mutable_conversation());
+  return absl::OkStatus();
+}
+
+}  // namespace liaison::messaging
