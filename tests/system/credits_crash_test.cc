@@ -3,7 +3,6 @@
 // same ids), restart it each time, then check that no acknowledged operation
 // was lost, no credit was made or destroyed outside the ledger rules, every
 // balance equals the sum of its ledger, and no hold outlived its timeout.
-#include <grpcpp/create_channel.h>
 #include <signal.h>
 
 #include <atomic>
@@ -17,6 +16,7 @@
 #include "common/auth.h"
 #include "liaison/credits/v1/credits.grpc.pb.h"
 #include "liaison/identity/v1/identity.grpc.pb.h"
+#include "tests/system/retrying_client.h"
 #include "tests/system/system_support.h"
 
 namespace liaison::testing {
@@ -24,38 +24,7 @@ namespace {
 
 using credits::v1::CreditService;
 
-std::shared_ptr<grpc::Channel> Channel(int port) {
-  grpc::ChannelArguments args;
-  // Reconnect within a fraction of a second of each restart.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
-  return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
-                                   grpc::InsecureChannelCredentials(), args);
-}
-
-struct Client {
-  std::unique_ptr<CreditService::Stub> stub;
-  std::string token;
-
-  // Retries while the server is down; returns the first definitive answer.
-  template <typename Call>
-  grpc::Status Retry(Call call) {
-    for (int attempt = 0;; ++attempt) {
-      grpc::ClientContext context;
-      context.AddMetadata("authorization", "Bearer " + token);
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
-      grpc::Status status = call(&context);
-      const auto code = status.error_code();
-      if ((code != grpc::StatusCode::UNAVAILABLE && code != grpc::StatusCode::DEADLINE_EXCEEDED &&
-           code != grpc::StatusCode::CANCELLED) ||
-          attempt > 600) {
-        return status;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-  }
-};
+using Client = RetryingClient<CreditService>;
 
 // What the clients were told, which must survive every crash.
 struct Acknowledged {
@@ -82,7 +51,7 @@ TEST_CASE(
 
   TokenMinter minter(kSystemKey, Clock::Real());
   const std::string svc = minter.MintService("messaging", absl::Hours(1)).value();
-  auto people = identity::v1::IdentityService::NewStub(Channel(identity.grpc_port));
+  auto people = identity::v1::IdentityService::NewStub(RetryingChannel(identity.grpc_port));
   std::vector<std::string> members;
   const identity::v1::AccountTier tiers[] = {identity::v1::ACCOUNT_TIER_PREMIUM_CAREER,
                                              identity::v1::ACCOUNT_TIER_PREMIUM_BUSINESS,
@@ -111,7 +80,7 @@ TEST_CASE(
   std::vector<std::thread> load;
   for (int t = 0; t < 4; ++t) {
     load.emplace_back([&, t] {
-      Client client{CreditService::NewStub(Channel(port)), svc};
+      Client client(port, svc);
       std::mt19937 rng(t);
       for (int n = 0; !stop; ++n) {
         const std::string member = members[rng() % members.size()];
@@ -121,8 +90,7 @@ TEST_CASE(
           buy.set_pack_id("5");
           buy.set_idempotency_key(id);
           credits::v1::PurchaseCreditsResponse bought;
-          Client buyer{CreditService::NewStub(Channel(port)),
-                       minter.MintMember(std::stoull(member), absl::Hours(1)).value()};
+          Client buyer(port, minter.MintMember(std::stoull(member), absl::Hours(1)).value());
           if (buyer
                   .Retry([&](grpc::ClientContext* c) {
                     return buyer.stub->PurchaseCredits(c, buy, &bought);
@@ -214,7 +182,7 @@ TEST_CASE(
   // Past every hold's timeout, the sweeper has settled what nobody did.
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
 
-  Client client{CreditService::NewStub(Channel(port)), svc};
+  Client client(port, svc);
   std::map<std::string, std::map<std::string, int>> seen;  // reference -> type -> count
   for (const std::string& member : members) {
     credits::v1::GetBalanceRequest get;

@@ -1,10 +1,16 @@
 // The four real binaries together, driven with buf curl and liaisonctl
-// tokens: two members connect and chat, a recruiter InMails a stranger who
-// accepts and replies, the credit comes back, and a block ends a chat.
+// tokens: two members connect and chat while one of them follows a live
+// StreamEvents (a real gRPC client), a recruiter InMails a stranger who
+// accepts and replies, the credit comes back, three chat as a group, and a
+// block ends a chat.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <mutex>
+#include <thread>
 
+#include "liaison/messaging/v1/messaging.grpc.pb.h"
+#include "tests/system/retrying_client.h"
 #include "tests/system/system_support.h"
 
 namespace liaison::testing {
@@ -13,31 +19,86 @@ namespace {
 const std::string kIdentity = "liaison.identity.v1.IdentityService/";
 const std::string kMessaging = "liaison.messaging.v1.MessagingService/";
 
+// A member's StreamEvents, read on a thread of its own until stopped.
+class EventStream final {
+ public:
+  EventStream(int port, const std::string& token, const std::string& cursor = "")
+      : stub_(messaging::v1::MessagingService::NewStub(RetryingChannel(port))) {
+    context_.AddMetadata("authorization", "Bearer " + token);
+    messaging::v1::StreamEventsRequest request;
+    request.set_cursor(cursor);
+    reader_ = stub_->StreamEvents(&context_, request);
+    thread_ = std::thread([this] {
+      messaging::v1::StreamEventsResponse event;
+      while (reader_->Read(&event)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        events_.push_back(event);
+      }
+    });
+  }
+  ~EventStream() {
+    context_.TryCancel();
+    thread_.join();
+    reader_->Finish();
+  }
+
+  // The new messages' bodies so far, once `n` have come or 10 s have passed.
+  std::vector<std::string> AwaitMessages(size_t n) {
+    std::vector<std::string> bodies;
+    AwaitUntil([&](const std::vector<messaging::v1::StreamEventsResponse>& events) {
+      bodies.clear();
+      for (const auto& e : events) {
+        if (e.has_new_message()) bodies.push_back(e.new_message().message().body());
+      }
+      return bodies.size() >= n;
+    });
+    return bodies;
+  }
+
+  // The events so far, once `n` have come or 10 s have passed.
+  std::vector<messaging::v1::StreamEventsResponse> Await(size_t n) {
+    return AwaitUntil([n](const auto& events) { return events.size() >= n; });
+  }
+
+  template <typename Done>
+  std::vector<messaging::v1::StreamEventsResponse> AwaitUntil(Done done) {
+    for (int i = 0; i < 200; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (done(events_)) return events_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    return events_;
+  }
+
+ private:
+  std::unique_ptr<messaging::v1::MessagingService::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<messaging::v1::StreamEventsResponse>> reader_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<messaging::v1::StreamEventsResponse> events_;
+};
+
 nlohmann::json Ok(const CommandResult& result) {
   INFO(result.output);
   REQUIRE(result.exit_code == 0);
   return nlohmann::json::parse(result.output);
 }
 
-TEST_CASE("The four services together: connect, chat, InMail, answer, refund, block") {
+TEST_CASE("The four services together: connect, chat, InMail, answer, refund, group, block") {
   TempDir dir;
   const std::string key = WriteKey(dir);
-  RunningService privacy =
-      StartService(LIAISON_PRIVACY_BIN, dir.Sub("privacy"), key, dir.Sub("p.log"));
-  const std::string privacy_at = "127.0.0.1:" + std::to_string(privacy.grpc_port);
-  RunningService identity = StartService(LIAISON_IDENTITY_BIN, dir.Sub("identity"), key,
-                                         dir.Sub("i.log"), {"--privacy-address", privacy_at});
-  const std::string identity_at = "127.0.0.1:" + std::to_string(identity.grpc_port);
-  RunningService credits = StartService(LIAISON_CREDITS_BIN, dir.Sub("credits"), key,
-                                        dir.Sub("c.log"), {"--identity-address", identity_at});
-  RunningService messaging =
-      StartService(LIAISON_MESSAGING_BIN, dir.Sub("messaging"), key, dir.Sub("m.log"),
-                   {"--identity-address", identity_at, "--privacy-address", privacy_at,
-                    "--credits-address", "127.0.0.1:" + std::to_string(credits.grpc_port)});
+  MessagingDependencies deps = StartMessagingDependencies(dir, key);
+  auto& [privacy, identity, credits] = deps;
+  RunningService messaging = StartService(LIAISON_MESSAGING_BIN, dir.Sub("messaging"), key,
+                                          dir.Sub("messaging.log"), deps.MessagingFlags());
   const std::string admin = CtlToken(key, {"--service", "admin"});
 
   std::map<std::string, std::string> id, token;
-  for (const char* handle : {"ana", "ben", "rex", "sam"}) {
+  for (const char* handle : {"ana", "ben", "cat", "rex", "sam"}) {
     auto member = Ok(CallRpc(identity, kIdentity + "CreateMember", admin,
                              nlohmann::json{{"handle", handle},
                                             {"displayName", handle},
@@ -50,12 +111,16 @@ TEST_CASE("The four services together: connect, chat, InMail, answer, refund, bl
       identity, kIdentity + "SetAccountTier", admin,
       nlohmann::json{{"memberId", id["rex"]}, {"tier", "ACCOUNT_TIER_RECRUITER_LITE"}}.dump()));
 
-  // Ana and Ben connect and chat.
-  Ok(CallRpc(identity, kIdentity + "SendInvitation", token["ana"],
-             nlohmann::json{{"recipientId", id["ben"]}}.dump()));
-  Ok(CallRpc(
-      identity, kIdentity + "RespondToInvitation", token["ben"],
-      nlohmann::json{{"senderId", id["ana"]}, {"response", "INVITATION_RESPONSE_ACCEPT"}}.dump()));
+  // Ana connects with Ben and with Cat.
+  for (const char* other : {"ben", "cat"}) {
+    Ok(CallRpc(identity, kIdentity + "SendInvitation", token["ana"],
+               nlohmann::json{{"recipientId", id[other]}}.dump()));
+    Ok(CallRpc(identity, kIdentity + "RespondToInvitation", token[other],
+               nlohmann::json{{"senderId", id["ana"]}, {"response", "INVITATION_RESPONSE_ACCEPT"}}
+                   .dump()));
+  }
+  // Ben follows his events live; Ana and Ben chat.
+  auto bens_events = std::make_unique<EventStream>(messaging.grpc_port, token["ben"]);
   auto sent = Ok(CallRpc(
       messaging, kMessaging + "SendMessage", token["ana"],
       nlohmann::json{
@@ -69,6 +134,19 @@ TEST_CASE("The four services together: connect, chat, InMail, answer, refund, bl
                           R"({"folder":"FOLDER_FOCUSED"})"));
   CHECK(inbox["conversations"][0]["lastMessage"]["body"] == "Sure!");
   CHECK(inbox["conversations"][0]["state"]["unreadCount"] == "1");
+  // Ana reads it: Ben gets the read receipt (both have receipts on by default).
+  Ok(CallRpc(messaging, kMessaging + "MarkConversationRead", token["ana"],
+             nlohmann::json{{"conversationId", chat}}.dump()));
+  auto events = bens_events->Await(3);
+  REQUIRE(events.size() >= 3);
+  CHECK(events[0].new_message().message().body() == "Lunch tomorrow?");
+  CHECK(events[0].new_message().message().sender_id() == id["ana"]);
+  CHECK(events[1].new_message().message().body() == "Sure!");
+  CHECK(events[2].read_receipt().reader_id() == id["ana"]);
+  CHECK(events[2].read_receipt().read_sequence() == 2);
+  const std::string last_cursor = events[2].cursor();
+  CHECK_FALSE(last_cursor.empty());
+  bens_events.reset();  // Ben goes offline...
 
   // Rex, a recruiter, InMails Sam, a stranger; Sam accepts and replies.
   auto inmail = Ok(CallRpc(messaging, kMessaging + "SendInMail", token["rex"],
@@ -91,6 +169,28 @@ TEST_CASE("The four services together: connect, chat, InMail, answer, refund, bl
                  .dump()));
   balance = Ok(CallRpc(credits, "liaison.credits.v1.CreditService/GetBalance", token["rex"]));
   CHECK(balance["balance"]["available"] == "30");  // the credit came back
+
+  // Ana starts a group with Ben and Cat (both her connections); Cat answers.
+  auto group = Ok(CallRpc(messaging, kMessaging + "SendMessage", token["ana"],
+                          nlohmann::json{{"recipientIds", {id["ben"], id["cat"]}},
+                                         {"groupName", "Offsite"},
+                                         {"body", "Friday at 10?"},
+                                         {"clientMessageId", "a3"}}
+                              .dump()));
+  CHECK(group["conversation"]["kind"] == "CONVERSATION_KIND_GROUP");
+  CHECK(group["conversation"]["participantIds"].size() == 3);
+  const std::string offsite = group["conversation"]["conversationId"];
+  Ok(CallRpc(messaging, kMessaging + "SendMessage", token["cat"],
+             nlohmann::json{
+                 {"conversationId", offsite}, {"body", "Works for me"}, {"clientMessageId", "c1"}}
+                 .dump()));
+  auto thread = Ok(CallRpc(messaging, kMessaging + "ListMessages", token["ben"],
+                           nlohmann::json{{"conversationId", offsite}}.dump()));
+  REQUIRE(thread["messages"].size() == 2);
+  CHECK(thread["messages"][0]["body"] == "Works for me");  // newest first
+  // ...and comes back with his last cursor: what he missed is replayed.
+  bens_events = std::make_unique<EventStream>(messaging.grpc_port, token["ben"], last_cursor);
+  CHECK(bens_events->AwaitMessages(2) == std::vector<std::string>{"Friday at 10?", "Works for me"});
 
   // Ben blocks Ana: the chat is closed.
   Ok(CallRpc(identity, kIdentity + "BlockMember", token["ben"],

@@ -54,6 +54,34 @@ inline RunningService StartService(const std::string& binary, const std::string&
   return service;
 }
 
+// What messaging calls, started in dependency order (DESIGN.md §2), each
+// pointed at what it calls; logs in `dir`.
+struct MessagingDependencies {
+  RunningService privacy, identity, credits;
+
+  // The flags that point liaison-messaging at them.
+  std::vector<std::string> MessagingFlags() const {
+    return {"--identity-address", "127.0.0.1:" + std::to_string(identity.grpc_port),
+            "--privacy-address",  "127.0.0.1:" + std::to_string(privacy.grpc_port),
+            "--credits-address",  "127.0.0.1:" + std::to_string(credits.grpc_port)};
+  }
+};
+
+inline MessagingDependencies StartMessagingDependencies(
+    const TempDir& dir, const std::string& key_file, std::vector<std::string> credits_extra = {}) {
+  MessagingDependencies d;
+  d.privacy =
+      StartService(LIAISON_PRIVACY_BIN, dir.Sub("privacy"), key_file, dir.Sub("privacy.log"));
+  d.identity =
+      StartService(LIAISON_IDENTITY_BIN, dir.Sub("identity"), key_file, dir.Sub("identity.log"),
+                   {"--privacy-address", "127.0.0.1:" + std::to_string(d.privacy.grpc_port)});
+  credits_extra.insert(credits_extra.begin(),
+                       {"--identity-address", "127.0.0.1:" + std::to_string(d.identity.grpc_port)});
+  d.credits = StartService(LIAISON_CREDITS_BIN, dir.Sub("credits"), key_file,
+                           dir.Sub("credits.log"), credits_extra);
+  return d;
+}
+
 // buf curl over plaintext HTTP/2 with server reflection, like grpcurl.
 inline CommandResult BufCurl(std::vector<std::string> args) {
   std::vector<std::string> argv = {LIAISON_BUF, "curl", "--protocol", "grpc",
