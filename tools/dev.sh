@@ -5,9 +5,13 @@
 #                       locally with data under .liaison/ (Ctrl-C stops them all)
 #   tools/dev.sh test   install what is missing, build, and run every test
 #   tools/dev.sh build  install what is missing and build
+#   tools/dev.sh serve  run every service from the existing build (no install)
+#   tools/dev.sh stop   stop the services a run or serve started
 #
 # Environment: LIAISON_HOME (default: <repo>/.liaison) holds the local data,
-# logs and the dev signing key; BUILD_DIR (default: <repo>/build).
+# logs and the dev signing key; BUILD_DIR (default: <repo>/build);
+# LIAISON_PORT_OFFSET (default 0) is added to every port, so a second copy
+# can run beside the first.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,7 +25,7 @@ PACKAGES=(
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libabsl-dev
   librocksdb-dev prometheus-cpp-dev libjwt-dev libssl-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev catch2
-  prometheus curl ca-certificates
+  prometheus curl ca-certificates python3-yaml
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -72,6 +76,13 @@ SERVICES=(
 
 run_local() {
   mkdir -p "$LIAISON_HOME/data" "$LIAISON_HOME/logs"
+  local offset="${LIAISON_PORT_OFFSET:-0}"
+  local pidfile="$LIAISON_HOME/dev.pid"
+  if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    log "already running (pid $(cat "$pidfile")); tools/dev.sh stop stops it"
+    exit 1
+  fi
+  echo "$$" >"$pidfile"
   local key="$LIAISON_HOME/signing.key"
   if [ ! -s "$key" ]; then
     log "generating a dev signing key in $key"
@@ -82,6 +93,7 @@ run_local() {
   stop_all() {
     trap - INT TERM
     log "stopping"
+    rm -f "$pidfile"
     local i code=0
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
       kill -TERM "${pids[$i]}" 2>/dev/null || true
@@ -97,6 +109,10 @@ run_local() {
   trap stop_all INT TERM
   local entry name grpc metrics extra
   for entry in "${SERVICES[@]}"; do
+    # The ports of this service and of those it calls, moved by the offset.
+    entry="$(awk -v o="$offset" '{ for (i = 1; i <= NF; i++) {
+        if ($i ~ /^[0-9]+$/) $i += o; else if ($i ~ /:[0-9]+$/) { split($i, a, ":"); $i = a[1] ":" a[2] + o } }
+      print }' <<<"$entry")"
     read -r name grpc metrics extra <<<"$entry"
     # shellcheck disable=SC2086 # extra holds several flags
     "$BUILD_DIR/services/$name/liaison-$name" \
@@ -118,29 +134,51 @@ run_local() {
     printf '  %-9s grpc 127.0.0.1:%s   metrics http://127.0.0.1:%s/metrics\n' \
       "$name" "$grpc" "$metrics"
   done
-  local token
-  token="$("$BUILD_DIR/tools/liaisonctl" token 1 --signing-key-file "$key" --ttl 24h)"
+  local admin
+  admin="$("$BUILD_DIR/tools/liaisonctl" token --service admin --signing-key-file "$key" --ttl 24h)"
   cat <<EOT
 
-Liaison is running. Data and logs: $LIAISON_HOME. Ctrl-C stops every service.
-A dev token for member 1 (24 h; mint more with
-  $BUILD_DIR/tools/liaisonctl token <member-id> --signing-key-file $key):
+Liaison is running. Data and logs: $LIAISON_HOME.
+Ctrl-C (or tools/dev.sh stop) stops every service.
+A dev service token (24 h) for the internal methods, e.g. CreateMember and SetAccountTier:
 
-  export TOKEN=$token
+  export ADMIN_TOKEN=$admin
 
+Member tokens: $BUILD_DIR/tools/liaisonctl token <member-id> --signing-key-file $key
 Try:
-  $buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:50054
-  $buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer \$TOKEN" \\
-    http://127.0.0.1:50054/liaison.privacy.v1.PrivacyService/GetSettings
+  $buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:$((50051 + offset))
+  $buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer \$ADMIN_TOKEN" \\
+    -d '{"handle": "ada", "displayName": "Ada Lovelace", "email": "ada@example.com"}' \\
+    http://127.0.0.1:$((50051 + offset))/liaison.identity.v1.IdentityService/CreateMember
 EOT
   wait -n "${pids[@]}" || true
   log "a service exited on its own"
   stop_all
 }
 
+stop_local() {
+  local pidfile="$LIAISON_HOME/dev.pid" pid
+  if [ ! -s "$pidfile" ] || ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    log "nothing is running from $LIAISON_HOME"
+    exit 0
+  fi
+  pid="$(cat "$pidfile")"
+  kill -TERM "$pid"
+  # The runner stops the services one by one, each within its drain time;
+  # done once it is gone (or a zombie its parent has yet to reap).
+  local state=R
+  while [ -r "/proc/$pid/stat" ] && [ "$state" != Z ]; do
+    sleep 0.1
+    read -r _ _ state _ <"/proc/$pid/stat" 2>/dev/null || break
+  done
+  log "stopped"
+}
+
 case "${1:-}" in
   run) install_deps; build; run_local ;;
   test) install_deps; build; run_tests ;;
   build) install_deps; build ;;
-  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  serve) run_local ;;
+  stop) stop_local ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

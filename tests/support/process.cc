@@ -116,11 +116,15 @@ Process::~Process() {
 }
 
 std::optional<std::string> Process::WaitForServing(int timeout_seconds) {
+  return WaitForLine("\"event\":\"serving\"", timeout_seconds);
+}
+
+std::optional<std::string> Process::WaitForLine(const std::string& needle, int timeout_seconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     std::istringstream lines(Log());
     for (std::string line; std::getline(lines, line);) {
-      if (line.find("\"event\":\"serving\"") != std::string::npos) return line;
+      if (line.find(needle) != std::string::npos) return line;
     }
     if (!exit_code_) {
       int status = 0;

@@ -34,6 +34,9 @@ class Process final {
   // Waits until the process logs a line with "event":"serving" and returns
   // that line; nullopt if it exited or `timeout_seconds` passed first.
   std::optional<std::string> WaitForServing(int timeout_seconds = 30);
+  // Waits until the process prints a line containing `needle`; returns it,
+  // or nullopt if it exited or `timeout_seconds` passed first.
+  std::optional<std::string> WaitForLine(const std::string& needle, int timeout_seconds = 30);
   // Sends a signal.
   void Signal(int signal_number);
   // Waits for the exit; returns the exit code, 128+N if killed by signal N,
