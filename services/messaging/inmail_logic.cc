@@ -200,6 +200,7 @@ absl::Status MessagingLogic::RespondToInMail(const Caller& caller,
                      [](MemberId) { return v1::FOLDER_FOCUSED; }));
   }
   RETURN_IF_ERROR(write.Commit(record));
+  if (!body.empty()) sent_.Add({{"kind", "reply"}}).Increment();
   auto state = store_->GetState(caller.member_id, c);
   FillConversation(caller.member_id, record, state.ok() ? &*state : nullptr,
                    response->mutable_conversation());

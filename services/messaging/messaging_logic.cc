@@ -20,7 +20,7 @@ MessagingLogic::MessagingLogic(MessagingStore* store, const Clock* clock, Messag
       sent_(prometheus::BuildCounter()
                 .Name("liaison_messages_sent_total")
                 .Help("Messages stored, by kind (regular, open_profile, message_request, inmail, "
-                      "reply).")
+                      "page, group, reply).")
                 .Register(registry)),
       reports_(prometheus::BuildCounter()
                    .Name("liaison_conversations_reported_total")
