@@ -49,7 +49,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& add
   // Reconnect quickly after a dependency restarts.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> creators;
-  if (metrics != nullptr) creators.push_back(metrics->ClientInterceptor());
+  if (metrics != nullptr && config.rpc_metrics) creators.push_back(metrics->ClientInterceptor());
   return grpc::experimental::CreateCustomChannelWithInterceptors(address, credentials, args,
                                                                  std::move(creators));
 }

@@ -33,6 +33,9 @@ void AddServerFlags(CLI::App& app, ServerConfig* config) {
   add("block-cache-mb", &config->block_cache_mb,
       "RocksDB block cache shared by the store's column families, in MiB")
       ->check(CLI::Range(1, 1 << 20));
+  add("rpc-metrics", &config->rpc_metrics,
+      "Count and time every RPC (grpc_server_* and grpc_client_* metrics); false only to "
+      "measure their cost");
   add("log-level", &config->log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   add("tls-cert-file", &config->tls_cert_file, "PEM certificate for mTLS (with key and CA)")

@@ -21,6 +21,9 @@ struct ServerConfig {
   int max_message_bytes = 4 << 20;
   std::string log_level = "info";
   int block_cache_mb = 64;
+  // Count and time every RPC served and made (grpc_server_*, grpc_client_*).
+  // Off only to measure what that costs.
+  bool rpc_metrics = true;
   // Optional mTLS: all three set serves TLS and requires client certificates
   // signed by the CA; none set serves plaintext.
   std::string tls_cert_file;

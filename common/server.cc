@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -109,6 +110,10 @@ void BlockShutdownSignals() {
 }
 
 int RunService(const ServiceSpec& spec, const ServerConfig& config) {
+  // Debian's Abseil is built with Mutex deadlock detection on: it walks a
+  // lock graph on every Mutex acquisition (a few % of a busy service's CPU
+  // in perf). The tests keep it; production does not pay for it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto fail = [&](absl::string_view step, const absl::Status& status) {
     LogError("start_failed",
              {{"step", std::string(step)}, {"error", std::string(status.message())}});
@@ -141,7 +146,8 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
   if (auto status = metrics.Serve(config.listen_host, config.metrics_port); !status.ok()) {
     return fail("metrics", status);
   }
-  auto server = Server::Start(config, (*module)->services(), &metrics);
+  auto server =
+      Server::Start(config, (*module)->services(), config.rpc_metrics ? &metrics : nullptr);
   if (!server.ok()) return fail("grpc", server.status());
   LogInfo("serving", {{"grpc_port", (*server)->port()},
                       {"metrics_port", metrics.port()},

@@ -41,6 +41,20 @@ TEST_CASE("Flags come from the environment, and the command line wins") {
   CHECK(config.data_dir == dir.path());
 }
 
+TEST_CASE("RPC metrics are on unless turned off, and only true or false is accepted") {
+  testing::TempDir dir;
+  std::ofstream(dir.Sub("key")) << "k";
+  const std::string key = dir.Sub("key");
+  ServerConfig config;
+  CHECK_FALSE(Parse(&config, {"--data-dir", "d", "--signing-key-file", key}));
+  CHECK(config.rpc_metrics);
+  CHECK_FALSE(
+      Parse(&config, {"--data-dir", "d", "--signing-key-file", key, "--rpc-metrics", "false"}));
+  CHECK_FALSE(config.rpc_metrics);
+  Env off("LIAISON_RPC_METRICS", "maybe");
+  CHECK(Parse(&config, {"--data-dir", "d", "--signing-key-file", key}) == 2);
+}
+
 TEST_CASE("A bad value stops start-up with exit code 2") {
   testing::TempDir dir;
   std::ofstream(dir.Sub("key")) << "k";
