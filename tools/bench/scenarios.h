@@ -1,0 +1,66 @@
+// The scenarios of liaison-bench: what each one seeds, and the call it makes
+// over and over. Every call goes through the callback API on a few shared
+// channels (one connection each); tokens are minted once, up front.
+#ifndef LIAISON_TOOLS_BENCH_SCENARIOS_H_
+#define LIAISON_TOOLS_BENCH_SCENARIOS_H_
+
+#include <grpcpp/channel.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/auth.h"
+#include "tools/bench/load.h"
+
+namespace liaison::bench {
+
+struct Target {
+  std::string identity = "127.0.0.1:50051";
+  std::string messaging = "127.0.0.1:50052";
+  std::string credits = "127.0.0.1:50053";
+  std::string echo;            // empty: start an echo server in this process
+  std::string signing_key;     // the deployment's HS256 key (dev tokens)
+  int connections = 4;         // channels (TCP connections) per service
+  uint64_t graph_members = 0;  // members 1..N of a liaison-seed-graph graph
+  int pairs = 64;              // send-message / stream-latency sender-recipient pairs
+  int hubs = 2;                // list-inbox members
+  int conversations = 10000;   // list-inbox conversations per hub
+  int seed_concurrency = 32;   // calls in flight while seeding
+  bool skip_seed = false;      // list-inbox: the hubs' inboxes are full already
+};
+
+// `n` channels to `address`, each its own connection.
+std::vector<std::shared_ptr<grpc::Channel>> Channels(const std::string& address, int n);
+
+// A scenario: Seed() once, then Issue() as often as the load loop asks.
+class Scenario {
+ public:
+  virtual ~Scenario() = default;
+  virtual absl::Status Seed() = 0;
+  virtual void Issue(uint64_t n, Done done) = 0;
+};
+
+// echo, send-message, send-inmail, list-inbox, relationship. NotFound for an
+// unknown name; InvalidArgument when a needed option is missing.
+absl::StatusOr<std::unique_ptr<Scenario>> MakeScenario(const std::string& name,
+                                                       const Target& target);
+
+// stream-latency: send -> the recipient's StreamEvents, timed per message.
+// Sends go out in an open loop at `options.rate`.
+absl::StatusOr<Result> RunStreamLatency(const Target& target, const LoadOptions& options);
+
+// A bare callback server answering grpc.health.v1.Health/Check: gRPC and
+// nothing else, the ceiling of this machine. Serves until the process ends.
+class EchoServer {
+ public:
+  virtual ~EchoServer() = default;
+  virtual int port() const = 0;
+  virtual void Wait() = 0;
+};
+absl::StatusOr<std::unique_ptr<EchoServer>> StartEchoServer(const std::string& address);
+
+}  // namespace liaison::bench
+
+#endif  // LIAISON_TOOLS_BENCH_SCENARIOS_H_

@@ -1,0 +1,188 @@
+// stream-latency and the echo server: the two scenarios that are not one
+// unary call timed by the load loop.
+#include <grpcpp/server_builder.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "liaison/messaging/v1/messaging.grpc.pb.h"
+#include "tools/bench/scenarios.h"
+#include "tools/bench/seed.h"
+
+namespace liaison::bench {
+namespace {
+
+using messaging::v1::MessagingService;
+using messaging::v1::StreamEventsResponse;
+
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
+      .count();
+}
+
+// One member's StreamEvents; each new message's body starts "t=<ns> " with
+// the steady-clock time its send started, so delivery is timed end to end.
+class Listener final : public grpc::ClientReadReactor<StreamEventsResponse> {
+ public:
+  Listener(MessagingService::Stub* stub, const std::string& token) {
+    context_.AddMetadata("authorization", "Bearer " + token);
+    stub->async()->StreamEvents(&context_, &request_, this);
+    StartRead(&event_);
+    StartCall();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream is ending; OnDone follows
+    if (event_.has_new_message()) {
+      const std::string& body = event_.new_message().message().body();
+      int64_t sent = 0;
+      if (body.rfind("t=", 0) == 0 && absl::SimpleAtoi(body.substr(2, body.find(' ') - 2), &sent)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        seen_.emplace_back(sent, SteadyNs() - sent);
+      }
+    }
+    StartRead(&event_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    cv_.notify_all();
+  }
+
+  // Cancels the stream and waits for it to end; returns (send time,
+  // latency) of every message it saw.
+  std::vector<std::pair<int64_t, int64_t>> Close() {
+    context_.TryCancel();
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return done_; });
+    return std::move(seen_);
+  }
+
+ private:
+  grpc::ClientContext context_;
+  messaging::v1::StreamEventsRequest request_;
+  StreamEventsResponse event_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::vector<std::pair<int64_t, int64_t>> seen_;
+};
+
+class HealthEcho final : public grpc::health::v1::Health::CallbackService {
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
+                                  const grpc::health::v1::HealthCheckRequest* request,
+                                  grpc::health::v1::HealthCheckResponse* response) override {
+    response->set_status(grpc::health::v1::HealthCheckResponse::SERVING);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+class Echo final : public EchoServer {
+ public:
+  absl::Status Start(const std::string& address) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr || port_ == 0) {
+      return absl::UnavailableError("cannot listen on " + address);
+    }
+    return absl::OkStatus();
+  }
+  int port() const override { return port_; }
+  void Wait() override { server_->Wait(); }
+
+ private:
+  HealthEcho service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EchoServer>> StartEchoServer(const std::string& address) {
+  auto server = std::make_unique<Echo>();
+  RETURN_IF_ERROR(server->Start(address));
+  return server;
+}
+
+absl::StatusOr<Result> RunStreamLatency(const Target& t, const LoadOptions& options) {
+  if (t.graph_members == 0) return absl::InvalidArgumentError("give --graph-members");
+  if (options.rate <= 0) return absl::InvalidArgumentError("stream-latency needs -q (a rate)");
+  TokenMinter minter(t.signing_key, Clock::Real());
+  auto channels = Channels(t.messaging, t.connections);
+  std::vector<std::unique_ptr<MessagingService::Stub>> stubs;
+  for (auto& c : channels) stubs.push_back(MessagingService::NewStub(c));
+  auto identity_channel = Channels(t.identity, 1)[0];
+  auto identity = identity::v1::IdentityService::NewStub(identity_channel);
+  Seeder seeder(identity.get(), stubs[0].get(), minter.MintService("bench", absl::Hours(2)).value(),
+                &minter, t.seed_concurrency);
+  ASSIGN_OR_RETURN(auto pairs, seeder.GraphPairs(t.graph_members, t.pairs));
+
+  // Every recipient listens before anything is sent.
+  std::set<MemberId> recipients;
+  for (auto [a, b] : pairs) recipients.insert(b);
+  std::vector<std::unique_ptr<Listener>> listeners;
+  for (MemberId r : recipients) {
+    listeners.push_back(std::make_unique<Listener>(stubs[r % stubs.size()].get(),
+                                                   minter.MintMember(r, absl::Hours(2)).value()));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+  std::vector<std::string> tokens;
+  for (auto [a, b] : pairs) tokens.push_back(minter.MintMember(a, absl::Hours(2)).value());
+  const std::string tag = RunTag();
+  Recorder sends;
+  Window window;
+  RunLoadInto(
+      options,
+      [&](uint64_t n, Done done) {
+        const size_t p = n % pairs.size();
+        struct State {
+          grpc::ClientContext context;
+          messaging::v1::SendMessageRequest request;
+          messaging::v1::SendMessageResponse response;
+        };
+        auto call = std::make_shared<State>();
+        call->context.AddMetadata("authorization", "Bearer " + tokens[p]);
+        call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        call->request.add_recipient_ids(FormatMemberId(pairs[p].second));
+        call->request.set_body(absl::StrCat("t=", SteadyNs(), " benchmark message ", n));
+        call->request.set_client_message_id(absl::StrCat("stream-", tag, "-", n));
+        stubs[n % stubs.size()]->async()->SendMessage(
+            &call->context, &call->request, &call->response,
+            [call, done = std::move(done)](grpc::Status s) { done(s.error_code()); });
+      },
+      &window, &sends);
+  // Stragglers still on their way get a moment to arrive.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+  const int64_t from =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(window.start.time_since_epoch()).count();
+  const int64_t to =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(window.end.time_since_epoch()).count();
+  Result result;
+  result.mode = "open";
+  result.target_rate = options.rate;
+  result.seconds = std::chrono::duration<double>(window.end - window.start).count();
+  for (auto& listener : listeners) {
+    for (auto [sent, latency] : listener->Close()) {
+      if (sent >= from && sent < to) result.latencies_ns.push_back(latency);
+    }
+  }
+  std::sort(result.latencies_ns.begin(), result.latencies_ns.end());
+  result.codes = sends.Codes();  // the sends' own statuses
+  return result;
+}
+
+}  // namespace liaison::bench
