@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""Checks that deploy/docker/Dockerfile's runtime stage installs every library
+the service binaries link, and no build tools.
+
+  check_image.py --dockerfile deploy/docker/Dockerfile --binary build/services/x/liaison-x ...
+
+No image is built (that needs a registry): the binaries built here are the
+ones the build stage makes, on the same Debian release, so the Debian
+packages that own their shared libraries (ldd, then dpkg -S) are what the
+runtime stage must install, itself or through their dependencies. Prints every failure and exits 1 if there was one.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+# In debian:bookworm-slim already (libc, and what apt itself links).
+BASE = {"libc6", "libgcc-s1", "libstdc++6"}
+BUILD_TOOLS = {"build-essential", "cmake", "ninja-build", "g++", "gcc", "make",
+               "protobuf-compiler", "protobuf-compiler-grpc", "pkg-config"}
+
+
+def runtime_packages(dockerfile):
+    """The packages the stage named "runtime" installs with apt-get."""
+    with open(dockerfile) as f:
+        text = f.read().replace("\\\n", " ")
+    stages = re.split(r"^FROM\s+", text, flags=re.M)
+    for stage in stages:
+        header = stage.split("\n", 1)[0]
+        if re.search(r"\bAS\s+runtime\b", header, flags=re.I):
+            packages = set()
+            for line in stage.splitlines():
+                for install in re.findall(r"apt-get install ([^&|;]*)", line):
+                    packages |= {w for w in install.split() if not w.startswith("-")}
+            return header, packages
+    return None, set()
+
+
+def with_dependencies(packages):
+    """`packages` and everything they depend on (apt installs that too), as
+    dpkg knows it on this machine, where the same packages are installed."""
+    closure, todo = set(), list(packages)
+    while todo:
+        package = todo.pop()
+        if package in closure:
+            continue
+        closure.add(package)
+        result = subprocess.run(["dpkg-query", "-W", "-f=${Depends},${Pre-Depends}", package],
+                                capture_output=True, text=True)
+        for alternative in re.split(r"[,|]", result.stdout):
+            name = alternative.strip().split(" ")[0].split(":")[0]
+            if name:
+                todo.append(name)
+    return closure
+
+
+def owning_package(path):
+    # Debian bookworm has a merged /usr: ldd may say /lib where dpkg says /usr/lib.
+    candidates = [path]
+    if path.startswith("/lib"):
+        candidates.append("/usr" + path)
+    real = os.path.realpath(path)
+    candidates += [real, "/usr" + real if real.startswith("/lib") else real]
+    for candidate in candidates:
+        result = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+        if result.returncode == 0:
+            return result.stdout.split(":", 1)[0].strip()
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dockerfile", required=True)
+    parser.add_argument("--binary", action="append", required=True)
+    args = parser.parse_args()
+
+    failures, passed = [], 0
+    header, installed = runtime_packages(args.dockerfile)
+    if header is None:
+        failures.append("no stage named runtime in " + args.dockerfile)
+    elif "bookworm-slim" not in header:
+        failures.append(f"the runtime stage is {header!r}, not debian:bookworm-slim")
+    else:
+        passed += 1
+    tools = installed & BUILD_TOOLS
+    if tools:
+        failures.append(f"the runtime stage installs build tools: {sorted(tools)}")
+    else:
+        passed += 1
+    available = with_dependencies(installed | BASE)
+    for binary in args.binary:
+        ldd = subprocess.run(["ldd", binary], capture_output=True, text=True)
+        if ldd.returncode != 0:
+            failures.append(f"ldd {binary}: {ldd.stderr.strip()}")
+            continue
+        for line in ldd.stdout.splitlines():
+            if "not found" in line:
+                failures.append(f"{os.path.basename(binary)}: {line.strip()}")
+                continue
+            match = re.search(r"=>\s+(/\S+)", line)
+            if not match:
+                continue  # the vdso and the dynamic loader
+            package = owning_package(match.group(1))
+            name = os.path.basename(binary)
+            if package is None:
+                failures.append(f"{name}: no Debian package owns {match.group(1)}")
+            elif package in available:
+                passed += 1
+            else:
+                failures.append(f"{name} links {os.path.basename(match.group(1))} from "
+                                f"{package}, which the runtime stage does not install")
+    for failure in failures:
+        print("FAIL", failure)
+    print(f"image: {passed} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
