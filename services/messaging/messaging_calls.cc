@@ -20,7 +20,8 @@ using Call = OutgoingCall<Request, Response>;
 
 }  // namespace
 
-void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone done) {
+void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone done,
+                                  bool with_settings) {
   struct Gather {
     Call<identity::v1::GetRelationshipRequest, identity::v1::GetRelationshipResponse> identity;
     Call<privacy::v1::GetSettingsRequest, privacy::v1::GetSettingsResponse> privacy;
@@ -30,6 +31,7 @@ void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone
   };
   auto g = std::make_shared<Gather>();
   g->done = std::move(done);
+  g->pending = with_settings ? 2 : 1;
   auto finish = [g] {
     if (g->pending.fetch_sub(1) != 1) return;
     MemberSendFacts facts;
@@ -52,6 +54,7 @@ void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone
                                              g->identity_status = s;
                                              finish();
                                            });
+  if (!with_settings) return;
   deps_.tokens->Prepare(&g->privacy.context, kCallTimeout);
   g->privacy.request.set_member_id(FormatMemberId(recipient));
   deps_.privacy->async()->GetSettings(&g->privacy.context, &g->privacy.request,

@@ -89,11 +89,16 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
     send(std::nullopt);
     return reactor;
   }
-  // A 1:1: a block since the last message closes it.
-  FetchFacts(who.member_id, *target->peer, [reactor, send](absl::StatusOr<MemberSendFacts> facts) {
-    if (!facts.ok()) return reactor->Finish(ToGrpcStatus(facts.status()));
-    send(facts->relationship);
-  });
+  // A 1:1: a block since the last message closes it. That is all a reply
+  // needs to know: the recipient's settings decided how the conversation
+  // began, so privacy is not asked.
+  FetchFacts(
+      who.member_id, *target->peer,
+      [reactor, send](absl::StatusOr<MemberSendFacts> facts) {
+        if (!facts.ok()) return reactor->Finish(ToGrpcStatus(facts.status()));
+        send(facts->relationship);
+      },
+      /*with_settings=*/false);
   return reactor;
 }
 

@@ -112,9 +112,10 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   // Which of `others` `member` has blocked (one identity call per 50).
   void FetchBlocked(MemberId member, std::vector<MemberId> others,
                     std::function<void(absl::StatusOr<absl::flat_hash_set<std::string>>)> done);
-  // The pair's relationship (identity) and the recipient's settings
-  // (privacy), asked for in parallel; `done` runs once with both.
-  void FetchFacts(MemberId sender, MemberId recipient, FactsDone done);
+  // The pair's relationship (identity) and, `with_settings`, the
+  // recipient's settings (privacy), asked for in parallel; `done` runs once
+  // with both. Without settings they are left at their defaults.
+  void FetchFacts(MemberId sender, MemberId recipient, FactsDone done, bool with_settings = true);
   // Asks credits to refund an answered InMail, then clears its outbox
   // record; `done` runs either way (the outbox loop retries failures).
   void Refund(MemberId sender, const std::string& inmail_id, std::function<void()> done);
