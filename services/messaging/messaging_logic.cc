@@ -257,8 +257,9 @@ absl::Status MessagingLogic::SendToConversation(const Caller& caller,
       record.set_member_wrote(true);
     }
   }
-  auto* inmail = record.mutable_conversation()->mutable_inmail();
   if (record.conversation().kind() == v1::CONVERSATION_KIND_INMAIL) {
+    // (mutable_inmail() on any other conversation would give it an empty one.)
+    auto* inmail = record.mutable_conversation()->mutable_inmail();
     const bool from_recipient = inmail->recipient_id() == FormatMemberId(sender);
     switch (inmail->status()) {
       case v1::IN_MAIL_STATUS_PENDING:

@@ -27,6 +27,7 @@ TEST_CASE("Two connections chat: one conversation, both inboxes, read state and 
   REQUIRE(inbox.size() == 1);
   CHECK(inbox[0].last_message().body() == "How are you?");
   CHECK(inbox[0].state().unread_count() == 1);  // b wrote message 2, so read up to it
+  CHECK_FALSE(inbox[0].has_inmail());           // InMail details only on InMail conversations
   v1::GetUnreadCountsResponse counts;
   REQUIRE_THAT(f.stub->GetUnreadCounts(TestService::Context(f.Token(b)).get(), {}, &counts),
                IsOk());
