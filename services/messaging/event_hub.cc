@@ -28,6 +28,9 @@ class EventHub::Stream final : public grpc::ServerWriteReactor<v1::StreamEventsR
   // Replayed events first; live ones that arrived meanwhile follow, in order.
   void Begin(std::vector<v1::StreamEventsResponse> replay) {
     absl::MutexLock lock(&mu_);
+    // Headers at once: a client that waits for them knows its stream is
+    // registered and will see everything sent from now on.
+    StartSendInitialMetadata();
     std::deque<v1::StreamEventsResponse> live;
     live.swap(queue_);
     for (auto& e : replay) Enqueue(std::move(e));

@@ -15,7 +15,11 @@ class Listener {
     context_.AddMetadata("authorization", "Bearer " + f.Token(member));
     v1::StreamEventsRequest request;
     request.set_cursor(cursor);
+    context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     reader_ = f.stub->StreamEvents(&context_, request);
+    // The server's headers say the stream is registered: nothing sent from
+    // here on can be missed.
+    reader_->WaitForInitialMetadata();
     thread_ = std::thread([this] {
       v1::StreamEventsResponse event;
       while (reader_->Read(&event)) {

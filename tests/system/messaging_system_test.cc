@@ -27,7 +27,9 @@ class EventStream final {
     context_.AddMetadata("authorization", "Bearer " + token);
     messaging::v1::StreamEventsRequest request;
     request.set_cursor(cursor);
+    context_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     reader_ = stub_->StreamEvents(&context_, request);
+    reader_->WaitForInitialMetadata();  // registered: nothing sent from now on is missed
     thread_ = std::thread([this] {
       messaging::v1::StreamEventsResponse event;
       while (reader_->Read(&event)) {
