@@ -82,6 +82,14 @@ run_local() {
     log "already running (pid $(cat "$pidfile")); tools/dev.sh stop stops it"
     exit 1
   fi
+  local binary
+  for binary in services/privacy/liaison-privacy services/identity/liaison-identity \
+      services/credits/liaison-credits services/messaging/liaison-messaging tools/liaisonctl; do
+    if [ ! -x "$BUILD_DIR/$binary" ]; then
+      log "$BUILD_DIR/$binary is missing: build first (tools/dev.sh build)"
+      exit 1
+    fi
+  done
   echo "$$" >"$pidfile"
   local key="$LIAISON_HOME/signing.key"
   if [ ! -s "$key" ]; then
@@ -91,7 +99,7 @@ run_local() {
   local buf="$ROOT/tools/node_modules/.bin/buf"
   local pids=() names=()
   stop_all() {
-    trap - INT TERM
+    trap - INT TERM EXIT
     log "stopping"
     rm -f "$pidfile"
     local i code=0
@@ -106,7 +114,8 @@ run_local() {
     done
     exit "$code"
   }
-  trap stop_all INT TERM
+  # Whatever ends this script (Ctrl-C, SIGTERM, a failed step) stops the services.
+  trap stop_all INT TERM EXIT
   local entry name grpc metrics extra
   for entry in "${SERVICES[@]}"; do
     # The ports of this service and of those it calls, moved by the offset.
