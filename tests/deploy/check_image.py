@@ -56,18 +56,22 @@ def with_dependencies(packages):
     return closure
 
 
-def owning_package(path):
+def candidates(path):
     # Debian bookworm has a merged /usr: ldd may say /lib where dpkg says /usr/lib.
-    candidates = [path]
-    if path.startswith("/lib"):
-        candidates.append("/usr" + path)
-    real = os.path.realpath(path)
-    candidates += [real, "/usr" + real if real.startswith("/lib") else real]
-    for candidate in candidates:
-        result = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
-        if result.returncode == 0:
-            return result.stdout.split(":", 1)[0].strip()
-    return None
+    out = [path, os.path.realpath(path)]
+    out += ["/usr" + p for p in out if p.startswith("/lib")]
+    return out
+
+
+def owners(paths):
+    """{library path: owning package}, from one dpkg -S over every spelling."""
+    spellings = sorted({c for p in paths for c in candidates(p)})
+    result = subprocess.run(["dpkg", "-S"] + spellings, capture_output=True, text=True)
+    owner_of = {}
+    for line in result.stdout.splitlines():
+        package, _, owned = line.partition(": ")
+        owner_of[owned.strip()] = package.split(":")[0].strip()
+    return {p: next((owner_of[c] for c in candidates(p) if c in owner_of), None) for p in paths}
 
 
 def main():
@@ -90,27 +94,31 @@ def main():
     else:
         passed += 1
     available = with_dependencies(installed | BASE)
+    linked = {}  # binary -> library paths
     for binary in args.binary:
         ldd = subprocess.run(["ldd", binary], capture_output=True, text=True)
         if ldd.returncode != 0:
             failures.append(f"ldd {binary}: {ldd.stderr.strip()}")
             continue
+        linked[binary] = []
         for line in ldd.stdout.splitlines():
             if "not found" in line:
                 failures.append(f"{os.path.basename(binary)}: {line.strip()}")
-                continue
             match = re.search(r"=>\s+(/\S+)", line)
-            if not match:
-                continue  # the vdso and the dynamic loader
-            package = owning_package(match.group(1))
-            name = os.path.basename(binary)
+            if match:  # not the vdso or the dynamic loader
+                linked[binary].append(match.group(1))
+    owner = owners({p for paths in linked.values() for p in paths})
+    for binary, paths in linked.items():
+        name = os.path.basename(binary)
+        for path in paths:
+            package = owner[path]
             if package is None:
-                failures.append(f"{name}: no Debian package owns {match.group(1)}")
+                failures.append(f"{name}: no Debian package owns {path}")
             elif package in available:
                 passed += 1
             else:
-                failures.append(f"{name} links {os.path.basename(match.group(1))} from "
-                                f"{package}, which the runtime stage does not install")
+                failures.append(f"{name} links {os.path.basename(path)} from {package}, which "
+                                "the runtime stage does not install")
     for failure in failures:
         print("FAIL", failure)
     print(f"image: {passed} passed, {len(failures)} failed")
