@@ -227,8 +227,7 @@ grpc::ServerUnaryReactor* IdentityHandler::UnblockMember(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* IdentityHandler::ListBlockedMembers(
     grpc::CallbackServerContext* context, const v1::ListBlockedMembersRequest* request,
     v1::ListBlockedMembersResponse* response) {
-  return ServeUnary(context, *verifier_, Access::kMember, [&](const Caller& caller) {
-    (void)caller;
+  return ServeUnary(context, *verifier_, Access::kMemberOrService, [&](const Caller& caller) {
     return logic_->ListBlockedMembers(caller, *request, response);
   });
 }

@@ -250,9 +250,10 @@ absl::Status IdentityLogic::UnblockMember(const Caller& caller,
 absl::Status IdentityLogic::ListBlockedMembers(const Caller& caller,
                                                const v1::ListBlockedMembersRequest& request,
                                                v1::ListBlockedMembersResponse* response) const {
+  ASSIGN_OR_RETURN(MemberId member, SelfOrNamed(caller, request.member_id(), "member_id"));
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
   ASSIGN_OR_RETURN(std::string after, DecodePageToken("blocked", request.page_token()));
-  const std::string prefix = keys::Prefix('b', caller.member_id);
+  const std::string prefix = keys::Prefix('b', member);
   ASSIGN_OR_RETURN(auto entries, store_->Scan(store_->social(), prefix,
                                               after.empty() ? "" : prefix + after, page_size + 1));
   for (size_t i = 0; i < entries.size() && i < static_cast<size_t>(page_size); ++i) {

@@ -18,6 +18,34 @@ constexpr absl::Duration kCallTimeout = absl::Seconds(2);
 template <typename Request, typename Response>
 using Call = OutgoingCall<Request, Response>;
 
+struct BlockedSoFar {
+  absl::flat_hash_set<std::string> blocked;
+  MessagingHandler::BlockedDone done;
+};
+
+// One page of a member's blocks, then the next: almost always a single page
+// of none or a few (at most 1,200 blocks, 1,000 a page).
+void ListBlockedPage(const Dependencies& deps, MemberId member, const std::string& page_token,
+                     std::shared_ptr<BlockedSoFar> so_far) {
+  auto call = std::make_shared<
+      Call<identity::v1::ListBlockedMembersRequest, identity::v1::ListBlockedMembersResponse>>();
+  deps.tokens->Prepare(&call->context, kCallTimeout);
+  call->request.set_member_id(FormatMemberId(member));
+  call->request.set_page_size(1000);
+  call->request.set_page_token(page_token);
+  deps.identity->async()->ListBlockedMembers(
+      &call->context, &call->request, &call->response,
+      [deps, member, call, so_far](grpc::Status s) {
+        if (!s.ok()) return so_far->done(DependencyError("identity", s));
+        for (const auto& b : call->response.blocked_members())
+          so_far->blocked.insert(b.member_id());
+        if (!call->response.next_page_token().empty()) {
+          return ListBlockedPage(deps, member, call->response.next_page_token(), so_far);
+        }
+        so_far->done(std::move(so_far->blocked));
+      });
+}
+
 }  // namespace
 
 void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone done,
@@ -84,46 +112,10 @@ void MessagingHandler::FetchRelationships(MemberId member, const std::vector<Mem
       });
 }
 
-void MessagingHandler::FetchBlocked(
-    MemberId member, std::vector<MemberId> others,
-    std::function<void(absl::StatusOr<absl::flat_hash_set<std::string>>)> done) {
-  // BatchGetRelationships takes 50 members a call: the chunks go in parallel.
-  constexpr size_t kChunk = 50;
-  using BatchCall =
-      Call<identity::v1::BatchGetRelationshipsRequest, identity::v1::BatchGetRelationshipsResponse>;
-  struct Gather {
-    std::vector<BatchCall> calls;
-    std::vector<grpc::Status> statuses;
-    std::atomic<size_t> pending;
-    std::function<void(absl::StatusOr<absl::flat_hash_set<std::string>>)> done;
-  };
-  auto g = std::make_shared<Gather>();
-  const size_t chunks = (others.size() + kChunk - 1) / kChunk;
-  g->calls = std::vector<BatchCall>(chunks);
-  g->statuses.resize(chunks);
-  g->pending = chunks;
-  g->done = std::move(done);
-  for (size_t i = 0; i < chunks; ++i) {
-    BatchCall& call = g->calls[i];
-    deps_.tokens->Prepare(&call.context, kCallTimeout);
-    call.request.set_member_id(FormatMemberId(member));
-    for (size_t j = i * kChunk; j < std::min(others.size(), (i + 1) * kChunk); ++j) {
-      call.request.add_other_member_ids(FormatMemberId(others[j]));
-    }
-    deps_.identity->async()->BatchGetRelationships(
-        &call.context, &call.request, &call.response, [g, i](grpc::Status s) {
-          g->statuses[i] = std::move(s);
-          if (g->pending.fetch_sub(1) != 1) return;
-          absl::flat_hash_set<std::string> blocked;
-          for (size_t k = 0; k < g->calls.size(); ++k) {
-            if (!g->statuses[k].ok()) return g->done(DependencyError("identity", g->statuses[k]));
-            for (const auto& r : g->calls[k].response.relationships()) {
-              if (r.blocked_by_member()) blocked.insert(r.other_member_id());
-            }
-          }
-          g->done(std::move(blocked));
-        });
-  }
+void MessagingHandler::FetchBlocked(MemberId member, BlockedDone done) {
+  auto so_far = std::make_shared<BlockedSoFar>();
+  so_far->done = std::move(done);
+  ListBlockedPage(deps_, member, "", std::move(so_far));
 }
 
 void MessagingHandler::HideBlocked(MemberId member,
@@ -133,29 +125,21 @@ void MessagingHandler::HideBlocked(MemberId member,
   auto one_to_one = [](const v1::Conversation& c) {
     return c.kind() == v1::CONVERSATION_KIND_DIRECT || c.kind() == v1::CONVERSATION_KIND_INMAIL;
   };
-  std::vector<MemberId> peers;
-  for (const auto& c : *list) {
-    if (!one_to_one(c)) continue;
-    for (const auto& id : c.participant_ids()) {
-      if (id != me) peers.push_back(std::stoull(id));
-    }
-  }
-  if (peers.empty()) return done(absl::OkStatus());
-  FetchBlocked(member, std::move(peers),
-               [list, me, one_to_one,
-                done = std::move(done)](absl::StatusOr<absl::flat_hash_set<std::string>> blocked) {
-                 if (!blocked.ok()) return done(blocked.status());
-                 list->erase(std::remove_if(list->begin(), list->end(),
-                                            [&](const v1::Conversation& c) {
-                                              if (!one_to_one(c)) return false;
-                                              for (const auto& id : c.participant_ids()) {
-                                                if (id != me && blocked->contains(id)) return true;
-                                              }
-                                              return false;
-                                            }),
-                             list->end());
-                 done(absl::OkStatus());
-               });
+  if (std::none_of(list->begin(), list->end(), one_to_one)) return done(absl::OkStatus());
+  FetchBlocked(member, [list, me, one_to_one, done = std::move(done)](
+                           absl::StatusOr<absl::flat_hash_set<std::string>> blocked) {
+    if (!blocked.ok()) return done(blocked.status());
+    list->erase(std::remove_if(list->begin(), list->end(),
+                               [&](const v1::Conversation& c) {
+                                 if (!one_to_one(c)) return false;
+                                 for (const auto& id : c.participant_ids()) {
+                                   if (id != me && blocked->contains(id)) return true;
+                                 }
+                                 return false;
+                               }),
+                list->end());
+    done(absl::OkStatus());
+  });
 }
 
 void MessagingHandler::FetchPage(uint64_t page, MemberId member,

@@ -93,6 +93,9 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
       grpc::CallbackServerContext* context, const v1::MarkConversationReadRequest* request,
       v1::MarkConversationReadResponse* response) override;
 
+ public:
+  using BlockedDone = std::function<void(absl::StatusOr<absl::flat_hash_set<std::string>>)>;
+
  private:
   using FactsDone = std::function<void(absl::StatusOr<MemberSendFacts>)>;
   using RelationshipsDone =
@@ -103,15 +106,15 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
                           RelationshipsDone done);
   // Blocking hides conversations from the blocker: drops from `list` the 1:1
   // and InMail conversations with members `member` has blocked (one
-  // identity call per 50 of them). `list` must live until `done` runs.
+  // identity call, none when `list` has no such conversation). `list` must
+  // live until `done` runs.
   void HideBlocked(MemberId member, google::protobuf::RepeatedPtrField<v1::Conversation>* list,
                    std::function<void(absl::Status)> done);
   // A page's existence and admins, and whether `member` follows it.
   void FetchPage(uint64_t page, MemberId member,
                  std::function<void(absl::StatusOr<PageFacts>)> done);
-  // Which of `others` `member` has blocked (one identity call per 50).
-  void FetchBlocked(MemberId member, std::vector<MemberId> others,
-                    std::function<void(absl::StatusOr<absl::flat_hash_set<std::string>>)> done);
+  // Everyone `member` has blocked (identity's ListBlockedMembers).
+  void FetchBlocked(MemberId member, BlockedDone done);
   // The pair's relationship (identity) and, `with_settings`, the
   // recipient's settings (privacy), asked for in parallel; `done` runs once
   // with both. Without settings they are left at their defaults.

@@ -249,5 +249,27 @@ TEST_CASE("At most 1,200 blocks per member") {
   CHECK(response.blocked_members(199).member_id() == std::to_string(b));
 }
 
+TEST_CASE("A service may list anyone's blocks, a member only their own") {
+  IdentityFixture f;
+  const MemberId a = f.NewMember(), b = f.NewMember(), c = f.NewMember();
+  REQUIRE_THAT(f.Block(a, b), IsOk());
+  auto list = [&](const std::string& token, const std::string& member,
+                  v1::ListBlockedMembersResponse* response) {
+    v1::ListBlockedMembersRequest request;
+    request.set_member_id(member);
+    return f.stub->ListBlockedMembers(TestService::Context(token).get(), request, response);
+  };
+  v1::ListBlockedMembersResponse response;
+  REQUIRE_THAT(list(f.admin, std::to_string(a), &response), IsOk());
+  REQUIRE(response.blocked_members_size() == 1);
+  CHECK(response.blocked_members(0).member_id() == std::to_string(b));
+  REQUIRE_THAT(list(f.admin, std::to_string(b), &response), IsOk());
+  CHECK(response.blocked_members_size() == 0);  // the blocked side's list is its own
+  CHECK_THAT(list(f.Token(c), std::to_string(a), &response),
+             StatusIs(Code::kPermissionDenied, "your own"));
+  CHECK_THAT(list(f.admin, "", &response), StatusIs(Code::kInvalidArgument, "member_id"));
+  CHECK_THAT(list(f.admin, "x1", &response), StatusIs(Code::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace liaison::identity
