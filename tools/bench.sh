@@ -123,19 +123,40 @@ stop_all
 start_all true
 bench metrics-on send-message -c 64
 
+# Where the CPU goes at 64 in flight: each process's CPU time over one run
+# (/proc/<pid>/stat; the load generator's from the shell's children times),
+# and, with perf, the hottest functions of the messaging process.
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"; }
+profiling=false
 if command -v perf >/dev/null && perf record -o /dev/null -- true >/dev/null 2>&1; then
-  log "profiling SendMessage (every CPU, every process)"
+  profiling=true
+  log "profiling SendMessage (perf record -a)"
   perf record -a -F 499 -g -o "$RUN/perf.data" -- sleep "$((DURATION / 2 + WARMUP))" \
     >/dev/null 2>&1 &
   perf_pid=$!
-  DURATION=$((DURATION / 2)) bench profiled send-message -c 64
+fi
+names=(privacy identity credits messaging)
+declare -A before
+for i in "${!names[@]}"; do before[${names[$i]}]=$(cpu_seconds "${PIDS[$i]}"); done
+# bash's time: the load generator's user + system seconds; its own stderr
+# still goes to the terminal.
+exec 3>&2
+TIMEFORMAT='%U %S'
+{ time DURATION=$((DURATION / 2)) bench profiled send-message -c 64 2>&3; } 2>"$RUN/client-time"
+{
+  for i in "${!names[@]}"; do
+    echo "liaison-${names[$i]} $(echo "$(cpu_seconds "${PIDS[$i]}") ${before[${names[$i]}]}" | awk '{print $1 - $2}')"
+  done
+  echo "liaison-bench $(awk '{print $1 + $2}' "$RUN/client-time")"
+} >"$RESULTS/cpu.txt"
+if $profiling; then
   wait "$perf_pid" || true
   clean() { grep '%' | grep -v '^#' | sed 's/ *-  *- *$//; s/  *$//'; }
-  perf report -i "$RUN/perf.data" --stdio --no-children --sort comm -g none 2>/dev/null |
-    clean | head -12 >"$RESULTS/profile-processes.txt" || true
   perf report -i "$RUN/perf.data" --stdio --no-children --comms liaison-messagi \
     --sort dso,symbol -g none --percent-limit 0.7 2>/dev/null | clean | head -30 \
     >"$RESULTS/profile-messaging.txt" || true
+  perf report -i "$RUN/perf.data" --stdio --no-children --sort dso -g none --percent-limit 1 \
+    2>/dev/null | clean | head -20 >"$RESULTS/profile-libraries.txt" || true
 fi
 stop_all
 

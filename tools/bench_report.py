@@ -193,8 +193,26 @@ def main():
         lines.append("|---|---:|")
         lines.extend(f"| {where} | {ms:.3f} |" for where, ms in breakdown)
         lines.append("")
-    for kind, title in (("processes", "CPU by process, whole machine, send-message at 64 in "
-                                      "flight (perf record -a)"),
+    cpu_path = os.path.join(args.results, "cpu.txt")
+    profiled = results.get("profiled")
+    if os.path.exists(cpu_path) and profiled:
+        with open(cpu_path) as f:
+            cpu = [(name, float(seconds)) for name, seconds in (l.split() for l in f if l.strip())]
+        total = sum(seconds for _, seconds in cpu)
+        window = profiled["total_seconds"] + 2  # the measured seconds and about the warm-up
+        calls = profiled["count"] * window / profiled["total_seconds"]
+        lines.append(f"CPU by process during send-message at 64 in flight ({profiled['rps']:,.0f} "
+                     f"calls/s; warm-up included), and per message:")
+        lines.append("")
+        lines.append("| process | CPU seconds | share | CPU µs per message |")
+        lines.append("|---|---:|---:|---:|")
+        for name, seconds in cpu:
+            lines.append(f"| {name} | {seconds:.2f} | {seconds / total * 100:.0f}% | "
+                         f"{seconds / calls * 1e6:.0f} |")
+        lines.append(f"| all | {total:.2f} | 100% | {total / calls * 1e6:.0f} |")
+        lines.append("")
+    for kind, title in (("libraries", "The whole machine by library, same run (perf record -a, "
+                                      "self time)"),
                         ("messaging", "Inside liaison-messaging, by library and function "
                                       "(self time, share of all samples)")):
         path = os.path.join(args.results, f"profile-{kind}.txt")
