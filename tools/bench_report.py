@@ -25,8 +25,10 @@ ROWS = [
     ("list-inbox-c8", "list-inbox (10,000 conversations, first page of 20), 8 in flight"),
     ("relationship-c8", "relationship (random pairs of the graph), 8 in flight"),
     ("stream-latency", "stream-latency (send -> recipient's StreamEvents), open loop"),
-    ("metrics-on", "send-message, 64 in flight, RPC metrics on (after a restart)"),
-    ("metrics-off", "send-message, 64 in flight, RPC metrics off (after a restart)"),
+    ("metrics-off-1", "send-message, 64 in flight, RPC metrics off (after a restart)"),
+    ("metrics-on-1", "send-message, 64 in flight, RPC metrics on (after a restart)"),
+    ("metrics-off-2", "send-message, 64 in flight, RPC metrics off (after a restart)"),
+    ("metrics-on-2", "send-message, 64 in flight, RPC metrics on (after a restart)"),
 ]
 
 
@@ -176,12 +178,15 @@ def main():
         target("stream-latency p99 <= 5 ms at half the maximum send rate",
                f"{st['latency_ms']['p99']:.3f} ms at {st['target_rate']:,.0f} sends/s",
                st["latency_ms"]["p99"] <= 5)
-    on, off = results.get("metrics-on"), results.get("metrics-off")
-    if on and off:
-        cost = (off["rps"] - on["rps"]) / off["rps"]
+    ons = [r["rps"] for n, r in results.items() if n.startswith("metrics-on")]
+    offs = [r["rps"] for n, r in results.items() if n.startswith("metrics-off")]
+    if ons and offs:
+        on, off = sum(ons) / len(ons), sum(offs) / len(offs)
+        cost = (off - on) / off
         target("RPC metrics on vs off cost <= 3% throughput",
-               f"{cost * 100:+.1f}% ({on['rps']:,.0f}/s on, {off['rps']:,.0f}/s off)",
-               cost <= 0.03)
+               f"{cost * 100:+.1f}% (mean of {len(ons)} runs each: {on:,.0f}/s on, "
+               f"{off:,.0f}/s off; runs: on {', '.join(f'{x:,.0f}' for x in ons)}, "
+               f"off {', '.join(f'{x:,.0f}' for x in offs)})", cost <= 0.03)
     lines.append("")
 
     breakdown = one_call_breakdown(args.results, results.get("send-message-c1"))
@@ -230,7 +235,6 @@ def main():
     os.makedirs(os.path.dirname(args.plot), exist_ok=True)
     data = os.path.join(args.results, "latency.dat")
     with open(data, "w") as f:
-        f.write("scenario p50 p90 p99 p99.9\n")
         for name, _ in ROWS:
             r = results.get(name)
             if r:

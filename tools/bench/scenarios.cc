@@ -126,7 +126,8 @@ class SendMessage final : public Scenario {
 };
 
 // Premium senders (Recruiter Corporate: 150 credits), each InMailing
-// recipients in turn, never one twice.
+// recipients in turn, never one twice; enough of them that no one runs out
+// of credits within a run (256 x 150 InMails).
 class SendInMail final : public Scenario {
  public:
   explicit SendInMail(const Target& t) : s_(t) {}
@@ -154,7 +155,7 @@ class SendInMail final : public Scenario {
   }
 
  private:
-  static constexpr int kSenders = 64;
+  static constexpr int kSenders = 256;
   static constexpr int kRecipients = 200;
   Services s_;
   std::vector<std::string> senders_;
