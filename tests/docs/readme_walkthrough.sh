@@ -12,7 +12,23 @@ ROOT="$1"
 BUILD="$2"
 BUF="$3"
 WORK="$(mktemp -d)"
-OFFSET=$((2000 + $$ % 500 * 10))
+# An offset under which all eight ports are free (other tests run beside this one).
+OFFSET=$(python3 - "$$" <<'EOF'
+import socket, sys
+def free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("0.0.0.0", port))
+            return True
+        except OSError:
+            return False
+for offset in range(7000 + int(sys.argv[1]) % 300 * 10, 15000, 10):
+    if all(free(p + offset) for p in (50051, 50052, 50053, 50054, 9101, 9102, 9103, 9104)):
+        print(offset)
+        break
+EOF
+)
+[ -n "$OFFSET" ] || { echo "no free ports"; exit 1; }
 export LIAISON_HOME="$WORK/home" BUILD_DIR="$BUILD" LIAISON_PORT_OFFSET="$OFFSET"
 cleanup() {
   bash "$ROOT/tools/dev.sh" stop >/dev/null 2>&1 || true
