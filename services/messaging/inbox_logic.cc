@@ -115,7 +115,18 @@ absl::Status MessagingLogic::ListMessages(const Caller& caller,
   return absl::OkStatus();
 }
 
+bool HiddenByBlock(const v1::Conversation& c, MemberId viewer,
+                   const absl::flat_hash_set<std::string>& blocked) {
+  if (c.kind() != v1::CONVERSATION_KIND_DIRECT && c.kind() != v1::CONVERSATION_KIND_INMAIL) {
+    return false;
+  }
+  const std::string me = FormatMemberId(viewer);
+  return std::any_of(c.participant_ids().begin(), c.participant_ids().end(),
+                     [&](const std::string& id) { return id != me && blocked.contains(id); });
+}
+
 absl::Status MessagingLogic::GetUnreadCounts(const Caller& caller,
+                                             const absl::flat_hash_set<std::string>& blocked,
                                              v1::GetUnreadCountsResponse* response) const {
   // Walks the member's inbox index; fine for thousands of conversations.
   // (Kept counters are the next step for very large inboxes.)
@@ -126,6 +137,7 @@ absl::Status MessagingLogic::GetUnreadCounts(const Caller& caller,
       ASSIGN_OR_RETURN(auto entries, store_->Inbox(caller.member_id, folder, after, 500));
       for (const auto& [c, key] : entries) {
         ASSIGN_OR_RETURN(auto record, store_->GetConversation(c));
+        if (HiddenByBlock(record.conversation(), caller.member_id, blocked)) continue;
         ASSIGN_OR_RETURN(auto state, store_->GetState(caller.member_id, c));
         const int64_t unread = std::max<int64_t>(0, record.last_sequence() - state.read_sequence());
         conversations += unread > 0;

@@ -121,22 +121,17 @@ void MessagingHandler::FetchBlocked(MemberId member, BlockedDone done) {
 void MessagingHandler::HideBlocked(MemberId member,
                                    google::protobuf::RepeatedPtrField<v1::Conversation>* list,
                                    std::function<void(absl::Status)> done) {
-  const std::string me = FormatMemberId(member);
-  auto one_to_one = [](const v1::Conversation& c) {
+  // Only 1:1 and InMail conversations can be hidden: no call for a list without one.
+  const bool any = std::any_of(list->begin(), list->end(), [&](const v1::Conversation& c) {
     return c.kind() == v1::CONVERSATION_KIND_DIRECT || c.kind() == v1::CONVERSATION_KIND_INMAIL;
-  };
-  if (std::none_of(list->begin(), list->end(), one_to_one)) return done(absl::OkStatus());
-  FetchBlocked(member, [list, me, one_to_one, done = std::move(done)](
+  });
+  if (!any) return done(absl::OkStatus());
+  FetchBlocked(member, [list, member, done = std::move(done)](
                            absl::StatusOr<absl::flat_hash_set<std::string>> blocked) {
     if (!blocked.ok()) return done(blocked.status());
-    list->erase(std::remove_if(list->begin(), list->end(),
-                               [&](const v1::Conversation& c) {
-                                 if (!one_to_one(c)) return false;
-                                 for (const auto& id : c.participant_ids()) {
-                                   if (id != me && blocked->contains(id)) return true;
-                                 }
-                                 return false;
-                               }),
+    list->erase(std::remove_if(
+                    list->begin(), list->end(),
+                    [&](const v1::Conversation& c) { return HiddenByBlock(c, member, *blocked); }),
                 list->end());
     done(absl::OkStatus());
   });

@@ -332,9 +332,16 @@ grpc::ServerUnaryReactor* MessagingHandler::ListMessages(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* MessagingHandler::GetUnreadCounts(
     grpc::CallbackServerContext* context, const v1::GetUnreadCountsRequest* request,
     v1::GetUnreadCountsResponse* response) {
-  return ServeUnary(context, *verifier_, Access::kMember, [&](const Caller& caller) {
-    return logic_->GetUnreadCounts(caller, response);
-  });
+  return ServeUnaryAsync(
+      context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
+        FetchBlocked(who.member_id, [this, reactor, response, who](
+                                        absl::StatusOr<absl::flat_hash_set<std::string>> blocked) {
+          absl::Status counted =
+              blocked.ok() ? logic_->GetUnreadCounts(who, *blocked, response) : blocked.status();
+          if (!counted.ok()) response->Clear();
+          reactor->Finish(ToGrpcStatus(counted));
+        });
+      });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::MarkConversationRead(

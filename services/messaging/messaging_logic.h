@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
@@ -57,6 +58,12 @@ struct PageFacts {
   std::vector<MemberId> admins;
   bool member_follows = false;
 };
+
+// Blocking hides conversations from the blocker: whether `c` is a 1:1 or
+// InMail conversation of `viewer` with a member in `blocked` (the viewer's
+// blocks).
+bool HiddenByBlock(const v1::Conversation& c, MemberId viewer,
+                   const absl::flat_hash_set<std::string>& blocked);
 
 struct MessagingConfig {
   bool premium_to_premium_override = false;
@@ -138,7 +145,11 @@ class MessagingLogic final {
                                v1::GetConversationResponse* response) const;
   absl::Status ListMessages(const Caller& caller, const v1::ListMessagesRequest& request,
                             v1::ListMessagesResponse* response) const;
-  absl::Status GetUnreadCounts(const Caller& caller, v1::GetUnreadCountsResponse* response) const;
+  // Counts what the caller has unread, per folder, leaving out the
+  // conversations their blocks hide (`blocked`: whom they blocked).
+  absl::Status GetUnreadCounts(const Caller& caller,
+                               const absl::flat_hash_set<std::string>& blocked,
+                               v1::GetUnreadCountsResponse* response) const;
   // The caller's own view (state_logic.cc).
   absl::Status UpdateConversationState(const Caller& caller,
                                        const v1::UpdateConversationStateRequest& request,

@@ -173,6 +173,14 @@ TEST_CASE("A block closes an existing conversation") {
   };
   CHECK_THAT(get(b), StatusIs(Code::kNotFound));
   CHECK_THAT(get(a), IsOk());
+  // Nor is it counted as unread for the blocker, who had not read "hi".
+  auto unread = [&](MemberId m) {
+    v1::GetUnreadCountsResponse counts;
+    REQUIRE_THAT(f.stub->GetUnreadCounts(TestService::Context(f.Token(m)).get(), {}, &counts),
+                 IsOk());
+    return counts.counts(0).conversations();  // FOCUSED
+  };
+  CHECK(unread(b) == 0);
   auto theirs = f.Folder(a, v1::FOLDER_FOCUSED);
   REQUIRE(theirs.size() == 1);
   CHECK(theirs[0].conversation_id() == sent.conversation().conversation_id());
@@ -184,6 +192,7 @@ TEST_CASE("A block closes an existing conversation") {
                IsOk());
   CHECK(f.Folder(b, v1::FOLDER_FOCUSED).size() == 1);
   CHECK_THAT(get(b), IsOk());
+  CHECK(unread(b) == 1);
 }
 
 TEST_CASE("An inbox page with more than 50 conversations hides every blocked member's") {
