@@ -100,8 +100,10 @@ absl::Status Watch(Cli& cli, const Args& args) {
     if (byte == kInterrupted) interrupted = true;
     context.TryCancel();
   });
-  // The request has been sent when the reader exists; say so, so that a
-  // person (or a test) knows that what happens from now on will show.
+  // The server sends its headers once the stream is registered: from then
+  // on every event shows. Say so, so that a person (or a test) knows. (A
+  // refused stream returns at once; Read and Finish below report why.)
+  reader->WaitForInitialMetadata();
   if (!cli.json()) {
     std::cerr << "Watching events"
               << (cli.acting_member().empty() ? "" : " for " + cli.MemberLabel(cli.acting_member()))
