@@ -198,6 +198,23 @@ TEST_CASE("liaisonctl drives the whole story against the four services") {
   watch->Signal(SIGINT);
   CHECK(watch->Wait() == 0);
 
+  // Cat keeps her own view of the group: star, archive, unread again,
+  // report (to SPAM), delete for herself. The others' views do not change.
+  CHECK(Contains(ctl.Ok({"--as", "cat", "star", offsite}), "starred"));
+  CHECK(Contains(ctl.Ok({"--as", "cat", "inbox", "--starred"}), offsite));
+  CHECK(Contains(ctl.Ok({"--as", "cat", "archive", offsite}), "(folder archived)"));
+  CHECK(Contains(ctl.Ok({"--as", "cat", "inbox", "--folder", "archived"}), offsite));
+  CHECK_FALSE(Contains(ctl.Ok({"--as", "cat", "inbox"}), offsite));
+  CHECK(Contains(ctl.Ok({"--as", "cat", "unarchive", offsite}), "no longer archived"));
+  CHECK(Contains(ctl.Ok({"--as", "cat", "mark-unread", offsite}), "marked unread"));
+  CHECK(ctl.Json({"--as", "cat", "unread"})["counts"][0]["conversations"] == "1");
+  CHECK(Contains(ctl.Ok({"--as", "cat", "report", offsite, "--reason", "spam"}), "in SPAM"));
+  CHECK(Contains(ctl.Ok({"--as", "cat", "inbox", "--folder", "spam"}), offsite));
+  CHECK(Contains(ctl.Ok({"--as", "cat", "delete", offsite}), "deleted for you"));
+  CHECK_FALSE(Contains(ctl.Ok({"--as", "cat", "inbox", "--folder", "spam"}), offsite));
+  CHECK(Contains(ctl.Ok({"--as", "ben", "inbox"}), offsite));
+  CHECK(ctl.Run({"--as", "ben", "star", "123"}).exit_code == 1);  // not his: NOT_FOUND
+
   // Ben blocks Ana: their chat is closed, both ways.
   CHECK(Contains(ctl.Ok({"--as", "ben", "block", "ana"}), "Blocked @ana"));
   refused = ctl.Run({"--as", "ana", "send", "--conversation", chat, "Hello?"});

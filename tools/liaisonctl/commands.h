@@ -47,6 +47,7 @@ void AddMemberCommands(CLI::App& app, Runner& runner);
 void AddNetworkCommands(CLI::App& app, Runner& runner);
 void AddSendCommands(CLI::App& app, Runner& runner);
 void AddInboxCommands(CLI::App& app, Runner& runner);
+void AddStateCommands(CLI::App& app, Runner& runner);
 void AddCreditCommands(CLI::App& app, Runner& runner);
 void AddWatchCommand(CLI::App& app, Runner& runner);
 

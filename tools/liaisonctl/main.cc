@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   liaison::ctl::AddNetworkCommands(app, runner);
   liaison::ctl::AddSendCommands(app, runner);
   liaison::ctl::AddInboxCommands(app, runner);
+  liaison::ctl::AddStateCommands(app, runner);
   liaison::ctl::AddCreditCommands(app, runner);
   liaison::ctl::AddWatchCommand(app, runner);
   liaison::ctl::AddTokenCommand(app, runner);
