@@ -117,9 +117,7 @@ absl::Status MessagingLogic::ListMessages(const Caller& caller,
 
 bool HiddenByBlock(const v1::Conversation& c, MemberId viewer,
                    const absl::flat_hash_set<std::string>& blocked) {
-  if (c.kind() != v1::CONVERSATION_KIND_DIRECT && c.kind() != v1::CONVERSATION_KIND_INMAIL) {
-    return false;
-  }
+  if (!IsOneToOne(c)) return false;
   const std::string me = FormatMemberId(viewer);
   return std::any_of(c.participant_ids().begin(), c.participant_ids().end(),
                      [&](const std::string& id) { return id != me && blocked.contains(id); });

@@ -122,10 +122,7 @@ void MessagingHandler::HideBlocked(MemberId member,
                                    google::protobuf::RepeatedPtrField<v1::Conversation>* list,
                                    std::function<void(absl::Status)> done) {
   // Only 1:1 and InMail conversations can be hidden: no call for a list without one.
-  const bool any = std::any_of(list->begin(), list->end(), [&](const v1::Conversation& c) {
-    return c.kind() == v1::CONVERSATION_KIND_DIRECT || c.kind() == v1::CONVERSATION_KIND_INMAIL;
-  });
-  if (!any) return done(absl::OkStatus());
+  if (std::none_of(list->begin(), list->end(), IsOneToOne)) return done(absl::OkStatus());
   FetchBlocked(member, [list, member, done = std::move(done)](
                            absl::StatusOr<absl::flat_hash_set<std::string>> blocked) {
     if (!blocked.ok()) return done(blocked.status());

@@ -131,11 +131,10 @@ absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
     ASSIGN_OR_RETURN(ConversationId c, ParseConversation(request.conversation_id()));
     ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
     target.conversation = c;
-    const auto kind = record.conversation().kind();
-    if (target.as_page && kind != v1::CONVERSATION_KIND_PAGE) {
+    if (target.as_page && record.conversation().kind() != v1::CONVERSATION_KIND_PAGE) {
       return absl::InvalidArgumentError("as_page_id is only for a page's conversations");
     }
-    if (kind == v1::CONVERSATION_KIND_DIRECT || kind == v1::CONVERSATION_KIND_INMAIL) {
+    if (IsOneToOne(record.conversation())) {
       for (const auto& p : record.conversation().participant_ids()) {
         if (p != FormatMemberId(caller.member_id)) target.peer = std::stoull(p);
       }

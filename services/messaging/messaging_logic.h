@@ -59,6 +59,11 @@ struct PageFacts {
   bool member_follows = false;
 };
 
+// A conversation between exactly two members: a 1:1 or an InMail.
+inline bool IsOneToOne(const v1::Conversation& c) {
+  return c.kind() == v1::CONVERSATION_KIND_DIRECT || c.kind() == v1::CONVERSATION_KIND_INMAIL;
+}
+
 // Blocking hides conversations from the blocker: whether `c` is a 1:1 or
 // InMail conversation of `viewer` with a member in `blocked` (the viewer's
 // blocks).

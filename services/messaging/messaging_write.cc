@@ -9,16 +9,20 @@
 
 namespace liaison::messaging {
 
+namespace {
+
+bool Lists(const google::protobuf::RepeatedPtrField<std::string>& ids, MemberId member) {
+  return std::find(ids.begin(), ids.end(), FormatMemberId(member)) != ids.end();
+}
+
+}  // namespace
+
 bool IsParticipant(const storage::v1::ConversationRecord& record, MemberId member) {
-  const std::string id = FormatMemberId(member);
-  const auto& ids = record.conversation().participant_ids();
-  return std::find(ids.begin(), ids.end(), id) != ids.end();
+  return Lists(record.conversation().participant_ids(), member);
 }
 
 bool IsPageAdmin(const storage::v1::ConversationRecord& record, MemberId member) {
-  const std::string id = FormatMemberId(member);
-  const auto& ids = record.page_admin_ids();
-  return std::find(ids.begin(), ids.end(), id) != ids.end();
+  return Lists(record.page_admin_ids(), member);
 }
 
 void PageView(const storage::v1::ConversationRecord& record, MemberId viewer,

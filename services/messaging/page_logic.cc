@@ -12,10 +12,12 @@ absl::Status MessagingLogic::SendPage(const Caller& caller, const v1::SendMessag
                                       uint64_t page, MemberId member, const PageFacts& facts,
                                       v1::SendMessageResponse* response) {
   const bool as_page = member != caller.member_id;
-  const bool caller_is_admin =
-      std::find(facts.admins.begin(), facts.admins.end(), caller.member_id) != facts.admins.end();
-  if (as_page &&
-      std::find(facts.admins.begin(), facts.admins.end(), member) != facts.admins.end()) {
+  auto administers = [&](MemberId m) {
+    return std::find(facts.admins.begin(), facts.admins.end(), m) != facts.admins.end();
+  };
+  const bool caller_is_admin = administers(caller.member_id);
+  // After these two checks the member on the other side is never an admin.
+  if (as_page && administers(member)) {
     return absl::InvalidArgumentError(
         absl::StrCat("member ", member, " administers page ", page, " too"));
   }
@@ -55,7 +57,6 @@ absl::Status MessagingLogic::SendPage(const Caller& caller, const v1::SendMessag
     c->set_page_id(FormatMemberId(page));
     c->add_participant_ids(FormatMemberId(member));
     for (MemberId admin : facts.admins) {
-      if (admin == member) continue;
       c->add_participant_ids(FormatMemberId(admin));
       record.add_page_admin_ids(FormatMemberId(admin));
     }
