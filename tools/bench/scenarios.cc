@@ -12,6 +12,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "liaison/identity/v1/identity.grpc.pb.h"
 #include "liaison/messaging/v1/messaging.grpc.pb.h"
+#include "tools/bench/calls.h"
 #include "tools/bench/seed.h"
 
 namespace liaison::bench {
@@ -20,33 +21,6 @@ namespace {
 using grpc::health::v1::Health;
 using identity::v1::IdentityService;
 using messaging::v1::MessagingService;
-
-constexpr auto kCallTimeout = std::chrono::seconds(10);
-
-// One call's state, alive until its callback has run.
-template <typename Request, typename Response>
-struct Call {
-  grpc::ClientContext context;
-  Request request;
-  Response response;
-};
-
-// Starts an async unary call on `method` with `token`; `done` gets the code.
-template <typename Request, typename Response, typename Start>
-void Async(const std::string& token, std::shared_ptr<Call<Request, Response>> call, Start start,
-           Done done) {
-  if (!token.empty()) call->context.AddMetadata("authorization", "Bearer " + token);
-  call->context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-  start(&call->context, &call->request, &call->response,
-        [call, done = std::move(done)](grpc::Status s) { done(s.error_code()); });
-}
-
-template <typename Service>
-std::vector<std::unique_ptr<typename Service::Stub>> Stubs(const std::string& address, int n) {
-  std::vector<std::unique_ptr<typename Service::Stub>> out;
-  for (auto& channel : Channels(address, n)) out.push_back(Service::NewStub(channel));
-  return out;
-}
 
 // What every scenario that needs the services has: stubs, tokens, a seeder.
 struct Services {

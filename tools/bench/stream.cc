@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "liaison/messaging/v1/messaging.grpc.pb.h"
+#include "tools/bench/calls.h"
 #include "tools/bench/scenarios.h"
 #include "tools/bench/seed.h"
 
@@ -120,13 +121,10 @@ absl::StatusOr<Result> RunStreamLatency(const Target& t, const LoadOptions& opti
   if (t.graph_members == 0) return absl::InvalidArgumentError("give --graph-members");
   if (options.rate <= 0) return absl::InvalidArgumentError("stream-latency needs -q (a rate)");
   TokenMinter minter(t.signing_key, Clock::Real());
-  auto channels = Channels(t.messaging, t.connections);
-  std::vector<std::unique_ptr<MessagingService::Stub>> stubs;
-  for (auto& c : channels) stubs.push_back(MessagingService::NewStub(c));
-  auto identity_channel = Channels(t.identity, 1)[0];
-  auto identity = identity::v1::IdentityService::NewStub(identity_channel);
-  Seeder seeder(identity.get(), stubs[0].get(), minter.MintService("bench", absl::Hours(2)).value(),
-                &minter, t.seed_concurrency);
+  auto stubs = Stubs<MessagingService>(t.messaging, t.connections);
+  auto identity = Stubs<identity::v1::IdentityService>(t.identity, 1);
+  Seeder seeder(identity[0].get(), stubs[0].get(),
+                minter.MintService("bench", absl::Hours(2)).value(), &minter, t.seed_concurrency);
   ASSIGN_OR_RETURN(auto pairs, seeder.GraphPairs(t.graph_members, t.pairs));
 
   // Every recipient listens before anything is sent.
@@ -148,20 +146,15 @@ absl::StatusOr<Result> RunStreamLatency(const Target& t, const LoadOptions& opti
       options,
       [&](uint64_t n, Done done) {
         const size_t p = n % pairs.size();
-        struct State {
-          grpc::ClientContext context;
-          messaging::v1::SendMessageRequest request;
-          messaging::v1::SendMessageResponse response;
-        };
-        auto call = std::make_shared<State>();
-        call->context.AddMetadata("authorization", "Bearer " + tokens[p]);
-        call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        auto call = std::make_shared<
+            Call<messaging::v1::SendMessageRequest, messaging::v1::SendMessageResponse>>();
         call->request.add_recipient_ids(FormatMemberId(pairs[p].second));
         call->request.set_body(absl::StrCat("t=", SteadyNs(), " benchmark message ", n));
         call->request.set_client_message_id(absl::StrCat("stream-", tag, "-", n));
-        stubs[n % stubs.size()]->async()->SendMessage(
-            &call->context, &call->request, &call->response,
-            [call, done = std::move(done)](grpc::Status s) { done(s.error_code()); });
+        auto* stub = stubs[n % stubs.size()].get();
+        Async(
+            tokens[p], call, [stub](auto... a) { stub->async()->SendMessage(a...); },
+            std::move(done));
       },
       &window, &sends);
   // Stragglers still on their way get a moment to arrive.
