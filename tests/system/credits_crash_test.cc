@@ -167,12 +167,8 @@ TEST_CASE(
   std::mt19937 rng(99);
   for (int round = 1; round <= 6; ++round) {
     std::this_thread::sleep_for(std::chrono::milliseconds(400 + rng() % 600));
-    credits.process->Signal(SIGKILL);
-    CHECK(credits.process->Wait() == 128 + SIGKILL);
-    credits =
-        StartService(LIAISON_CREDITS_BIN, dir.Sub("credits"), key,
-                     dir.Sub("credits-" + std::to_string(round) + ".log"), credit_flags, port);
-    REQUIRE(credits.grpc_port == port);
+    KillAndRestart(&credits, LIAISON_CREDITS_BIN, dir.Sub("credits"), key,
+                   dir.Sub("credits-" + std::to_string(round) + ".log"), credit_flags);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   stop = true;

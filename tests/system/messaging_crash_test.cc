@@ -143,12 +143,8 @@ TEST_CASE("InMails survive repeated SIGKILLs of liaison-messaging: one debit per
   std::mt19937 rng(7);
   for (int round = 1; round <= kKills; ++round) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 150));
-    messaging.process->Signal(SIGKILL);
-    CHECK(messaging.process->Wait() == 128 + SIGKILL);
-    messaging =
-        StartService(LIAISON_MESSAGING_BIN, dir.Sub("messaging"), key,
-                     dir.Sub("messaging-" + std::to_string(round) + ".log"), messaging_flags, port);
-    REQUIRE(messaging.grpc_port == port);
+    KillAndRestart(&messaging, LIAISON_MESSAGING_BIN, dir.Sub("messaging"), key,
+                   dir.Sub("messaging-" + std::to_string(round) + ".log"), messaging_flags);
   }
   stop = true;
   for (auto& t : load) t.join();

@@ -3,6 +3,8 @@
 #ifndef LIAISON_TESTS_SYSTEM_SYSTEM_SUPPORT_H_
 #define LIAISON_TESTS_SYSTEM_SYSTEM_SUPPORT_H_
 
+#include <signal.h>
+
 #include <fstream>
 #include <map>
 #include <memory>
@@ -52,6 +54,18 @@ inline RunningService StartService(const std::string& binary, const std::string&
   service.grpc_port = json.at("grpc_port").get<int>();
   service.metrics_port = json.at("metrics_port").get<int>();
   return service;
+}
+
+// SIGKILLs `service` and starts `binary` again on the same gRPC port (its
+// other arguments as for StartService), for crash tests.
+inline void KillAndRestart(RunningService* service, const std::string& binary,
+                           const std::string& data_dir, const std::string& key_file,
+                           const std::string& log_path, const std::vector<std::string>& extra) {
+  const int port = service->grpc_port;
+  service->process->Signal(SIGKILL);
+  CHECK(service->process->Wait() == 128 + SIGKILL);
+  *service = StartService(binary, data_dir, key_file, log_path, extra, port);
+  REQUIRE(service->grpc_port == port);
 }
 
 // What messaging calls, started in dependency order (DESIGN.md §2), each
