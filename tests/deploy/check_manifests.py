@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Checks Liaison's deployment files against what DESIGN.md asks of them.
 
-  check_manifests.py --kubectl kubectl --promtool promtool --root <repo>
+  check_manifests.py [--kubectl kubectl] --promtool promtool --root <repo>
 
-Renders every overlay under deploy/k8s/overlays with `kubectl kustomize` and
-checks each StatefulSet (probes, resources, security context, volumes, grace
+Renders every overlay under deploy/k8s/overlays with `kubectl kustomize`, or,
+where kubectl is not installed (it is not a Debian package), with the
+built-in renderer tests/deploy/kustomize.py (same_as_kubectl.py holds the two
+equal wherever kubectl exists), and checks each StatefulSet (probes, resources, security context, volumes, grace
 period, PDB, Services, scrape annotations, config), the overlay-specific rules
 (dev: one small replica; prod: anti-affinity, pinned images), and the
 NetworkPolicies as a whole: from the rendered policies it computes which
@@ -19,7 +21,12 @@ import re
 import subprocess
 import sys
 
+import shutil
+
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kustomize  # noqa: E402
 
 # DESIGN.md §2: gRPC and metrics port of each service, and whom it calls.
 PORTS = {
@@ -195,6 +202,12 @@ class Network:
 
 
 def render(c, kubectl, directory):
+    if kubectl is None:
+        try:
+            return kustomize.render(directory)
+        except kustomize.KustomizeError as e:
+            c.check(False, f"the built-in kustomize failed: {e}")
+            return []
     result = subprocess.run([kubectl, "kustomize", directory], capture_output=True, text=True)
     if not c.check(result.returncode == 0, f"kubectl kustomize failed: {result.stderr.strip()}"):
         return []
@@ -581,12 +594,16 @@ def check_prometheus(c, promtool, root):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kubectl", default="kubectl")
+    parser.add_argument("--kubectl", default="kubectl",
+                        help="used when installed; otherwise the built-in renderer")
     parser.add_argument("--promtool", default="promtool")
     parser.add_argument("--root", default=os.path.join(os.path.dirname(__file__), "..", ".."))
     args = parser.parse_args()
 
     c = Checker()
+    kubectl = shutil.which(args.kubectl)
+    print("deploy: rendering with " + (f"{kubectl} kustomize" if kubectl else
+                                       "the built-in renderer (kubectl is not installed)"))
     overlays_dir = os.path.join(args.root, "deploy", "k8s", "overlays")
     overlays = sorted(
         d for d in (os.listdir(overlays_dir) if os.path.isdir(overlays_dir) else [])
@@ -594,7 +611,7 @@ def main():
     c.check(REQUIRED_OVERLAYS <= set(overlays),
             f"overlays are {overlays}, want at least {sorted(REQUIRED_OVERLAYS)}")
     for overlay in overlays:
-        check_overlay(c, args.kubectl, overlay, os.path.join(overlays_dir, overlay))
+        check_overlay(c, kubectl, overlay, os.path.join(overlays_dir, overlay))
     check_prometheus(c, args.promtool, args.root)
 
     for failure in c.failures:
