@@ -106,6 +106,15 @@ TEST_CASE("liaisonctl drives the whole story against the four services") {
   ctl.Ok({"--as", "cat", "accept", ana["member"]["memberId"].get<std::string>()});
   CHECK(ctl.Json({"--as", "ana", "connections"})["totalCount"] == "2");
 
+  // Stopped before any event: no cursor to print, and it says so.
+  auto idle = std::make_unique<Process>(ctl.Argv({"--as", "sam", "watch"}),
+                                        std::map<std::string, std::string>{}, dir.Sub("idle"));
+  REQUIRE(idle->WaitForLine("Watching events for @sam").has_value());
+  idle->Signal(SIGINT);
+  CHECK(idle->Wait() == 0);
+  CHECK(Contains(idle->Log(), "no event arrived, so there is no cursor to resume from"));
+  CHECK_FALSE(Contains(idle->Log(), "resume with --cursor"));
+
   // Ben follows his events live while Ana and Ben chat.
   auto watch = std::make_unique<Process>(ctl.Argv({"--as", "ben", "watch"}),
                                          std::map<std::string, std::string>{}, dir.Sub("watch"));
@@ -265,6 +274,44 @@ TEST_CASE("liaisonctl exits 2 on usage errors and 1 when no service answers") {
   CHECK(Contains(result.output, "liaisonctl: UNAVAILABLE: messaging at " + Address(port)));
   // The token command is unchanged: a token on its own line.
   CHECK(CtlToken(key, {"42"}).find('.') != std::string::npos);
+  result = ctl.Run({"token", ""});
+  CHECK(result.exit_code == 2);
+  CHECK(Contains(result.output, "give a member id or --service <name>"));
+  CHECK_FALSE(Contains(result.output, "not both"));
+  result = ctl.Run({"token", "42", "--service", "billing"});
+  CHECK(result.exit_code == 2);
+  CHECK(Contains(result.output, "give a member id or --service, not both"));
+}
+
+TEST_CASE("liaisonctl's default addresses follow LIAISON_PORT_OFFSET, and given ones win") {
+  TempDir dir;
+  const std::string key = WriteKey(dir);
+  const int port = ClosedPort();
+  auto with_offset = [&](const std::string& offset, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"/usr/bin/env", "LIAISON_PORT_OFFSET=" + offset,
+                                     LIAISON_CTL_BIN, "--signing-key-file", key};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  };
+  // messaging's default port, 50052, moved onto the closed port.
+  CommandResult result = with_offset(std::to_string(port - 50052), {"--as", "42", "unread"});
+  CHECK(result.exit_code == 1);
+  CHECK(Contains(result.output, "UNAVAILABLE: messaging at " + Address(port)));
+  result = with_offset(std::to_string(port - 50051), {"--as", "42", "member", "get", "42"});
+  CHECK(result.exit_code == 1);
+  CHECK(Contains(result.output, "UNAVAILABLE: identity at " + Address(port)));
+  // An address given as an option is used as it is.
+  const int other = ClosedPort();
+  result = with_offset("1000", {"--as", "42", "--messaging", Address(other), "unread"});
+  CHECK(result.exit_code == 1);
+  CHECK(Contains(result.output, "UNAVAILABLE: messaging at " + Address(other)));
+  // What no local run could have.
+  for (const char* bad : {"ten", "16000", "-50052", "1.5"}) {
+    INFO(bad);
+    result = with_offset(bad, {"--as", "42", "unread"});
+    CHECK(result.exit_code == 2);
+    CHECK(Contains(result.output, "LIAISON_PORT_OFFSET \"" + std::string(bad) + "\" is not"));
+  }
 }
 
 }  // namespace

@@ -31,7 +31,10 @@ void AddTokenCommand(CLI::App& app, Runner& runner) {
       return UsageError(
           absl::StrCat("--ttl \"", args->ttl, "\" is not a positive duration such as 30m or 24h"));
     }
-    if (args->member.empty() == args->service.empty()) {
+    if (args->member.empty() && args->service.empty()) {
+      return UsageError("give a member id or --service <name>");
+    }
+    if (!args->member.empty() && !args->service.empty()) {
       return UsageError("give a member id or --service, not both");
     }
     auto key = runner.cli().SigningKey();

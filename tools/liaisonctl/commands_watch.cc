@@ -131,16 +131,21 @@ absl::Status Watch(Cli& cli, const Args& args) {
   close(pipe_fds[0]);
   close(pipe_fds[1]);
 
+  // Only events carry cursors: stopped before the first one (and without
+  // --cursor), there is none to resume from, and new events are all it missed
+  // that a plain `watch` would not show.
   const std::string resume =
-      last_cursor.empty() ? "" : absl::StrCat("resume with --cursor ", last_cursor);
+      last_cursor.empty()
+          ? "no event arrived, so there is no cursor to resume from: watch again without --cursor"
+          : absl::StrCat("resume with --cursor ", last_cursor);
   if (interrupted || enough) {
-    if (!cli.json() && !resume.empty() && interrupted) std::cerr << resume << std::endl;
+    if (!cli.json() && interrupted) std::cerr << resume << std::endl;
     return absl::OkStatus();
   }
   absl::Status error = status.ok() ? cli.StreamError<MessagingStub>(grpc::Status(
                                          grpc::StatusCode::UNAVAILABLE, "the stream ended"))
                                    : cli.StreamError<MessagingStub>(status);
-  return resume.empty() ? error : WithNote(error, resume);
+  return WithNote(error, resume);
 }
 
 }  // namespace

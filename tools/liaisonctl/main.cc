@@ -5,8 +5,12 @@
 //   liaisonctl --as ana send ben "Lunch tomorrow?"
 //   liaisonctl --as ben inbox
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 #include "tools/liaisonctl/client.h"
 #include "tools/liaisonctl/commands.h"
@@ -14,6 +18,32 @@
 namespace {
 
 constexpr char kGlobal[] = "Global options (anywhere on the line)";
+
+// tools/dev.sh adds LIAISON_PORT_OFFSET to every port of a local run, so the
+// default addresses (the local run's) move with it; --identity and the like,
+// or their variables, still win. False, with a message, if it is not a whole
+// number that keeps every port in 1..65535.
+bool ApplyPortOffset(liaison::ctl::Options* o) {
+  const char* env = std::getenv("LIAISON_PORT_OFFSET");
+  if (env == nullptr || *env == '\0') return true;
+  int offset = 0;
+  std::string* addresses[] = {&o->identity_address, &o->messaging_address, &o->credits_address,
+                              &o->privacy_address};
+  bool valid = absl::SimpleAtoi(env, &offset);
+  for (std::string* address : addresses) {
+    const size_t colon = address->rfind(':');
+    int port = 0;
+    if (!valid || !absl::SimpleAtoi(address->substr(colon + 1), &port)) break;
+    port += offset;
+    valid = port >= 1 && port <= 65535;
+    *address = absl::StrCat(address->substr(0, colon + 1), port);
+  }
+  if (!valid) {
+    std::cerr << "liaisonctl: LIAISON_PORT_OFFSET \"" << env
+              << "\" is not a number that keeps the ports between 1 and 65535" << std::endl;
+  }
+  return valid;
+}
 
 void AddGlobalFlags(CLI::App& app, liaison::ctl::Options* o) {
   auto* as = app.add_option("--as", o->as_member,
@@ -74,6 +104,7 @@ int main(int argc, char** argv) {
   app.footer(
       "Global options (--as, --token, --json, --timeout, service addresses) go anywhere on the "
       "line: see liaisonctl --help. Reference: docs/liaisonctl.md");
+  if (!ApplyPortOffset(&options)) return 2;
   AddGlobalFlags(app, &options);
   liaison::ctl::AddMemberCommands(app, runner);
   liaison::ctl::AddNetworkCommands(app, runner);
