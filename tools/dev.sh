@@ -4,6 +4,7 @@
 #   tools/dev.sh run    install what is missing, build, and run every service
 #                       locally with data under .liaison/ (Ctrl-C stops them all)
 #   tools/dev.sh test   install what is missing, build, and run every test
+#                       (a test that cannot run here is reported skipped, with why)
 #   tools/dev.sh build  install what is missing and build
 #   tools/dev.sh serve  run every service from the existing build (no install)
 #   tools/dev.sh stop   stop the services a run or serve started
@@ -11,7 +12,7 @@
 # Environment: LIAISON_HOME (default: <repo>/.liaison) holds the local data,
 # logs and the dev signing key; BUILD_DIR (default: <repo>/build);
 # LIAISON_PORT_OFFSET (default 0) is added to every port, so a second copy
-# can run beside the first.
+# can run beside the first (liaisonctl's default addresses follow it too).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,10 +42,9 @@ install_deps() {
   done
   command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
   if [ "${#missing[@]}" -gt 0 ]; then
-    log "installing Debian packages: ${missing[*]}"
+    log "updating the package lists"
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}"
   fi
   # buf's version is pinned exactly in tools/package.json.
   if [ ! -x "$ROOT/tools/node_modules/.bin/buf" ] ||
@@ -52,6 +52,30 @@ install_deps() {
     log "installing buf from npm (tools/package.json)"
     (cd "$ROOT/tools" && npm install --no-audit --no-fund --no-save --loglevel=error)
   fi
+}
+
+# apt-get install with a short progress report (a line per 25 packages
+# downloaded, unpacked and set up) instead of minutes of silence or of
+# apt's full output; that output is shown only if the install fails.
+apt_install() {
+  local total output
+  total="$(apt-get install -s --no-install-recommends "$@" 2>/dev/null | grep -c '^Inst ' || true)"
+  log "installing $total Debian packages (for ${*})"
+  output="$(mktemp)"
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      -o Dpkg::Use-Pty=0 "$@" 2>&1 | tee "$output" | awk -v total="$total" '
+        function report(what, n) {
+          if (n % 25 == 0 || n == total) { printf "  %s %d of %d\n", what, n, total; fflush() }
+        }
+        /^Get:[0-9]/ { report("downloaded", ++got) }
+        /^Unpacking / { report("unpacked", ++unpacked) }
+        /^Setting up / { report("set up", ++set_up) }'; then
+    tail -n 40 "$output" >&2
+    rm -f "$output"
+    log "apt-get install failed"
+    exit 1
+  fi
+  rm -f "$output"
 }
 
 build() {
@@ -74,14 +98,21 @@ SERVICES=(
   "messaging 50052 9102 --identity-address 127.0.0.1:50051 --privacy-address 127.0.0.1:50054 --credits-address 127.0.0.1:50053"
 )
 
+# One run per LIAISON_HOME: says so and exits 1 if one is up. `run` asks
+# before installing and building, `serve` before starting anything.
+refuse_if_running() {
+  local pidfile="$LIAISON_HOME/dev.pid"
+  if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    log "already running from $LIAISON_HOME (pid $(cat "$pidfile")); tools/dev.sh stop stops it"
+    exit 1
+  fi
+}
+
 run_local() {
+  refuse_if_running
   mkdir -p "$LIAISON_HOME/data" "$LIAISON_HOME/logs"
   local offset="${LIAISON_PORT_OFFSET:-0}"
   local pidfile="$LIAISON_HOME/dev.pid"
-  if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    log "already running (pid $(cat "$pidfile")); tools/dev.sh stop stops it"
-    exit 1
-  fi
   local binary
   for binary in services/privacy/liaison-privacy services/identity/liaison-identity \
       services/credits/liaison-credits services/messaging/liaison-messaging tools/liaisonctl; do
@@ -145,6 +176,14 @@ run_local() {
   done
   local admin
   admin="$("$BUILD_DIR/tools/liaisonctl" token --service admin --signing-key-file "$key" --ttl 24h)"
+  # What liaisonctl and the README's walkthrough need, in another terminal,
+  # when this run is not on the defaults (.liaison/ and offset 0).
+  local exports=""
+  [ "$offset" = 0 ] || exports+="  export LIAISON_PORT_OFFSET=$offset"$'\n'
+  [ "$key" -ef "$ROOT/.liaison/signing.key" ] ||
+    exports+="  export LIAISON_SIGNING_KEY_FILE=$key"$'\n'
+  [ -z "$exports" ] ||
+    exports=$'\n'"For liaisonctl (its default addresses and key) in another terminal:"$'\n\n'"$exports"
   cat <<EOT
 
 Liaison is running. Data and logs: $LIAISON_HOME.
@@ -152,7 +191,7 @@ Ctrl-C (or tools/dev.sh stop) stops every service.
 A dev service token (24 h) for the internal methods, e.g. CreateMember and SetAccountTier:
 
   export ADMIN_TOKEN=$admin
-
+$exports
 Member tokens: $BUILD_DIR/tools/liaisonctl token <member-id> --signing-key-file $key
 Try:
   $buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:$((50051 + offset))
@@ -184,10 +223,10 @@ stop_local() {
 }
 
 case "${1:-}" in
-  run) install_deps; build; run_local ;;
+  run) refuse_if_running; install_deps; build; run_local ;;
   test) install_deps; build; run_tests ;;
   build) install_deps; build ;;
   serve) run_local ;;
   stop) stop_local ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -120,12 +120,33 @@ TEST_CASE("The run command starts all four services, and stop or Ctrl-C stops th
   auto created = CallRpc(identity, "liaison.identity.v1.IdentityService/CreateMember", admin, ada);
   INFO(created.output);
   CHECK(created.exit_code == 0);
-  // A second copy on the same folder refuses to start.
-  CommandResult twice =
-      RunCommand({"/usr/bin/env", "LIAISON_HOME=" + dir.Sub("home"),
-                  std::string("BUILD_DIR=") + LIAISON_BUILD_DIR, "/bin/bash", dev.script, "serve"});
-  CHECK(twice.exit_code == 1);
-  CHECK(Contains(twice.output, "already running"));
+  // The banner says what liaisonctl needs for this run (not on the default
+  // ports and folder), and liaisonctl with just that reaches it.
+  const std::string offset_line = "export LIAISON_PORT_OFFSET=" + std::to_string(offset);
+  const std::string key_line = "export LIAISON_SIGNING_KEY_FILE=" + dir.Sub("home/signing.key");
+  CHECK(Contains(run->Log(), offset_line));
+  CHECK(Contains(run->Log(), key_line));
+  CommandResult ctl = RunCommand(
+      {"/usr/bin/env", "LIAISON_PORT_OFFSET=" + std::to_string(offset),
+       "LIAISON_SIGNING_KEY_FILE=" + dir.Sub("home/signing.key"), LIAISON_CTL_BIN, "member",
+       "create", "--handle", "grace", "--name", "Grace Hopper", "--email", "grace@example.com"});
+  INFO(ctl.output);
+  CHECK(ctl.exit_code == 0);
+  CHECK(Contains(ctl.output, "@grace"));
+  // A second copy on the same folder refuses to start: `serve`, and `run`
+  // before it installs or builds anything.
+  for (const char* command : {"serve", "run"}) {
+    INFO(command);
+    CommandResult twice = RunCommand({"/usr/bin/env", "LIAISON_HOME=" + dir.Sub("home"),
+                                      std::string("BUILD_DIR=") + LIAISON_BUILD_DIR, "/bin/bash",
+                                      dev.script, command},
+                                     /*timeout_seconds=*/10);
+    INFO(twice.output);
+    CHECK(twice.exit_code == 1);
+    CHECK(Contains(twice.output, "already running from " + dir.Sub("home")));
+    CHECK_FALSE(Contains(twice.output, "installing"));
+    CHECK_FALSE(Contains(twice.output, "building"));
+  }
 
   // The stop command.
   auto stopped = dev.Stop();
