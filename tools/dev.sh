@@ -27,6 +27,7 @@ PACKAGES=(
   librocksdb-dev prometheus-cpp-dev libjwt-dev libssl-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev catch2
   prometheus curl ca-certificates python3-yaml
+  podman runc debootstrap
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

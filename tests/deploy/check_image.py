@@ -4,10 +4,12 @@ the service binaries link, and no build tools.
 
   check_image.py --dockerfile deploy/docker/Dockerfile --binary build/services/x/liaison-x ...
 
-No image is built (that needs a registry): the binaries built here are the
-ones the build stage makes, on the same Debian release, so the Debian
-packages that own their shared libraries (ldd, then dpkg -S) are what the
-runtime stage must install, itself or through their dependencies. Prints every failure and exits 1 if there was one.
+No image is built here (tests/deploy/check_images.sh builds and runs them):
+the binaries built here are the ones the build stage makes, on the same
+Debian release, so the Debian packages that own their shared libraries (ldd,
+then dpkg -S) are what the runtime stage must install, itself or through their
+dependencies. The runtime stage's base may be a build argument: its default
+is what is checked. Prints every failure and exits 1 if there was one.
 """
 
 import argparse
@@ -27,8 +29,11 @@ def runtime_packages(dockerfile):
     with open(dockerfile) as f:
         text = f.read().replace("\\\n", " ")
     stages = re.split(r"^FROM\s+", text, flags=re.M)
-    for stage in stages:
-        header = stage.split("\n", 1)[0]
+    # Build arguments declared before the first FROM may name a stage's base.
+    defaults = dict(re.findall(r"^ARG\s+(\w+)=(\S+)", stages[0], flags=re.M))
+    for stage in stages[1:]:
+        header = re.sub(r"\$\{?(\w+)\}?", lambda m: defaults.get(m.group(1), m.group(0)),
+                        stage.split("\n", 1)[0])
         if re.search(r"\bAS\s+runtime\b", header, flags=re.I):
             packages = set()
             for line in stage.splitlines():
