@@ -7,10 +7,11 @@
 #   check_images.sh <repo> <build-dir> <buf>
 #
 # No registry is reachable from CI, so the base is made here: a debootstrap'ed
-# Debian bookworm, imported as localhost/liaison/bookworm:base and passed as
-# both BUILD_IMAGE and RUNTIME_IMAGE. By default the images take the binaries
-# the build tree already has (BINARIES=prebuilt, debug info stripped as the
-# build stage does); LIAISON_IMAGES_FROM_SOURCE=1 builds them the operators'
+# Debian bookworm (deploy/docker/debian-base.sh), imported as
+# localhost/liaison/bookworm:base and passed as both BUILD_IMAGE and
+# RUNTIME_IMAGE. By default the images take the binaries the build tree
+# already has (BINARIES=prebuilt, debug info stripped as the build stage
+# does); LIAISON_IMAGES_FROM_SOURCE=1 builds them the operators'
 # way instead, compiling all four in the build stage (minutes more).
 #
 # Everything lives in <build-dir>/images: podman's storage (so the base and the
@@ -52,59 +53,12 @@ use_driver() {
 }
 pm() { "${PODMAN[@]}" "$@"; }
 
-# ---- the base: debootstrap'ed bookworm, slimmed like debian:bookworm-slim --
-make_base_tar() {
-  local rootfs="$WORK/rootfs"
-  rm -rf "$rootfs"
-  echo "debootstrap bookworm from $MIRROR"
-  timeout 900 debootstrap --variant=minbase bookworm "$rootfs" "$MIRROR" \
-    >"$WORK/logs/debootstrap.log" 2>&1 ||
-    { tail -20 "$WORK/logs/debootstrap.log"; echo "debootstrap failed"; exit 1; }
-  # What the official images add to debootstrap: their apt sources (updates
-  # and security too), apt's caches cleaned after every install, and the slim
-  # images' dpkg filters (no docs, man pages or translations).
-  rm -f "$rootfs/etc/apt/sources.list"
-  cat >"$rootfs/etc/apt/sources.list.d/debian.sources" <<EOF
-Types: deb
-URIs: $MIRROR
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-URIs: ${MIRROR%/debian}/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-  cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'EOF'
-DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
-EOF
-  echo 'Acquire::Languages "none";' >"$rootfs/etc/apt/apt.conf.d/docker-no-languages"
-  cat >"$rootfs/etc/dpkg/dpkg.cfg.d/slim" <<'EOF'
-path-exclude /usr/share/doc/*
-path-include /usr/share/doc/*/copyright
-path-exclude /usr/share/man/*
-path-exclude /usr/share/info/*
-path-exclude /usr/share/locale/*
-path-exclude /usr/share/lintian/*
-EOF
-  find "$rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
-  rm -rf "$rootfs"/usr/share/{man,info,locale,lintian}/* "$rootfs"/var/cache/apt/archives/*.deb \
-    "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log
-  tar --numeric-owner -C "$rootfs" -cf "$WORK/bookworm.tar.tmp" .
-  mv "$WORK/bookworm.tar.tmp" "$WORK/bookworm.tar"
-  rm -rf "$rootfs"
-}
-
 started=$SECONDS
-# The cached base is made again when the recipe above (or the mirror) changes.
-recipe="$( (declare -f make_base_tar; echo "$MIRROR") | sha256sum | cut -c1-16)"
+# The base (deploy/docker/debian-base.sh), made again when that script or the
+# mirror changes.
+recipe="$(cat "$ROOT/deploy/docker/debian-base.sh" <(echo "$MIRROR") | sha256sum | cut -c1-16)"
 if [ ! -s "$WORK/bookworm.tar" ] || [ "$(cat "$WORK/bookworm.recipe" 2>/dev/null)" != "$recipe" ]; then
-  make_base_tar
+  bash "$ROOT/deploy/docker/debian-base.sh" "$WORK/bookworm.tar" "$MIRROR"
   echo "$recipe" >"$WORK/bookworm.recipe"
   rm -rf "$WORK"/storage-* "$WORK"/run-* "$WORK"/tmp-*  # images of the old base
 fi
@@ -159,7 +113,7 @@ for svc in "${SERVICES[@]}"; do
     exit 1
   fi
   echo "built localhost/liaison/$svc:test in $((SECONDS - t)) s," \
-    "$(pm image inspect --format '{{.Size}}' "localhost/liaison/$svc:test" | numfmt --to=iec) "
+    "$(pm image inspect --format '{{.Size}}' "localhost/liaison/$svc:test" | numfmt --to=si --suffix=B)"
 done
 
 # ---- run them as the StatefulSets do ----------------------------------------
