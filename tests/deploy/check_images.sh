@@ -52,6 +52,13 @@ use_driver() {
           --storage-driver "$1" --runtime runc --cgroup-manager cgroupfs --events-backend file)
 }
 pm() { "${PODMAN[@]}" "$@"; }
+# podman's overlay driver bind-mounts its layer folder and may leave it
+# mounted when a container fails to start; a mount left below the build
+# tree would make `rm -rf build` fail.
+unmount_leftovers() {
+  findmnt -rn -o TARGET | grep "^$WORK/" | sort -r | xargs -r -d '\n' umount 2>/dev/null || true
+}
+trap unmount_leftovers EXIT
 
 started=$SECONDS
 # The base (deploy/docker/debian-base.sh), made again when that script or the
@@ -60,6 +67,7 @@ recipe="$(cat "$ROOT/deploy/docker/debian-base.sh" <(echo "$MIRROR") | sha256sum
 if [ ! -s "$WORK/bookworm.tar" ] || [ "$(cat "$WORK/bookworm.recipe" 2>/dev/null)" != "$recipe" ]; then
   bash "$ROOT/deploy/docker/debian-base.sh" "$WORK/bookworm.tar" "$MIRROR"
   echo "$recipe" >"$WORK/bookworm.recipe"
+  unmount_leftovers
   rm -rf "$WORK"/storage-* "$WORK"/run-* "$WORK"/tmp-*  # images of the old base
 fi
 import_base() {
@@ -87,6 +95,7 @@ cleanup() {
   for name in "${names[@]}"; do pm rm -f -t 0 "$name" >/dev/null 2>&1 || true; done
   rm -rf "$WORK/live" "$WORK/context"
   pm image prune -f >/dev/null 2>&1 || true  # the previous images' layers
+  unmount_leftovers
 }
 trap cleanup EXIT
 rm -rf "$WORK/live" "$WORK/context"
