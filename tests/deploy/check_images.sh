@@ -202,7 +202,8 @@ for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
   t=$SECONDS
   pm kill -s TERM "$name" >/dev/null 2>&1 || true
   code="$(timeout 40 "${PODMAN[@]}" wait "$name" 2>&1 || echo timeout)"
-  check "$svc: exits 0 on SIGTERM (exit code $code after $((SECONDS - t)) s)" [ "$code" = 0 ]
+  echo "$svc: exit code $code, $((SECONDS - t)) s after SIGTERM"
+  check "$svc: exits 0 on SIGTERM" [ "$code" = 0 ]
   [ "$code" = 0 ] || pm logs --tail 20 "$name" || true
 done
 
