@@ -120,6 +120,7 @@ absl::StatusOr<std::vector<MemberId>> DecodeAdjacencyIds(absl::string_view bytes
   ASSIGN_OR_RETURN(uint32_t count, CheckedCount(bytes));
   std::vector<MemberId> ids(count);
   const char* p = bytes.data() + kHeaderBytes;
+  if (count == 0) return ids;  // data() may be null, and memcpy may not be given null
   if constexpr (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
     std::memcpy(ids.data(), p, 8 * size_t{count});  // the encoding is the host's layout
   } else {
@@ -164,7 +165,8 @@ std::vector<MemberId> Intersection(const std::vector<MemberId>& a, const std::ve
   return out;
 }
 
-absl::StatusOr<DegreeResult> ComputeDegree(const NeighborSource& source, MemberId a, MemberId b) {
+absl::StatusOr<DegreeResult> ComputeDegree(const NeighborSource& source, MemberId a, MemberId b,
+                                           int64_t third_degree_budget) {
   DegreeResult result;
   if (a == b) {
     result.degree = v1::DEGREE_SELF;
@@ -180,16 +182,18 @@ absl::StatusOr<DegreeResult> ComputeDegree(const NeighborSource& source, MemberI
   } else {
     // 3rd degree: some connection x of one side is connected to a connection
     // of the other. Expand the smaller side, a batch of lists at a time, and
-    // stop at the first hit.
+    // stop at the first hit or once the budget of ids read is spent.
     const auto& expand = na.size() <= nb.size() ? na : nb;
     const auto& target = na.size() <= nb.size() ? nb : na;
     result.degree = v1::DEGREE_OUT_OF_NETWORK;
     size_t batch_size = kFirstExpandBatch;
-    for (size_t start = 0; start < expand.size() && !target.empty();
+    int64_t budget = third_degree_budget;
+    for (size_t start = 0; start < expand.size() && !target.empty() && budget > 0;
          start += batch_size, batch_size = std::min(batch_size * 2, kMaxExpandBatch)) {
       std::vector<MemberId> batch(expand.begin() + start,
                                   expand.begin() + std::min(expand.size(), start + batch_size));
       ASSIGN_OR_RETURN(auto lists, source.NeighborsOfMany(batch));
+      for (const auto& list : lists) budget -= static_cast<int64_t>(list.size());
       if (std::any_of(lists.begin(), lists.end(),
                       [&target](const auto& list) { return Intersects(list, target); })) {
         result.degree = v1::DEGREE_THIRD;

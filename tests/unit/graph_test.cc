@@ -26,9 +26,11 @@ class FakeGraph final : public NeighborSource {
     ++batches;
     std::vector<std::vector<MemberId>> out;
     for (MemberId m : members) out.push_back(*Neighbors(m));
+    for (const auto& list : out) ids_read += static_cast<int64_t>(list.size());
     return out;
   }
   mutable int batches = 0;
+  mutable int64_t ids_read = 0;
 
  private:
   std::map<MemberId, Adjacency> adjacency_;
@@ -124,6 +126,34 @@ TEST_CASE("A 3rd-degree search reads neighbor lists in batches and stops at the 
   for (MemberId y = 3000; y < 3300; ++y) far.Connect(b, y);
   CHECK(ComputeDegree(far, a, b).value().degree == v1::DEGREE_OUT_OF_NETWORK);
   CHECK(far.batches == 6);  // 200 lists: 8, 16, 32, 64, 64, then the last 16
+}
+
+TEST_CASE("A 3rd-degree search reads no more than its budget of ids, whatever the graph") {
+  // Both sides have 300 connections, each of a's with 1,000 of their own:
+  // 300,000 ids to read for a full search, and no link to find.
+  FakeGraph g;
+  const MemberId a = 1, b = 2;
+  for (MemberId x = 0; x < 300; ++x) {
+    g.Connect(a, 10'000 + x);
+    g.Connect(b, 20'000 + x);
+    for (MemberId y = 0; y < 1000; ++y) g.Connect(10'000 + x, 1'000'000 + x * 1000 + y);
+  }
+  auto result = ComputeDegree(g, a, b, /*third_degree_budget=*/20'000);
+  REQUIRE(result.ok());
+  CHECK(result->degree == v1::DEGREE_OUT_OF_NETWORK);
+  // The budget, plus at most the batch that crossed it (64 lists of 1,001).
+  CHECK(g.ids_read >= 20'000);
+  CHECK(g.ids_read <= 20'000 + 64 * 1001);
+  // A link past the budget is not looked for: out of network, as documented.
+  g.Connect(10'299, 20'299);
+  g.ids_read = 0;
+  CHECK(ComputeDegree(g, a, b, 20'000)->degree == v1::DEGREE_OUT_OF_NETWORK);
+  // With the default budget the whole graph fits, and the link is found.
+  CHECK(ComputeDegree(g, a, b)->degree == v1::DEGREE_THIRD);
+  // A budget of nothing reads nothing.
+  g.ids_read = 0;
+  CHECK(ComputeDegree(g, a, b, 0)->degree == v1::DEGREE_OUT_OF_NETWORK);
+  CHECK(g.ids_read == 0);
 }
 
 }  // namespace
