@@ -28,4 +28,13 @@ grpc::ServerUnaryReactor* PrivacyHandler::BatchGetSettings(
                     [&](const Caller&) { return logic_->BatchGetSettings(*request, response); });
 }
 
+grpc::ServerUnaryReactor* PrivacyHandler::RegisterMembers(
+    grpc::CallbackServerContext* context, const v1::RegisterMembersRequest* request,
+    v1::RegisterMembersResponse* response) {
+  (void)response;
+  return ServeUnaryOnPool(
+      context, *verifier_, Access::kService, *writers_,
+      [this, request](const Caller&) { return logic_->RegisterMembers(*request); });
+}
+
 }  // namespace liaison::privacy

@@ -12,7 +12,8 @@ namespace liaison::privacy {
 
 class PrivacyHandler final : public v1::PrivacyService::CallbackService {
  public:
-  // UpdateSettings runs on `writers` (it waits for an fsync).
+  // UpdateSettings and RegisterMembers run on `writers` (they wait for an
+  // fsync).
   PrivacyHandler(PrivacyLogic* logic, const TokenVerifier* verifier, WorkerPool* writers)
       : logic_(logic), verifier_(verifier), writers_(writers) {}
 
@@ -25,6 +26,9 @@ class PrivacyHandler final : public v1::PrivacyService::CallbackService {
   grpc::ServerUnaryReactor* BatchGetSettings(grpc::CallbackServerContext* context,
                                              const v1::BatchGetSettingsRequest* request,
                                              v1::BatchGetSettingsResponse* response) override;
+  grpc::ServerUnaryReactor* RegisterMembers(grpc::CallbackServerContext* context,
+                                            const v1::RegisterMembersRequest* request,
+                                            v1::RegisterMembersResponse* response) override;
 
  private:
   PrivacyLogic* logic_;

@@ -1,10 +1,33 @@
 #include "services/privacy/privacy_logic.h"
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "services/privacy/privacy_settings.h"
 
 namespace liaison::privacy {
+namespace {
+
+// 1 to kMaxBatch well-formed member ids, in order.
+absl::StatusOr<std::vector<MemberId>> ParseBatch(
+    const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  const int count = ids.size();
+  if (count == 0) return absl::InvalidArgumentError("member_ids is empty; name 1 to 1000 members");
+  if (count > kMaxBatch) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("member_ids has ", count, " entries; the limit is ", kMaxBatch));
+  }
+  std::vector<MemberId> members;
+  members.reserve(count);
+  for (int i = 0; i < count; ++i) {
+    ASSIGN_OR_RETURN(MemberId member, ParseMemberId(ids[i], absl::StrCat("member_ids[", i, "]")));
+    members.push_back(member);
+  }
+  return members;
+}
+
+}  // namespace
 
 PrivacyLogic::PrivacyLogic(PrivacyStore* store, prometheus::Registry& registry)
     : store_(store),
@@ -53,6 +76,11 @@ absl::Status PrivacyLogic::UpdateSettings(const Caller& caller,
   ASSIGN_OR_RETURN(v1::PrivacySettings ignored,
                    ApplyUpdate(v1::PrivacySettings(), request.settings(), request.update_mask()));
   (void)ignored;
+  ASSIGN_OR_RETURN(bool exists, store_->IsMember(member));
+  if (!exists) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("member ", member, " (the token's subject) does not exist"));
+  }
   v1::PrivacySettings updated;
   {
     absl::MutexLock lock(&stripes_[member % stripes_.size()]);
@@ -70,19 +98,8 @@ absl::Status PrivacyLogic::UpdateSettings(const Caller& caller,
 
 absl::Status PrivacyLogic::BatchGetSettings(const v1::BatchGetSettingsRequest& request,
                                             v1::BatchGetSettingsResponse* response) const {
+  ASSIGN_OR_RETURN(std::vector<MemberId> members, ParseBatch(request.member_ids()));
   const int count = request.member_ids_size();
-  if (count == 0) return absl::InvalidArgumentError("member_ids is empty; name 1 to 1000 members");
-  if (count > kMaxBatch) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("member_ids has ", count, " entries; the limit is ", kMaxBatch));
-  }
-  std::vector<MemberId> members;
-  members.reserve(count);
-  for (int i = 0; i < count; ++i) {
-    ASSIGN_OR_RETURN(MemberId member,
-                     ParseMemberId(request.member_ids(i), absl::StrCat("member_ids[", i, "]")));
-    members.push_back(member);
-  }
   auto loaded = store_->LoadMany(members);
   for (int i = 0; i < count; ++i) {
     v1::PrivacySettings* settings = response->add_settings();
@@ -96,6 +113,11 @@ absl::Status PrivacyLogic::BatchGetSettings(const v1::BatchGetSettingsRequest& r
     settings->set_member_id(FormatMemberId(members[i]));
   }
   return absl::OkStatus();
+}
+
+absl::Status PrivacyLogic::RegisterMembers(const v1::RegisterMembersRequest& request) {
+  ASSIGN_OR_RETURN(std::vector<MemberId> members, ParseBatch(request.member_ids()));
+  return store_->AddMembers(members);
 }
 
 }  // namespace liaison::privacy

@@ -17,7 +17,7 @@
 
 namespace liaison::privacy {
 
-// Most members a BatchGetSettings call may name.
+// Most members a BatchGetSettings or RegisterMembers call may name.
 inline constexpr int kMaxBatch = 1000;
 
 class PrivacyLogic final {
@@ -28,12 +28,16 @@ class PrivacyLogic final {
   // Members read their own settings; services read anyone's.
   absl::Status GetSettings(const Caller& caller, const v1::GetSettingsRequest& request,
                            v1::GetSettingsResponse* response) const;
-  // Members change only their own settings. Synced to disk before it returns.
+  // Members change only their own settings, and only once identity has
+  // registered them (FailedPreconditionError before). Synced to disk before
+  // it returns.
   absl::Status UpdateSettings(const Caller& caller, const v1::UpdateSettingsRequest& request,
                               v1::UpdateSettingsResponse* response);
   // Services only (the handler enforces it).
   absl::Status BatchGetSettings(const v1::BatchGetSettingsRequest& request,
                                 v1::BatchGetSettingsResponse* response) const;
+  // Services only (the handler enforces it). Synced to disk before it returns.
+  absl::Status RegisterMembers(const v1::RegisterMembersRequest& request);
 
  private:
   absl::StatusOr<MemberId> Target(const Caller& caller, const std::string& member_id,

@@ -8,6 +8,7 @@ namespace {
 
 constexpr char kFamily[] = "settings";
 constexpr char kSettingsKind = 's';
+constexpr char kMemberKind = 'm';
 
 }  // namespace
 
@@ -15,6 +16,10 @@ std::vector<ColumnFamilySpec> PrivacyStore::Families() { return {{kFamily, 0}}; 
 
 std::string PrivacyStore::Key(MemberId member) {
   return KeyBuilder(kSettingsKind).U64(member).key();
+}
+
+std::string PrivacyStore::MemberKey(MemberId member) {
+  return KeyBuilder(kMemberKind).U64(member).key();
 }
 
 PrivacyStore::PrivacyStore(Store* store) : store_(store), family_(store->Family(kFamily)) {}
@@ -46,6 +51,23 @@ absl::Status PrivacyStore::Save(MemberId member, const v1::PrivacySettings& choi
   }
   // A setting decides who may reach a member: once acknowledged it must not
   // be lost, even to power loss. Updates are rare, so the fsync is cheap.
+  return store_->Write(&batch, Durability::kSynced);
+}
+
+absl::StatusOr<bool> PrivacyStore::IsMember(MemberId member) const {
+  auto value = store_->Get(family_, MemberKey(member));
+  if (absl::IsNotFound(value.status())) return false;
+  if (!value.ok()) return value.status();
+  return true;
+}
+
+absl::Status PrivacyStore::AddMembers(const std::vector<MemberId>& members) {
+  rocksdb::WriteBatch batch;
+  for (MemberId member : members) {
+    RETURN_IF_ERROR(FromRocksStatus(batch.Put(family_, MemberKey(member), ""), "batch put"));
+  }
+  // Identity forgets a registration once this returns: it must survive power
+  // loss, or the member could never change a setting.
   return store_->Write(&batch, Durability::kSynced);
 }
 

@@ -1,6 +1,8 @@
-// Where members' privacy choices live: one record per member who changed
-// anything, key 's' + member id (8 bytes, big-endian), value the serialized
-// PrivacySettings holding only the fields the member chose.
+// Where members' privacy choices live, in family "settings" (member ids are
+// 8 bytes, big-endian):
+//   's' member -> PrivacySettings   only the fields the member chose; absent
+//                                   for a member who never changed anything
+//   'm' member -> ""                the member exists (identity said so)
 #ifndef LIAISON_SERVICES_PRIVACY_PRIVACY_STORE_H_
 #define LIAISON_SERVICES_PRIVACY_PRIVACY_STORE_H_
 
@@ -19,6 +21,7 @@ class PrivacyStore final {
   // The column families this store needs (pass to Store::Open).
   static std::vector<ColumnFamilySpec> Families();
   static std::string Key(MemberId member);
+  static std::string MemberKey(MemberId member);
 
   // `store` must have been opened with Families() and outlive this.
   explicit PrivacyStore(Store* store);
@@ -32,6 +35,11 @@ class PrivacyStore final {
   // Replaces the member's choices; with no choices left the record is
   // deleted, so the member is back to reading defaults.
   absl::Status Save(MemberId member, const v1::PrivacySettings& choices);
+
+  // Whether identity registered the member (AddMembers).
+  absl::StatusOr<bool> IsMember(MemberId member) const;
+  // Records that the members exist, synced to disk. Idempotent.
+  absl::Status AddMembers(const std::vector<MemberId>& members);
 
  private:
   Store* store_;

@@ -46,6 +46,16 @@ struct Fixture {
     return status;
   }
 
+  // What identity does for every member it creates.
+  grpc::Status Register(const std::vector<std::string>& ids, const std::string& token = "") {
+    v1::RegisterMembersRequest request;
+    for (const std::string& id : ids) request.add_member_ids(id);
+    v1::RegisterMembersResponse response;
+    return stub->RegisterMembers(
+        TestService::Context(token.empty() ? service.ServiceToken("identity") : token).get(),
+        request, &response);
+  }
+
   bool Stored(MemberId member) {
     return service.store()
         ->Get(service.store()->Family("settings"), PrivacyStore::Key(member))
@@ -81,6 +91,7 @@ TEST_CASE("A new member reads the defaults and nothing is written") {
 
 TEST_CASE("A member changes a setting, reads it back, and it survives a restart") {
   Fixture f;
+  REQUIRE_THAT(f.Register({"42"}), IsOk());
   const std::string token = f.service.MemberToken(42);
   v1::PrivacySettings settings;
   REQUIRE_THAT(f.Update(token, TurnOffInMail(), &settings), IsOk());
@@ -95,6 +106,7 @@ TEST_CASE("A member changes a setting, reads it back, and it survives a restart"
 
 TEST_CASE("Resetting the only changed setting removes the member's record") {
   Fixture f;
+  REQUIRE_THAT(f.Register({"42"}), IsOk());
   const std::string token = f.service.MemberToken(42);
   REQUIRE_THAT(f.Update(token, TurnOffInMail()), IsOk());
   CHECK(f.Stored(42));
@@ -108,6 +120,7 @@ TEST_CASE("Resetting the only changed setting removes the member's record") {
 
 TEST_CASE("Every setting can be changed through the API") {
   Fixture f;
+  REQUIRE_THAT(f.Register({"5"}), IsOk());
   v1::UpdateSettingsRequest request;
   auto* s = request.mutable_settings();
   s->set_inmail_acceptance(false);
@@ -141,6 +154,7 @@ TEST_CASE("Calls without a valid token are UNAUTHENTICATED and store nothing") {
 
 TEST_CASE("A member cannot read or change someone else's settings") {
   Fixture f;
+  REQUIRE_THAT(f.Register({"42", "666"}), IsOk());
   const std::string mallory = f.service.MemberToken(666);
   CHECK_THAT(f.Get(mallory, "42"), StatusIs(Code::kPermissionDenied, "only their own"));
   auto request = TurnOffInMail();
@@ -152,6 +166,7 @@ TEST_CASE("A member cannot read or change someone else's settings") {
 
 TEST_CASE("Services read any member's settings but cannot change them") {
   Fixture f;
+  REQUIRE_THAT(f.Register({"42", "43"}), IsOk());
   REQUIRE_THAT(f.Update(f.service.MemberToken(42), TurnOffInMail()), IsOk());
   const std::string svc = f.service.ServiceToken("messaging");
   v1::PrivacySettings settings;
@@ -166,6 +181,7 @@ TEST_CASE("Services read any member's settings but cannot change them") {
 
 TEST_CASE("Malformed updates are INVALID_ARGUMENT and store nothing") {
   Fixture f;
+  REQUIRE_THAT(f.Register({"42"}), IsOk());
   const std::string token = f.service.MemberToken(42);
   auto unknown_path = TurnOffInMail();
   unknown_path.mutable_update_mask()->add_paths("favourite_colour");
@@ -191,6 +207,7 @@ TEST_CASE("Malformed updates are INVALID_ARGUMENT and store nothing") {
 
 TEST_CASE("BatchGetSettings answers services in request order, duplicates included") {
   Fixture f;
+  REQUIRE_THAT(f.Register({"2"}), IsOk());
   REQUIRE_THAT(f.Update(f.service.MemberToken(2), TurnOffInMail()), IsOk());
   v1::BatchGetSettingsRequest request;
   for (const char* id : {"1", "2", "3", "2"}) request.add_member_ids(id);
@@ -235,6 +252,7 @@ TEST_CASE("BatchGetSettings is internal and validates its ids") {
 
 TEST_CASE("Concurrent updates of different settings by one member are all kept") {
   Fixture f;
+  REQUIRE_THAT(f.Register({"42"}), IsOk());
   const std::string token = f.service.MemberToken(42);
   std::vector<std::thread> threads;
   const std::vector<std::string> names = {"inmail_acceptance", "read_receipts_and_typing",
@@ -256,6 +274,67 @@ TEST_CASE("Concurrent updates of different settings by one member are all kept")
   CHECK_FALSE(settings.focused_inbox());
   CHECK_FALSE(settings.sponsored_messages());
   CHECK_FALSE(settings.notify_by_email());
+}
+
+TEST_CASE("A token for a member nobody registered changes nothing") {
+  Fixture f;
+  REQUIRE_THAT(f.Register({"42"}), IsOk());
+  const std::string ghost = f.service.MemberToken(77);
+  CHECK_THAT(f.Update(ghost, TurnOffInMail()),
+             StatusIs(Code::kFailedPrecondition, "member 77 (the token's subject) does not exist"));
+  auto named = TurnOffInMail();
+  named.set_member_id("77");
+  CHECK_THAT(f.Update(ghost, named), StatusIs(Code::kFailedPrecondition, "does not exist"));
+  CHECK_FALSE(f.Stored(77));
+  // Reads still answer the defaults, for anyone, and write nothing.
+  v1::PrivacySettings settings;
+  REQUIRE_THAT(f.Get(ghost, "", &settings), IsOk());
+  CHECK(settings.inmail_acceptance());
+  CHECK_FALSE(f.Stored(77));
+  CHECK_FALSE(f.service.store()
+                  ->Get(f.service.store()->Family("settings"), PrivacyStore::MemberKey(77))
+                  .ok());
+}
+
+TEST_CASE("Registering members is idempotent, durable, and lets them change settings") {
+  Fixture f;
+  const std::string token = f.service.MemberToken(9);
+  REQUIRE_THAT(f.Update(token, TurnOffInMail()), StatusIs(Code::kFailedPrecondition));
+  REQUIRE_THAT(f.Register({"9", "9", "10"}), IsOk());
+  REQUIRE_THAT(f.Register({"9"}), IsOk());
+  v1::PrivacySettings settings;
+  REQUIRE_THAT(f.Update(token, TurnOffInMail(), &settings), IsOk());
+  CHECK_FALSE(settings.inmail_acceptance());
+  // Registering again keeps the member's choices.
+  REQUIRE_THAT(f.Register({"9"}), IsOk());
+  REQUIRE_THAT(f.Get(token, "", &settings), IsOk());
+  CHECK_FALSE(settings.inmail_acceptance());
+  f.Restart();
+  CHECK_THAT(f.Update(f.service.MemberToken(10), TurnOffInMail()), IsOk());
+  CHECK_THAT(f.Update(f.service.MemberToken(11), TurnOffInMail()),
+             StatusIs(Code::kFailedPrecondition));
+}
+
+TEST_CASE("RegisterMembers is internal and refuses bad ids and batches, registering nobody") {
+  Fixture f;
+  CHECK_THAT(f.Register({"1"}, f.service.MemberToken(1)),
+             StatusIs(Code::kPermissionDenied, "service token"));
+  CHECK_THAT(f.Register({"1"}, "garbage"), StatusIs(Code::kUnauthenticated));
+  CHECK_THAT(f.Register({}), StatusIs(Code::kInvalidArgument, "member_ids is empty"));
+  CHECK_THAT(f.Register({"1", "x"}), StatusIs(Code::kInvalidArgument, "member_ids[1]"));
+  CHECK_THAT(f.Register({"1", "0"}), StatusIs(Code::kInvalidArgument, "member_ids[1]"));
+  CHECK_THAT(f.Register({"1", "-3"}), StatusIs(Code::kInvalidArgument, "member_ids[1]"));
+  CHECK_THAT(f.Register({"1", ""}), StatusIs(Code::kInvalidArgument, "member_ids[1]"));
+  std::vector<std::string> too_many;
+  for (int i = 1; i <= kMaxBatch + 1; ++i) too_many.push_back(std::to_string(i));
+  CHECK_THAT(f.Register(too_many),
+             StatusIs(Code::kInvalidArgument, "1001 entries; the limit is 1000"));
+  // Every refused call registered nobody, not even its good ids.
+  CHECK_THAT(f.Update(f.service.MemberToken(1), TurnOffInMail()),
+             StatusIs(Code::kFailedPrecondition));
+  too_many.pop_back();
+  REQUIRE_THAT(f.Register(too_many), IsOk());
+  CHECK_THAT(f.Update(f.service.MemberToken(1000), TurnOffInMail()), IsOk());
 }
 
 }  // namespace
