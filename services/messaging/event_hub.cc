@@ -3,18 +3,17 @@
 #include <deque>
 #include <limits>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/keys.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "services/messaging/event_cursor.h"
 
 namespace liaison::messaging {
 namespace {
 
 uint64_t CursorOf(const v1::StreamEventsResponse& event) {
-  uint64_t cursor = 0;
-  return absl::SimpleAtoi(event.cursor(), &cursor) ? cursor : 0;
+  return ParseEventCursor(event.cursor()).value_or(0);
 }
 
 }  // namespace
@@ -132,7 +131,7 @@ absl::StatusOr<v1::StreamEventsResponse> EventHub::Stage(rocksdb::WriteBatch* ba
                                                          MemberId member,
                                                          v1::StreamEventsResponse event) {
   ASSIGN_OR_RETURN(uint64_t cursor, NextCursor(member));
-  event.set_cursor(absl::StrCat(cursor));
+  event.set_cursor(FormatEventCursor(cursor));
   batch->Put(store_->events(), KeyBuilder('E').U64(member).U64(cursor).key(),
              event.SerializeAsString());
   if (cursor > kRetained) {

@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/rpc.h"
+#include "services/messaging/event_cursor.h"
 
 namespace liaison::messaging {
 
@@ -276,12 +276,9 @@ grpc::ServerWriteReactor<v1::StreamEventsResponse>* MessagingHandler::StreamEven
     grpc::CallbackServerContext* context, const v1::StreamEventsRequest* request) {
   auto caller = verifier_->Authorize(*context, Access::kMember);
   if (!caller.ok()) return new RefusedStream(ToGrpcStatus(caller.status()));
-  uint64_t after = 0;
-  if (!request->cursor().empty() && !absl::SimpleAtoi(request->cursor(), &after)) {
-    return new RefusedStream(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                          "cursor is not one this stream sent; pass it unchanged"));
-  }
-  return hub_->Open(caller->member_id, after);
+  auto after = ParseEventCursor(request->cursor());
+  if (!after.ok()) return new RefusedStream(ToGrpcStatus(after.status()));
+  return hub_->Open(caller->member_id, *after);
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::ListConversations(
