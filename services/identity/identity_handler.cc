@@ -14,12 +14,22 @@ constexpr absl::Duration kPrivacyTimeout = absl::Seconds(2);
 grpc::ServerUnaryReactor* IdentityHandler::CreateMember(grpc::CallbackServerContext* context,
                                                         const v1::CreateMemberRequest* request,
                                                         v1::CreateMemberResponse* response) {
-  return ServeUnaryOnPool(context, *verifier_, Access::kService, *writers_,
-                          [this, request, response](const Caller& caller) {
-                            (void)caller;
-                            (void)response;
-                            return logic_->CreateMember(*request, response);
-                          });
+  return ServeUnaryAsync(
+      context, *verifier_, Access::kService,
+      [this, request, response](const Caller&, grpc::ServerUnaryReactor* reactor) {
+        writers_->Post([this, request, response, reactor] {
+          absl::Status created = logic_->CreateMember(*request, response);
+          if (!created.ok()) {
+            reactor->Finish(ToGrpcStatus(created));
+            return;
+          }
+          // Answered once privacy knows the member, so the client may change
+          // settings at once; if privacy fails, the member exists all the
+          // same and the registrar's loop tells privacy later.
+          const MemberId member = std::stoull(response->member().member_id());
+          registrar_->RegisterCreated(member, [reactor] { reactor->Finish(grpc::Status::OK); });
+        });
+      });
 }
 
 grpc::ServerUnaryReactor* IdentityHandler::GetMember(grpc::CallbackServerContext* context,

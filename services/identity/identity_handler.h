@@ -1,7 +1,8 @@
 // gRPC in/out for liaison.identity.v1.IdentityService (callback API). Reads
 // run on the callback thread, but for relationship queries, which run on a
 // reader pool; writes (which wait for an fsync) run on the writer pool; SendInvitation first asks
-// the privacy service, asynchronously, for the recipient's "who can invite me".
+// the privacy service, asynchronously, for the recipient's "who can invite me"; CreateMember
+// answers once the privacy service knows the new member (PrivacyRegistrar), or failed to hear.
 #ifndef LIAISON_SERVICES_IDENTITY_IDENTITY_HANDLER_H_
 #define LIAISON_SERVICES_IDENTITY_IDENTITY_HANDLER_H_
 
@@ -11,6 +12,7 @@
 #include "liaison/identity/v1/identity.grpc.pb.h"
 #include "liaison/privacy/v1/privacy.grpc.pb.h"
 #include "services/identity/identity_logic.h"
+#include "services/identity/privacy_registrar.h"
 
 namespace liaison::identity {
 
@@ -18,13 +20,14 @@ class IdentityHandler final : public v1::IdentityService::CallbackService {
  public:
   IdentityHandler(IdentityLogic* logic, const TokenVerifier* verifier, WorkerPool* writers,
                   WorkerPool* readers, privacy::v1::PrivacyService::Stub* privacy,
-                  ServiceTokenSource* tokens)
+                  ServiceTokenSource* tokens, PrivacyRegistrar* registrar)
       : logic_(logic),
         verifier_(verifier),
         writers_(writers),
         readers_(readers),
         privacy_(privacy),
-        tokens_(tokens) {}
+        tokens_(tokens),
+        registrar_(registrar) {}
 
   grpc::ServerUnaryReactor* CreateMember(grpc::CallbackServerContext* context,
                                          const v1::CreateMemberRequest* request,
@@ -103,6 +106,7 @@ class IdentityHandler final : public v1::IdentityService::CallbackService {
   WorkerPool* readers_;
   privacy::v1::PrivacyService::Stub* privacy_;
   ServiceTokenSource* tokens_;
+  PrivacyRegistrar* registrar_;
 };
 
 }  // namespace liaison::identity

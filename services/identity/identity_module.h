@@ -1,5 +1,6 @@
 // The identity service as the runtime runs it: store, logic, handler, the
-// writer pool and the channel to the privacy service.
+// writer pool, the channel to the privacy service, and the registrar that
+// tells privacy which members exist (its loop runs from start to Stop).
 #ifndef LIAISON_SERVICES_IDENTITY_IDENTITY_MODULE_H_
 #define LIAISON_SERVICES_IDENTITY_IDENTITY_MODULE_H_
 
@@ -13,6 +14,7 @@
 #include "services/identity/identity_handler.h"
 #include "services/identity/identity_logic.h"
 #include "services/identity/identity_store.h"
+#include "services/identity/privacy_registrar.h"
 
 namespace liaison::identity {
 
@@ -21,13 +23,18 @@ inline constexpr int kDefaultMetricsPort = 9101;
 
 struct IdentityConfig {
   std::string privacy_address = "127.0.0.1:50054";
+  // Timeouts and retry pauses of member registrations (not flags: tests
+  // shorten them).
+  RegistrarOptions registration;
 };
 
 class IdentityModule final : public ServiceModule {
  public:
-  IdentityModule(const ServiceDeps& deps, std::shared_ptr<grpc::Channel> privacy);
+  IdentityModule(const ServiceDeps& deps, const IdentityConfig& config,
+                 std::shared_ptr<grpc::Channel> privacy);
 
   std::vector<ServiceEntry> services() override;
+  void Stop() override;
 
  private:
   IdentityStore store_;
@@ -37,6 +44,7 @@ class IdentityModule final : public ServiceModule {
   std::shared_ptr<grpc::Channel> privacy_channel_;
   std::unique_ptr<privacy::v1::PrivacyService::Stub> privacy_;
   ServiceTokenSource tokens_;
+  PrivacyRegistrar registrar_;
   IdentityHandler handler_;
 };
 

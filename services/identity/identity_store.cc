@@ -29,6 +29,8 @@ std::string DontKnow(MemberId r, MemberId s) { return KeyBuilder('x').U64(r).U64
 std::string Block(MemberId a, MemberId b) { return KeyBuilder('b').U64(a).U64(b).key(); }
 std::string Unblock(MemberId a, MemberId b) { return KeyBuilder('u').U64(a).U64(b).key(); }
 std::string Follower(uint64_t page, MemberId m) { return KeyBuilder('f').U64(page).U64(m).key(); }
+std::string Registration(MemberId id) { return KeyBuilder('r').U64(id).key(); }
+std::string RegistrationBackfill() { return KeyBuilder('B').key(); }
 std::string Prefix(char kind, uint64_t id) { return KeyBuilder(kind).U64(id).key(); }
 
 }  // namespace keys
@@ -46,14 +48,15 @@ absl::StatusOr<uint64_t> ParseU64(absl::StatusOr<std::string> value) {
 }  // namespace
 
 std::vector<ColumnFamilySpec> IdentityStore::Families() {
-  return {{"members", 0}, {"graph", 9}, {"social", 9}};
+  return {{"members", 0}, {"graph", 9}, {"social", 9}, {"outbox", 0}};
 }
 
 IdentityStore::IdentityStore(Store* store)
     : store_(store),
       members_(store->Family("members")),
       graph_(store->Family("graph")),
-      social_(store->Family("social")) {}
+      social_(store->Family("social")),
+      outbox_(store->Family("outbox")) {}
 
 std::string IdentityStore::EncodeTime(absl::Time t) {
   return KeyBuilder('\0').Time(t).key().substr(1);

@@ -21,6 +21,11 @@
 //     'b' blocker blocked   -> time     blocks
 //     'u' blocker blocked   -> time     last unblock (48-hour rule)
 //     'f' page member       -> time     followers
+//   family "outbox" (a queue: written, scanned in order, deleted)
+//     'r' member            -> ""       not yet registered with privacy
+//     'B'                   -> u64      the registration backfill's cursor:
+//                                       the last member id registered, or
+//                                       kBackfillDone once all were
 #ifndef LIAISON_SERVICES_IDENTITY_IDENTITY_STORE_H_
 #define LIAISON_SERVICES_IDENTITY_IDENTITY_STORE_H_
 
@@ -53,9 +58,15 @@ std::string DontKnow(MemberId recipient, MemberId sender);
 std::string Block(MemberId blocker, MemberId blocked);
 std::string Unblock(MemberId blocker, MemberId blocked);
 std::string Follower(uint64_t page, MemberId member);
+std::string Registration(MemberId id);
+std::string RegistrationBackfill();
 // The prefix of every key of `kind` whose first id is `id`.
 std::string Prefix(char kind, uint64_t id);
 }  // namespace keys
+
+// The value of keys::RegistrationBackfill() once the backfill has registered
+// every member (member ids are below 2^53, so no id is this).
+inline constexpr uint64_t kBackfillDone = ~uint64_t{0};
 
 // Reads and batch helpers over the store. Thread-safe for reads; callers
 // serialize read-modify-write of a member's records (IdentityLogic's locks).
@@ -68,6 +79,7 @@ class IdentityStore final : public NeighborSource {
   rocksdb::ColumnFamilyHandle* members() const { return members_; }
   rocksdb::ColumnFamilyHandle* graph() const { return graph_; }
   rocksdb::ColumnFamilyHandle* social() const { return social_; }
+  rocksdb::ColumnFamilyHandle* outbox() const { return outbox_; }
   Store* store() const { return store_; }
 
   // NotFoundError when absent; DataLossError when a record does not parse.
@@ -112,6 +124,7 @@ class IdentityStore final : public NeighborSource {
   rocksdb::ColumnFamilyHandle* members_;
   rocksdb::ColumnFamilyHandle* graph_;
   rocksdb::ColumnFamilyHandle* social_;
+  rocksdb::ColumnFamilyHandle* outbox_;
 };
 
 }  // namespace liaison::identity

@@ -154,6 +154,9 @@ absl::Status IdentityLogic::CreateMember(const v1::CreateMemberRequest& request,
   batch.Put(store_->members(), keys::Member(id), member.SerializeAsString());
   batch.Put(store_->members(), keys::Handle(request.handle()), IdentityStore::EncodeCounter(id));
   batch.Put(store_->members(), keys::Email(email_key), IdentityStore::EncodeCounter(id));
+  // Privacy must learn the member exists (PrivacyRegistrar): the outbox
+  // record commits with the member, so no crash can lose it.
+  batch.Put(store_->outbox(), keys::Registration(id), "");
   RETURN_IF_ERROR(Commit(&batch));
   Count("member_created");
   *response->mutable_member() = std::move(member);
@@ -220,8 +223,11 @@ absl::Status IdentityLogic::UpdateMember(const Caller& caller,
                                          const v1::UpdateMemberRequest& request,
                                          v1::UpdateMemberResponse* response) {
   const v1::Member& values = request.member();
-  if (!values.member_id().empty() && values.member_id() != FormatMemberId(caller.member_id)) {
-    return absl::PermissionDeniedError("members can change only their own profile");
+  if (!values.member_id().empty()) {
+    ASSIGN_OR_RETURN(MemberId named, ParseMemberId(values.member_id(), "member.member_id"));
+    if (named != caller.member_id) {
+      return absl::PermissionDeniedError("members can change only their own profile");
+    }
   }
   if (request.update_mask().paths().empty()) {
     return absl::InvalidArgumentError(

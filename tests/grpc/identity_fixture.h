@@ -28,7 +28,7 @@ struct IdentityFixture {
   testing::TempDir dir;
   ManualClock clock{kStart};
   TestService privacy{privacy::PrivacyServiceSpec(), dir.Sub("privacy"), &clock};
-  TestService identity{IdentityServiceSpec({privacy.address()}), dir.Sub("identity"), &clock};
+  TestService identity{IdentityServiceSpec(Config()), dir.Sub("identity"), &clock};
   std::unique_ptr<v1::IdentityService::Stub> stub =
       v1::IdentityService::NewStub(identity.channel());
   // Long-lived, so tests can move the clock by months.
@@ -36,6 +36,15 @@ struct IdentityFixture {
   int created = 0;
 
   std::string Token(MemberId id) { return identity.MemberToken(id); }
+
+  // Registrations with privacy retried within a test's patience.
+  IdentityConfig Config() const {
+    IdentityConfig config;
+    config.privacy_address = privacy.address();
+    config.registration.interval = absl::Milliseconds(20);
+    config.registration.max_backoff = absl::Milliseconds(200);
+    return config;
+  }
 
   // A new member with a unique handle; returns its id.
   MemberId NewMember(const std::string& name = "") {

@@ -30,9 +30,12 @@ TestService::TestService(ServiceSpec spec, std::string data_dir, const Clock* cl
 void TestService::Start() {
   store_ = ValueOrThrow(Store::Open({data_dir_, spec_.column_families}));
   metrics_ = std::make_unique<Metrics>(spec_.name);
-  ServiceDeps deps{&config_, store_.get(), &verifier_, metrics_.get(), clock_, &kTestKey};
+  ServiceDeps deps{&config_, store_.get(), &verifier_, metrics_.get(), clock_, &kTestKey, clock_};
   module_ = ValueOrThrow(spec_.create(deps));
   server_ = ValueOrThrow(Server::Start(config_, module_->services(), metrics_.get()));
+  // A restart comes back on the same port, so the services calling this one
+  // reach it again.
+  config_.grpc_port = server_->port();
   channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
 }
 

@@ -1,7 +1,8 @@
 // A service running in this process the way RunService runs it: a real
 // RocksDB store in a directory, the service's module, metrics, and a real
 // gRPC server on a free loopback port, with a channel to it. Stop() and
-// Start() again reopen the same directory, as a restart would.
+// Start() again reopen the same directory and serve on the same port, as a
+// restart would.
 #ifndef LIAISON_TESTS_SUPPORT_TEST_SERVICE_H_
 #define LIAISON_TESTS_SUPPORT_TEST_SERVICE_H_
 
