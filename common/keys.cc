@@ -1,9 +1,12 @@
 #include "common/keys.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace liaison {
 namespace {
+
+constexpr uint64_t kMaxMicros = std::numeric_limits<int64_t>::max();
 
 uint64_t ToMicros(absl::Time t) {
   return static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMicros(t)));
@@ -78,16 +81,22 @@ bool KeyReader::U64Desc(uint64_t* v) {
   return true;
 }
 
+// KeyBuilder writes times as microseconds in [0, 2^63): eight bytes holding
+// more are not a time, or two keys would read as the same one.
 bool KeyReader::Time(absl::Time* t) {
+  KeyReader next = *this;
   uint64_t micros;
-  if (!U64(&micros)) return false;
+  if (!next.U64(&micros) || micros > kMaxMicros) return false;
+  *this = next;
   *t = absl::FromUnixMicros(static_cast<int64_t>(micros));
   return true;
 }
 
 bool KeyReader::TimeDesc(absl::Time* t) {
+  KeyReader next = *this;
   uint64_t micros;
-  if (!U64Desc(&micros)) return false;
+  if (!next.U64Desc(&micros) || micros > kMaxMicros) return false;
+  *this = next;
   *t = absl::FromUnixMicros(static_cast<int64_t>(micros));
   return true;
 }

@@ -1,6 +1,7 @@
 #include "common/keys.h"
 
 #include <catch2/catch.hpp>
+#include <limits>
 
 namespace liaison {
 namespace {
@@ -68,6 +69,32 @@ TEST_CASE("A reader refuses a field the key does not hold") {
   std::string unterminated = "abc";
   std::string s;
   CHECK_FALSE(KeyReader(unterminated).Str(&s));
+}
+
+TEST_CASE("Eight bytes past the largest time a builder writes are not read as a time") {
+  // KeyBuilder writes microseconds in [0, 2^63); before, 2^63 and above read
+  // back as times before 1970, so two different keys held the same time.
+  const absl::Time unchanged = absl::FromUnixSeconds(7);
+  for (const std::string& key : {KeyBuilder('t').U64(uint64_t{1} << 63).key(),
+                                 KeyBuilder('t').U64(~uint64_t{0}).key()}) {
+    KeyReader reader(absl::string_view(key).substr(1));
+    absl::Time t = unchanged;
+    CHECK_FALSE(reader.Time(&t));
+    CHECK(t == unchanged);
+    // The refused field is still there to read as what it is.
+    uint64_t raw;
+    CHECK(reader.U64(&raw));
+  }
+  const std::string desc = KeyBuilder('t').U64Desc(uint64_t{1} << 63).key();
+  absl::Time t = unchanged;
+  CHECK_FALSE(KeyReader(absl::string_view(desc).substr(1)).TimeDesc(&t));
+  CHECK(t == unchanged);
+  // The largest time a builder writes still reads back.
+  const absl::Time latest = absl::FromUnixMicros(std::numeric_limits<int64_t>::max());
+  const std::string key = KeyBuilder('t').Time(latest).TimeDesc(latest).key();
+  KeyReader reader(absl::string_view(key).substr(1));
+  absl::Time a, b;
+  CHECK((reader.Time(&a) && reader.TimeDesc(&b) && a == latest && b == latest));
 }
 
 }  // namespace
