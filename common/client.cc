@@ -5,41 +5,25 @@
 #include <grpcpp/support/channel_arguments.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "common/tls.h"
 
 namespace liaison {
 namespace {
 
 constexpr absl::Duration kTokenLifetime = absl::Hours(1);
 
-absl::StatusOr<std::string> ReadPem(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& address,
                                                           const ServerConfig& config,
                                                           Metrics* metrics) {
-  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-  if (!config.tls_cert_file.empty() && !config.tls_key_file.empty() &&
-      !config.tls_ca_file.empty()) {
-    grpc::SslCredentialsOptions options;
-    ASSIGN_OR_RETURN(options.pem_root_certs, ReadPem(config.tls_ca_file));
-    ASSIGN_OR_RETURN(options.pem_private_key, ReadPem(config.tls_key_file));
-    ASSIGN_OR_RETURN(options.pem_cert_chain, ReadPem(config.tls_cert_file));
-    credentials = grpc::SslCredentials(options);
-  }
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                   ChannelCredentialsFor(config));
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30 * 1000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10 * 1000);

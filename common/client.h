@@ -23,9 +23,10 @@
 namespace liaison {
 
 // A channel to `address` ("host:port"). Uses mTLS when the config names
-// cert, key and CA files (the same files the server uses), plaintext
-// otherwise. `metrics` may be null. InvalidArgumentError for unreadable TLS
-// files.
+// cert, key and CA files (the same files the server uses; the server's
+// certificate must chain to the CA and name the host in `address`),
+// plaintext otherwise. `metrics` may be null. InvalidArgumentError for TLS
+// files that are incomplete, unreadable or wrong (common/tls.h).
 absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& address,
                                                           const ServerConfig& config,
                                                           Metrics* metrics);

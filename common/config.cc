@@ -43,6 +43,10 @@ void AddServerFlags(CLI::App& app, ServerConfig* config) {
   add("tls-key-file", &config->tls_key_file, "PEM private key for mTLS")->check(CLI::ExistingFile);
   add("tls-ca-file", &config->tls_ca_file, "PEM CA bundle that client certificates must chain to")
       ->check(CLI::ExistingFile);
+  add("health-port", &config->health_port,
+      "Plaintext port serving only grpc.health.v1.Health, for probes that cannot present a "
+      "client certificate under mTLS (Kubernetes' gRPC probes); -1: none, 0 picks a free one")
+      ->check(CLI::Range(-1, 65535));
 }
 
 std::optional<int> ParseFlags(CLI::App& app, int argc, char** argv) {

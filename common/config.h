@@ -29,6 +29,9 @@ struct ServerConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_ca_file;
+  // A plaintext port serving only grpc.health.v1.Health, for probes that
+  // cannot present a client certificate; -1: none, 0: a free port.
+  int health_port = -1;
 };
 
 // Registers the shared flags on `app`, writing into `config`. The defaults

@@ -17,39 +17,10 @@
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "common/tls.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace liaison {
-namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerConfig& config) {
-  const int set =
-      !config.tls_cert_file.empty() + !config.tls_key_file.empty() + !config.tls_ca_file.empty();
-  if (set == 0) return grpc::InsecureServerCredentials();
-  if (set != 3) {
-    return absl::InvalidArgumentError(
-        "mTLS needs all of --tls-cert-file, --tls-key-file and --tls-ca-file");
-  }
-  grpc::SslServerCredentialsOptions options(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  ASSIGN_OR_RETURN(options.pem_root_certs, ReadFile(config.tls_ca_file));
-  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  ASSIGN_OR_RETURN(pair.private_key, ReadFile(config.tls_key_file));
-  ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(config.tls_cert_file));
-  options.pem_key_cert_pairs.push_back(std::move(pair));
-  return grpc::SslServerCredentials(options);
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config,
                                                       const std::vector<ServiceEntry>& services,
                                                       Metrics* metrics) {
@@ -59,7 +30,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  ASSIGN_OR_RETURN(auto credentials, Credentials(config));
+  ASSIGN_OR_RETURN(auto credentials, ServerCredentialsFor(config));
   auto server = std::unique_ptr<Server>(new Server());
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(config.listen_host, ":", config.grpc_port), credentials,
@@ -87,6 +58,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   auto* health = server->server_->GetHealthCheckService();
   health->SetServingStatus(true);
   for (const ServiceEntry& entry : services) health->SetServingStatus(entry.name, true);
+  if (config.health_port >= 0) {
+    std::vector<std::string> names;
+    for (const ServiceEntry& entry : services) names.push_back(entry.name);
+    ASSIGN_OR_RETURN(server->probe_,
+                     ProbeServer::Start(config.listen_host, config.health_port, names));
+  }
   return server;
 }
 
@@ -96,6 +73,7 @@ void Server::Shutdown(absl::Duration grace) {
   if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
   // NOT_SERVING first, so health checkers and load balancers stop sending.
+  if (probe_ != nullptr) probe_->SetNotServing();
   server_->GetHealthCheckService()->Shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
   server_->Wait();
@@ -151,6 +129,7 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
   if (!server.ok()) return fail("grpc", server.status());
   LogInfo("serving", {{"grpc_port", (*server)->port()},
                       {"metrics_port", metrics.port()},
+                      {"health_port", (*server)->health_port()},
                       {"data_dir", config.data_dir}});
 
   sigset_t signals;

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/metrics.h"
+#include "common/probe_server.h"
 #include "common/store.h"
 
 namespace liaison {
@@ -33,15 +34,18 @@ struct ServiceEntry {
 class Server final {
  public:
   // Builds and starts a server for `services` on config.listen_host and
-  // config.grpc_port (0 picks a free port). Every service is marked SERVING.
-  // UnavailableError if the port cannot be bound, InvalidArgumentError for
-  // unreadable TLS files.
+  // config.grpc_port (0 picks a free port), and health checks alone on
+  // config.health_port if set. Every service is marked SERVING.
+  // UnavailableError if a port cannot be bound, InvalidArgumentError for
+  // TLS files that are incomplete, unreadable or wrong (common/tls.h).
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerConfig& config,
                                                        const std::vector<ServiceEntry>& services,
                                                        Metrics* metrics);
   ~Server();
 
   int port() const { return port_; }
+  // The plaintext health-only port (config.health_port), -1 if none.
+  int health_port() const { return probe_ == nullptr ? -1 : probe_->port(); }
 
   // Flips health to NOT_SERVING, stops accepting calls, lets in-flight calls
   // finish for up to `grace`, then cancels the rest. Idempotent.
@@ -51,6 +55,7 @@ class Server final {
   Server() = default;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::unique_ptr<ProbeServer> probe_;
   bool shut_down_ = false;
 };
 
