@@ -6,8 +6,10 @@
 Renders every overlay under deploy/k8s/overlays with `kubectl kustomize`, or,
 where kubectl is not installed (it is not a Debian package), with the
 built-in renderer tests/deploy/kustomize.py (same_as_kubectl.py holds the two
-equal wherever kubectl exists), and checks each StatefulSet (probes, resources, security context, volumes, grace
-period, PDB, Services, scrape annotations, config), the overlay-specific rules
+equal wherever kubectl exists), and checks each StatefulSet (probes,
+resources, security context, volumes, grace period, PDB, Services, scrape
+annotations, config, and mTLS where an overlay turns it on: the files from
+read-only Secrets, probes on the health-only port), the overlay-specific rules
 (dev: one small replica; prod: anti-affinity, pinned images), and the
 NetworkPolicies as a whole: from the rendered policies it computes which
 service may open a connection to which (caller -> callee, port) and compares
@@ -238,6 +240,54 @@ def container_env(c, docs, container):
     return env
 
 
+TLS_VARIABLES = ("LIAISON_TLS_CERT_FILE", "LIAISON_TLS_KEY_FILE", "LIAISON_TLS_CA_FILE")
+
+
+def check_mtls(c, name, env, container, pod, docs):
+    """mTLS (components/mtls): all three files or none, each from a Secret
+    mounted read-only, and a health-only port for the probes. Returns the
+    port the probes must use."""
+    grpc_port, metrics_port = PORTS[name]
+    files = [env.get(variable, "") for variable in TLS_VARIABLES]
+    if not any(files):
+        return grpc_port
+    if not c.check(all(files), f"sets only some of {', '.join(TLS_VARIABLES)} "
+                   "(the service refuses to start)"):
+        return grpc_port
+    mounts = {m["mountPath"].rstrip("/"): m for m in container.get("volumeMounts") or []}
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    rendered = {d["metadata"]["name"] for d in by_kind(docs, "Secret")}
+    for variable, path in zip(TLS_VARIABLES, files):
+        mount = next((m for p, m in mounts.items() if path.startswith(p + "/")), None)
+        if not c.check(mount is not None, f"nothing is mounted above {variable} {path!r}"):
+            continue
+        c.check(mount.get("readOnly") is True, f"{variable} is not mounted read-only")
+        c.check("subPath" not in mount, f"{variable} uses subPath (it would never update)")
+        secret = (volumes.get(mount["name"]) or {}).get("secret") or {}
+        c.check(secret.get("secretName") is not None, f"{variable} is not from a Secret")
+        c.check(secret.get("optional") is not True, f"the Secret of {variable} is optional")
+        # Created by the operator (exactly <service>-tls) or rendered.
+        c.check(secret.get("secretName") in rendered | {f"{name}-tls"},
+                f"{variable} comes from Secret {secret.get('secretName')!r}, neither rendered "
+                f"nor {name}-tls")
+        items = {i["path"]: i["key"] for i in secret.get("items") or []}
+        relative = path[len(mount["mountPath"].rstrip("/")) + 1:]
+        c.check(not items or relative in items,
+                f"{variable} {path!r} is not among the Secret's items {sorted(items)}")
+    health = env.get("LIAISON_HEALTH_PORT", "")
+    if not c.check(health.isdigit() and 0 < int(health) < 65536,
+                   f"mTLS without LIAISON_HEALTH_PORT (got {health!r}): the kubelet's gRPC "
+                   "probes cannot present a client certificate"):
+        return grpc_port
+    health = int(health)
+    c.check(health not in (grpc_port, metrics_port),
+            f"LIAISON_HEALTH_PORT {health} is the gRPC or metrics port")
+    ports = {p.get("name"): p["containerPort"] for p in container.get("ports") or []}
+    c.check(ports.get("health") == health,
+            f"container port health is {ports.get('health')}, want {health}")
+    return health
+
+
 def check_statefulset(c, overlay, docs, sts):
     name = sts["metadata"]["name"]
     c.context = f"{overlay}/{name}"
@@ -285,10 +335,13 @@ def check_statefulset(c, overlay, docs, sts):
         else:
             c.check(variable not in env, f"sets {variable} but does not call {callee}")
 
-    # Probes: native gRPC on the gRPC port.
+    # Probes: native gRPC on the gRPC port, or under mTLS on the plaintext
+    # health-only port (the kubelet's gRPC probes present no certificate).
+    probe_port = check_mtls(c, name, env, container, pod, docs)
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         port = ((container.get(probe) or {}).get("grpc") or {}).get("port")
-        c.check(port == grpc_port, f"{probe} is not a gRPC probe on port {grpc_port} (got {port})")
+        c.check(port == probe_port,
+                f"{probe} is not a gRPC probe on port {probe_port} (got {port})")
 
     # Resources.
     resources = container.get("resources") or {}
@@ -424,7 +477,7 @@ def check_overlay_rules(c, overlay, statefulsets):
         image = pod["containers"][0].get("image", "")
         if overlay == "dev":
             c.check(sts["spec"].get("replicas") == 1, "dev must run 1 replica")
-        if overlay == "prod":
+        if overlay == "prod" or overlay.startswith("prod-"):
             tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
             c.check("@sha256:" in image or (tag and tag != "latest"),
                     f"image {image} is not pinned to a tag or digest")
