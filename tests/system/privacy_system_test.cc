@@ -51,17 +51,29 @@ TEST_CASE(
                            "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
                            "liaison.privacy.v1.PrivacyService/GetSettings",
                            "liaison.privacy.v1.PrivacyService/UpdateSettings",
-                           "liaison.privacy.v1.PrivacyService/BatchGetSettings"}) {
+                           "liaison.privacy.v1.PrivacyService/BatchGetSettings",
+                           "liaison.privacy.v1.PrivacyService/RegisterMembers"}) {
     CHECK(Contains(methods.output, name));
   }
 
-  // A member with a token minted by liaisonctl reads defaults and changes a setting.
+  // A member with a token minted by liaisonctl reads defaults, and changes a
+  // setting once identity has said the member exists.
   const std::string token = Token(key, "42");
   auto got = Call(s, "GetSettings", token);
   INFO(got.output);
   REQUIRE(got.exit_code == 0);
   CHECK(Contains(got.output, "\"memberId\": \"42\""));
   CHECK(Contains(got.output, "\"inmailAcceptance\": true"));
+  const std::string reset = R"({"updateMask":"inmailAcceptance"})";
+  auto ghost = Call(s, "UpdateSettings", token, reset);
+  CHECK(Contains(ghost.output, "\"code\": \"failed_precondition\""));
+  CHECK(Contains(ghost.output, "member 42 (the token's subject) does not exist"));
+  const std::string identity = CtlToken(key, {"--service", "identity"});
+  auto registered = Call(s, "RegisterMembers", identity, R"({"memberIds":["42"]})");
+  INFO(registered.output);
+  REQUIRE(registered.exit_code == 0);
+  CHECK(Contains(Call(s, "RegisterMembers", token, R"({"memberIds":["42"]})").output,
+                 "\"code\": \"permission_denied\""));
   auto updated = Call(
       s, "UpdateSettings", token,
       R"({"settings":{"inmailAcceptance":false,"whoCanInvite":"INVITE_POLICY_EMAIL_REQUIRED"},)"
