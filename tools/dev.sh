@@ -26,6 +26,7 @@ PACKAGES=(
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev libabsl-dev
   librocksdb-dev prometheus-cpp-dev libjwt-dev libssl-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev catch2
+  clang libclang-rt-14-dev
   prometheus curl ca-certificates python3-yaml openssl
   podman runc debootstrap
 )
