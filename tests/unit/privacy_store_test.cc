@@ -66,6 +66,23 @@ TEST_CASE("A record that does not parse is DATA_LOSS, not defaults") {
 
 TEST_CASE("Keys are the kind byte and the big-endian member id") {
   CHECK(PrivacyStore::Key(0x0102) == std::string("s\0\0\0\0\0\0\x01\x02", 9));
+  CHECK(PrivacyStore::MemberKey(0x0102) == std::string("m\0\0\0\0\0\0\x01\x02", 9));
+}
+
+TEST_CASE("Registered members exist, again and again, apart from their settings") {
+  Fixture f;
+  CHECK_FALSE(f.settings.IsMember(7).value());
+  REQUIRE(f.settings.AddMembers({7, 9, 7}).ok());
+  REQUIRE(f.settings.AddMembers({7}).ok());
+  CHECK(f.settings.IsMember(7).value());
+  CHECK(f.settings.IsMember(9).value());
+  CHECK_FALSE(f.settings.IsMember(8).value());
+  // Being a member is no choice: settings still read as never changed.
+  CHECK_THAT(f.settings.Load(7), StatusIs(absl::StatusCode::kNotFound));
+  v1::PrivacySettings choices;
+  choices.set_open_profile(true);
+  REQUIRE(f.settings.Save(8, choices).ok());
+  CHECK_FALSE(f.settings.IsMember(8).value());
 }
 
 }  // namespace
