@@ -78,9 +78,12 @@ void CheckRefused(const absl::StatusOr<Caller>& result) {
 
 std::string Subject(FuzzedDataProvider& in) {
   switch (in.ConsumeIntegralInRange<int>(0, 2)) {
-    case 0: return absl::StrCat(in.ConsumeIntegral<uint64_t>());
-    case 1: return absl::StrCat("svc:", in.ConsumeRandomLengthString(70));
-    default: return in.ConsumeRandomLengthString(40);
+    case 0:
+      return absl::StrCat(in.ConsumeIntegral<uint64_t>());
+    case 1:
+      return absl::StrCat("svc:", in.ConsumeRandomLengthString(70));
+    default:
+      return in.ConsumeRandomLengthString(40);
   }
 }
 
@@ -96,8 +99,9 @@ void CheckAnyHeader(FuzzedDataProvider& in) {
 void CheckMinted(FuzzedDataProvider& in) {
   const std::string subject = Subject(in);
   // Mostly near now, sometimes anywhere.
-  const int64_t offset = in.ConsumeBool() ? in.ConsumeIntegralInRange<int64_t>(-5, 5)
-                                          : in.ConsumeIntegralInRange<int64_t>(-(int64_t{1} << 40), int64_t{1} << 40);
+  const int64_t offset =
+      in.ConsumeBool() ? in.ConsumeIntegralInRange<int64_t>(-5, 5)
+                       : in.ConsumeIntegralInRange<int64_t>(-(int64_t{1} << 40), int64_t{1} << 40);
   const auto token = Minter().Mint(subject, kNow + absl::Seconds(offset));
   // libjwt keeps the subject as a C string in JSON: a NUL or invalid UTF-8
   // cannot be minted. Anything else can.
@@ -122,8 +126,8 @@ void CheckMinted(FuzzedDataProvider& in) {
 }
 
 void CheckMutated(FuzzedDataProvider& in) {
-  const auto token = Minter().MintMember(in.ConsumeIntegralInRange<MemberId>(1, kMaxMemberId),
-                                         absl::Hours(1));
+  const auto token =
+      Minter().MintMember(in.ConsumeIntegralInRange<MemberId>(1, kMaxMemberId), absl::Hours(1));
   FUZZ_CHECK(token.ok());
   const auto original = Verifier().Verify("Bearer " + *token);
   FUZZ_CHECK(original.ok());
@@ -134,8 +138,12 @@ void CheckMutated(FuzzedDataProvider& in) {
       case 0:
         if (at < mutated.size()) mutated[at] = in.ConsumeIntegral<char>();
         break;
-      case 1: mutated.insert(at, 1, in.ConsumeIntegral<char>()); break;
-      case 2: mutated.erase(at, in.ConsumeIntegralInRange<size_t>(1, 8)); break;
+      case 1:
+        mutated.insert(at, 1, in.ConsumeIntegral<char>());
+        break;
+      case 2:
+        mutated.erase(at, in.ConsumeIntegralInRange<size_t>(1, 8));
+        break;
     }
   }
   const auto result = Verifier().Verify("Bearer " + mutated);
@@ -181,10 +189,18 @@ void CheckOtherAlgorithms(FuzzedDataProvider& in) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   switch (in.ConsumeIntegralInRange<int>(0, 3)) {
-    case 0: liaison::fuzz::CheckAnyHeader(in); break;
-    case 1: liaison::fuzz::CheckMinted(in); break;
-    case 2: liaison::fuzz::CheckMutated(in); break;
-    case 3: liaison::fuzz::CheckOtherAlgorithms(in); break;
+    case 0:
+      liaison::fuzz::CheckAnyHeader(in);
+      break;
+    case 1:
+      liaison::fuzz::CheckMinted(in);
+      break;
+    case 2:
+      liaison::fuzz::CheckMutated(in);
+      break;
+    case 3:
+      liaison::fuzz::CheckOtherAlgorithms(in);
+      break;
   }
   return 0;
 }

@@ -26,7 +26,8 @@ void CheckBuiltKeys(FuzzedDataProvider& in) {
   for (Type t : shape) a.push_back(MakeField(t, in));
   // The second key shares a prefix of the first's values, then differs.
   const size_t shared = in.ConsumeIntegralInRange<size_t>(0, shape.size());
-  for (size_t i = 0; i < shape.size(); ++i) b.push_back(i < shared ? a[i] : MakeField(shape[i], in));
+  for (size_t i = 0; i < shape.size(); ++i)
+    b.push_back(i < shared ? a[i] : MakeField(shape[i], in));
   const std::string key_a = Build(kind, a), key_b = Build(kind, b);
 
   KeyReader reader(key_a);

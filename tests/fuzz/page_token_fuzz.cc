@@ -41,8 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (list != other_list && !absl::StrContains(list, ':') &&
         !absl::StrContains(other_list, ':')) {
       const auto crossed = DecodePageToken(other_list, encoded);
-      FUZZ_CHECK(liaison::fuzz::IsClientError(crossed.status(),
-                                              absl::StatusCode::kInvalidArgument));
+      FUZZ_CHECK(
+          liaison::fuzz::IsClientError(crossed.status(), absl::StatusCode::kInvalidArgument));
     }
   }
 

@@ -96,8 +96,7 @@ void CheckMemberSend(FuzzedDataProvider& in) {
   FUZZ_CHECK(!r.blocked() && facts.recipient_exists && r.degree() != identity::v1::DEGREE_SELF);
   switch (d.outcome) {
     case Outcome::kRegular:
-      FUZZ_CHECK(intent == messaging::Intent::kMessage &&
-                 r.degree() == identity::v1::DEGREE_FIRST);
+      FUZZ_CHECK(intent == messaging::Intent::kMessage && r.degree() == identity::v1::DEGREE_FIRST);
       break;
     case Outcome::kOpenProfile:
       FUZZ_CHECK(intent == messaging::Intent::kMessage && Premium(r.other_tier()) &&
@@ -109,14 +108,14 @@ void CheckMemberSend(FuzzedDataProvider& in) {
                  settings.messages_from_second_degree());
       break;
     case Outcome::kInMail: {
-      const bool override_applies = facts.premium_to_premium_override &&
-                                    Premium(r.member_tier()) && Premium(r.other_tier());
+      const bool override_applies =
+          facts.premium_to_premium_override && Premium(r.member_tier()) && Premium(r.other_tier());
       FUZZ_CHECK(intent == messaging::Intent::kInMail && Premium(r.member_tier()) &&
-                 !facts.unanswered_inmail &&
-                 (settings.inmail_acceptance() || override_applies));
+                 !facts.unanswered_inmail && (settings.inmail_acceptance() || override_applies));
       break;
     }
-    default: FUZZ_CHECK(!"a member-to-member send gave a page or denied outcome");
+    default:
+      FUZZ_CHECK(!"a member-to-member send gave a page or denied outcome");
   }
 }
 
@@ -176,9 +175,15 @@ void CheckGroups(FuzzedDataProvider& in) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   switch (in.ConsumeIntegralInRange<int>(0, 2)) {
-    case 0: liaison::fuzz::CheckMemberSend(in); break;
-    case 1: liaison::fuzz::CheckPages(in); break;
-    case 2: liaison::fuzz::CheckGroups(in); break;
+    case 0:
+      liaison::fuzz::CheckMemberSend(in);
+      break;
+    case 1:
+      liaison::fuzz::CheckPages(in);
+      break;
+    case 2:
+      liaison::fuzz::CheckGroups(in);
+      break;
   }
   return 0;
 }

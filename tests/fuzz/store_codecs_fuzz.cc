@@ -37,59 +37,92 @@ constexpr Type kU8 = Type::kU8, kU32 = Type::kU32, kU64 = Type::kU64, kDesc = Ty
                kTime = Type::kTime, kTimeDesc = Type::kTimeDesc, kStr = Type::kStr;
 
 struct Layout {
-  const char* store;
-  const char* family;
   char kind;
   std::vector<Type> shape;
   std::string (*make)(const F& f);
-  bool scan_prefix = false;   // a prefix for scans, not a record of its own
+  bool scan_prefix = false;     // a prefix for scans, not a record of its own
   bool unordered_pair = false;  // the two ids are stored lowest first
 };
 
-int64_t Signed(const Field& f) { return static_cast<int64_t>(f.number); }
+// The record kinds of one column family, as its store's header lists them.
+struct Family {
+  const char* store;
+  const char* name;
+  std::vector<Layout> layouts;
+};
 
-const std::vector<Layout>& Layouts() {
-  static const auto* layouts = new std::vector<Layout>{
-      {"messaging", "conversations", 'C', {kU64}, [](const F& f) { return ms::Conversation(f[0].number); }},
-      {"messaging", "conversations", 'M', {kU64, kU64}, [](const F& f) { return ms::Message(f[0].number, Signed(f[1])); }},
-      {"messaging", "conversations", 'M', {kU64}, [](const F& f) { return ms::MessagePrefix(f[0].number); }, true},
-      {"messaging", "conversations", 'P', {kU64, kU64}, [](const F& f) { return ms::Pair(f[1].number, f[0].number); }, false, true},
-      {"messaging", "conversations", 'G', {kU64, kU64}, [](const F& f) { return ms::PagePair(f[0].number, f[1].number); }},
-      {"messaging", "members", 'S', {kU64, kU64}, [](const F& f) { return ms::State(f[0].number, f[1].number); }},
-      {"messaging", "members", 'I', {kU64, kU8, kTimeDesc, kU64}, [](const F& f) {
-         return ms::Inbox(f[0].number, static_cast<messaging::v1::Folder>(f[1].number), f[2].time, f[3].number); }},
-      {"messaging", "members", 'I', {kU64, kU8}, [](const F& f) {
-         return ms::InboxPrefix(f[0].number, static_cast<messaging::v1::Folder>(f[1].number)); }, true},
-      {"messaging", "members", 'K', {kU64, kStr}, [](const F& f) { return ms::Sent(f[0].number, f[1].text); }},
-      {"messaging", "members", 'U', {kU64, kU64}, [](const F& f) { return ms::Unanswered(f[0].number, f[1].number); }},
-      {"messaging", "members", 'R', {kU64}, [](const F& f) { return ms::Reports(f[0].number); }},
-      {"messaging", "outbox", 'O', {kStr}, [](const F& f) { return ms::Outbox(f[0].text); }},
-      {"identity", "members", 'm', {kU64}, [](const F& f) { return id::Member(f[0].number); }},
-      {"identity", "members", 'h', {kStr}, [](const F& f) { return id::Handle(f[0].text); }},
-      {"identity", "members", 'e', {kStr}, [](const F& f) { return id::Email(f[0].text); }},
-      {"identity", "members", 'p', {kU64}, [](const F& f) { return id::Page(f[0].number); }},
-      {"identity", "members", 'F', {kU64}, [](const F& f) { return id::FollowerCount(f[0].number); }},
-      {"identity", "graph", 'a', {kU64}, [](const F& f) { return id::Adjacency(f[0].number); }},
-      {"identity", "social", 'v', {kU64, kU64}, [](const F& f) { return id::Invitation(f[0].number, f[1].number); }},
-      {"identity", "social", 'n', {kU64, kTimeDesc, kU64}, [](const F& f) { return id::Incoming(f[0].number, f[1].time, f[2].number); }},
-      {"identity", "social", 'o', {kU64, kTimeDesc, kU64}, [](const F& f) { return id::Outgoing(f[0].number, f[1].time, f[2].number); }},
-      {"identity", "social", 'q', {kU64, kTime, kU64}, [](const F& f) { return id::SentLog(f[0].number, f[1].time, f[2].number); }},
-      {"identity", "social", 'N', {kU64, kU32}, [](const F& f) { return id::Notes(f[0].number, static_cast<uint32_t>(f[1].number)); }},
-      {"identity", "social", 'w', {kU64, kU64}, [](const F& f) { return id::Withdrawn(f[0].number, f[1].number); }},
-      {"identity", "social", 'x', {kU64, kU64}, [](const F& f) { return id::DontKnow(f[0].number, f[1].number); }},
-      {"identity", "social", 'b', {kU64, kU64}, [](const F& f) { return id::Block(f[0].number, f[1].number); }},
-      {"identity", "social", 'u', {kU64, kU64}, [](const F& f) { return id::Unblock(f[0].number, f[1].number); }},
-      {"identity", "social", 'f', {kU64, kU64}, [](const F& f) { return id::Follower(f[0].number, f[1].number); }},
-      {"identity", "social", 'n', {kU64}, [](const F& f) { return id::Prefix('n', f[0].number); }, true},
-      {"credits", "ledger", 'A', {kU64}, [](const F& f) { return cr::Account(f[0].number); }},
-      {"credits", "ledger", 'L', {kU64, kDesc}, [](const F& f) { return cr::Entry(f[0].number, Signed(f[1])); }},
-      {"credits", "ledger", 'L', {kU64}, [](const F& f) { return cr::EntryPrefix(f[0].number); }, true},
-      {"credits", "ledger", 'H', {kU64, kStr}, [](const F& f) { return cr::Hold(f[0].number, f[1].text); }},
-      {"credits", "ledger", 'K', {kU64, kStr}, [](const F& f) { return cr::Purchase(f[0].number, f[1].text); }},
-      {"credits", "expiry", 'X', {kTime, kU64, kStr}, [](const F& f) { return cr::Expiry(f[0].time, f[1].number, f[2].text); }},
-      {"privacy", "settings", 's', {kU64}, [](const F& f) { return privacy::PrivacyStore::Key(f[0].number); }},
+uint64_t N(const F& f, size_t i) { return f[i].number; }
+int64_t Signed(const F& f, size_t i) { return static_cast<int64_t>(f[i].number); }
+messaging::v1::Folder Folder(const F& f, size_t i) {
+  return static_cast<messaging::v1::Folder>(f[i].number);
+}
+
+const std::vector<Family>& Families() {
+  static const auto* families = new std::vector<Family>{
+      {"messaging",
+       "conversations",
+       {{'C', {kU64}, [](const F& f) { return ms::Conversation(N(f, 0)); }},
+        {'M', {kU64, kU64}, [](const F& f) { return ms::Message(N(f, 0), Signed(f, 1)); }},
+        {'M', {kU64}, [](const F& f) { return ms::MessagePrefix(N(f, 0)); }, true},
+        {'P', {kU64, kU64}, [](const F& f) { return ms::Pair(N(f, 1), N(f, 0)); }, false, true},
+        {'G', {kU64, kU64}, [](const F& f) { return ms::PagePair(N(f, 0), N(f, 1)); }}}},
+      {"messaging",
+       "members",
+       {{'S', {kU64, kU64}, [](const F& f) { return ms::State(N(f, 0), N(f, 1)); }},
+        {'I',
+         {kU64, kU8, kTimeDesc, kU64},
+         [](const F& f) { return ms::Inbox(N(f, 0), Folder(f, 1), f[2].time, N(f, 3)); }},
+        {'I', {kU64, kU8}, [](const F& f) { return ms::InboxPrefix(N(f, 0), Folder(f, 1)); }, true},
+        {'K', {kU64, kStr}, [](const F& f) { return ms::Sent(N(f, 0), f[1].text); }},
+        {'U', {kU64, kU64}, [](const F& f) { return ms::Unanswered(N(f, 0), N(f, 1)); }},
+        {'R', {kU64}, [](const F& f) { return ms::Reports(N(f, 0)); }}}},
+      {"messaging", "outbox", {{'O', {kStr}, [](const F& f) { return ms::Outbox(f[0].text); }}}},
+      {"identity",
+       "members",
+       {{'m', {kU64}, [](const F& f) { return id::Member(N(f, 0)); }},
+        {'h', {kStr}, [](const F& f) { return id::Handle(f[0].text); }},
+        {'e', {kStr}, [](const F& f) { return id::Email(f[0].text); }},
+        {'p', {kU64}, [](const F& f) { return id::Page(N(f, 0)); }},
+        {'F', {kU64}, [](const F& f) { return id::FollowerCount(N(f, 0)); }}}},
+      {"identity", "graph", {{'a', {kU64}, [](const F& f) { return id::Adjacency(N(f, 0)); }}}},
+      {"identity",
+       "social",
+       {{'v', {kU64, kU64}, [](const F& f) { return id::Invitation(N(f, 0), N(f, 1)); }},
+        {'n',
+         {kU64, kTimeDesc, kU64},
+         [](const F& f) { return id::Incoming(N(f, 0), f[1].time, N(f, 2)); }},
+        {'o',
+         {kU64, kTimeDesc, kU64},
+         [](const F& f) { return id::Outgoing(N(f, 0), f[1].time, N(f, 2)); }},
+        {'q',
+         {kU64, kTime, kU64},
+         [](const F& f) { return id::SentLog(N(f, 0), f[1].time, N(f, 2)); }},
+        {'N',
+         {kU64, kU32},
+         [](const F& f) { return id::Notes(N(f, 0), static_cast<uint32_t>(N(f, 1))); }},
+        {'w', {kU64, kU64}, [](const F& f) { return id::Withdrawn(N(f, 0), N(f, 1)); }},
+        {'x', {kU64, kU64}, [](const F& f) { return id::DontKnow(N(f, 0), N(f, 1)); }},
+        {'b', {kU64, kU64}, [](const F& f) { return id::Block(N(f, 0), N(f, 1)); }},
+        {'u', {kU64, kU64}, [](const F& f) { return id::Unblock(N(f, 0), N(f, 1)); }},
+        {'f', {kU64, kU64}, [](const F& f) { return id::Follower(N(f, 0), N(f, 1)); }},
+        {'n', {kU64}, [](const F& f) { return id::Prefix('n', N(f, 0)); }, true}}},
+      {"credits",
+       "ledger",
+       {{'A', {kU64}, [](const F& f) { return cr::Account(N(f, 0)); }},
+        {'L', {kU64, kDesc}, [](const F& f) { return cr::Entry(N(f, 0), Signed(f, 1)); }},
+        {'L', {kU64}, [](const F& f) { return cr::EntryPrefix(N(f, 0)); }, true},
+        {'H', {kU64, kStr}, [](const F& f) { return cr::Hold(N(f, 0), f[1].text); }},
+        {'K', {kU64, kStr}, [](const F& f) { return cr::Purchase(N(f, 0), f[1].text); }}}},
+      {"credits",
+       "expiry",
+       {{'X',
+         {kTime, kU64, kStr},
+         [](const F& f) { return cr::Expiry(f[0].time, N(f, 1), f[2].text); }}}},
+      {"privacy",
+       "settings",
+       {{'s', {kU64}, [](const F& f) { return privacy::PrivacyStore::Key(N(f, 0)); }}}},
   };
-  return *layouts;
+  return *families;
 }
 
 size_t PrefixLength(const std::string& store, const std::string& family) {
@@ -107,9 +140,10 @@ size_t PrefixLength(const std::string& store, const std::string& family) {
 // Input-independent: record kinds are unique within each family.
 void CheckKindsOnce() {
   static const bool checked = [] {
-    std::set<std::string> seen;
-    for (const Layout& l : Layouts()) {
-      if (!l.scan_prefix) FUZZ_CHECK(seen.insert(std::string(l.store) + l.family + l.kind).second);
+    for (const Family& family : Families()) {
+      std::set<char> kinds;
+      for (const Layout& l : family.layouts)
+        FUZZ_CHECK(l.scan_prefix || kinds.insert(l.kind).second);
     }
     return true;
   }();
@@ -117,19 +151,20 @@ void CheckKindsOnce() {
 }
 
 void CheckKeys(FuzzedDataProvider& in) {
-  const Layout& l = Layouts()[in.ConsumeIntegralInRange<size_t>(0, Layouts().size() - 1)];
+  const Family& family = Families()[in.ConsumeIntegralInRange<size_t>(0, Families().size() - 1)];
+  const Layout& l = family.layouts[in.ConsumeIntegralInRange<size_t>(0, family.layouts.size() - 1)];
   F fields;
   for (Type t : l.shape) fields.push_back(MakeField(t, in));
   const std::string key = l.make(fields);
   if (l.unordered_pair && fields[1].number < fields[0].number) std::swap(fields[0], fields[1]);
   FUZZ_CHECK(key == Build(l.kind, fields));
-  FUZZ_CHECK(key.size() >= PrefixLength(l.store, l.family));
+  FUZZ_CHECK(key.size() >= PrefixLength(family.store, family.name));
 
   // Values that hold a number or a time read back with KeyReader, as the
   // stores read them.
   const uint64_t n = in.ConsumeIntegral<uint64_t>();
-  for (const std::string& value : {messaging::MessagingStore::EncodeId(n),
-                                   identity::IdentityStore::EncodeCounter(n)}) {
+  for (const std::string& value :
+       {messaging::MessagingStore::EncodeId(n), identity::IdentityStore::EncodeCounter(n)}) {
     KeyReader reader(value);
     uint64_t back;
     FUZZ_CHECK(reader.U64(&back) && back == n && reader.AtEnd());
@@ -147,8 +182,8 @@ void CheckAdjacencyOps(FuzzedDataProvider& in) {
   // Small ids collide often; large ones reach the edges of the range.
   const bool small = in.ConsumeBool();
   while (in.remaining_bytes() > 0 && model.size() < 512) {
-    const MemberId member = small ? in.ConsumeIntegralInRange<MemberId>(1, 64)
-                                  : in.ConsumeIntegral<MemberId>();
+    const MemberId member =
+        small ? in.ConsumeIntegralInRange<MemberId>(1, 64) : in.ConsumeIntegral<MemberId>();
     const uint32_t since = in.ConsumeIntegral<uint32_t>();
     if (in.ConsumeBool()) {
       FUZZ_CHECK(adjacency.Insert(member, since) == model.emplace(member, since).second);
@@ -216,10 +251,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   liaison::fuzz::CheckKindsOnce();
   FuzzedDataProvider in(data, size);
   switch (in.ConsumeIntegralInRange<int>(0, 3)) {
-    case 0: liaison::fuzz::CheckKeys(in); break;
-    case 1: liaison::fuzz::CheckAdjacencyOps(in); break;
-    case 2: liaison::fuzz::CheckAdjacencyBytes(in); break;
-    case 3: liaison::fuzz::CheckIntersections(in); break;
+    case 0:
+      liaison::fuzz::CheckKeys(in);
+      break;
+    case 1:
+      liaison::fuzz::CheckAdjacencyOps(in);
+      break;
+    case 2:
+      liaison::fuzz::CheckAdjacencyBytes(in);
+      break;
+    case 3:
+      liaison::fuzz::CheckIntersections(in);
+      break;
   }
   return 0;
 }
