@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/grpc_log.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "common/tls.h"
@@ -100,6 +101,7 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
   if (auto status = InitLogging(spec.name, config.log_level); !status.ok()) {
     return fail("logging", status);
   }
+  RouteGrpcLogs();
   auto key = ReadSigningKey(config.signing_key_file);
   if (!key.ok()) return fail("signing key", key.status());
   const std::string signing_key = *std::move(key);

@@ -40,6 +40,15 @@ std::string LoggedSince(const RunningService& s, size_t from, const std::string&
   return added;
 }
 
+// Every line `s` logged is one JSON object, gRPC's own lines included.
+void CheckJsonLog(const RunningService& s) {
+  std::istringstream lines(s.process->Log());
+  for (std::string line; std::getline(lines, line);) {
+    INFO(line);
+    CHECK(nlohmann::json::accept(line));
+  }
+}
+
 // The port a service logged for --health-port.
 int HealthPort(const RunningService& s) {
   std::istringstream lines(s.process->Log());
@@ -216,6 +225,7 @@ TEST_CASE("Over mTLS the four services serve each other and liaisonctl, and refu
   for (RunningService* service : {&s.messaging, &s.credits, &s.identity, &s.privacy}) {
     service->process->Signal(SIGTERM);
     CHECK(service->process->Wait() == 0);
+    CheckJsonLog(*service);
   }
 }
 
@@ -278,6 +288,7 @@ TEST_CASE("A service's calls refuse a server whose certificate is from another C
       for (RunningService* service : {&messaging, &credits, &identity}) {
         service->process->Signal(SIGTERM);
         CHECK(service->process->Wait() == 0);
+        CheckJsonLog(*service);
       }
     }
   }
