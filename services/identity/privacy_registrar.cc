@@ -62,10 +62,23 @@ PrivacyRegistrar::PrivacyRegistrar(IdentityStore* store,
 void PrivacyRegistrar::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (loop_.joinable()) loop_.join();
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* in_flight) { return *in_flight == 0; }, &in_flight_));
+}
+
+void PrivacyRegistrar::Finished(const std::function<void()>& done) {
+  done();
+  absl::MutexLock lock(&mu_);
+  --in_flight_;
 }
 
 void PrivacyRegistrar::RegisterCreated(MemberId member, std::function<void()> done) {
   // Asynchronous: no thread waits for privacy.
+  {
+    absl::MutexLock lock(&mu_);
+    ++in_flight_;
+  }
   auto call = std::make_shared<OutgoingCall<RegisterMembersRequest, RegisterMembersResponse>>();
   tokens_->Prepare(&call->context, options_.call_timeout);
   call->request = RequestFor({member});
@@ -76,7 +89,7 @@ void PrivacyRegistrar::RegisterCreated(MemberId member, std::function<void()> do
           failed_->Increment();
           LogWarn("privacy_registration_deferred",
                   {{"member_id", member}, {"error", Deferred(status).ToString()}});
-          done();
+          Finished(done);
           return;
         }
         writers_->Post([this, member, done] {
@@ -86,7 +99,7 @@ void PrivacyRegistrar::RegisterCreated(MemberId member, std::function<void()> do
             // The loop registers the member again: harmless, privacy is idempotent.
             LogError("privacy_registration_not_cleared", {{"error", forgotten.ToString()}});
           }
-          done();
+          Finished(done);
         });
       });
 }

@@ -21,7 +21,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/client.h"
@@ -54,8 +56,9 @@ class PrivacyRegistrar final {
   PrivacyRegistrar(const PrivacyRegistrar&) = delete;
   PrivacyRegistrar& operator=(const PrivacyRegistrar&) = delete;
 
-  // Ends the loop; returns once its current pass is over (at most one call's
-  // deadline). Idempotent.
+  // Ends the loop and waits for it and for RegisterCreated calls in flight
+  // (each within its deadline), so nothing touches the store afterwards.
+  // Idempotent.
   void Stop();
 
   // Registers a member whose outbox record was just committed, without
@@ -80,6 +83,8 @@ class PrivacyRegistrar final {
   absl::StatusOr<bool> BackfillStep();
   // Deletes the outbox records of members privacy has registered.
   absl::Status Forget(const std::vector<MemberId>& members);
+  // Runs `done` and counts a RegisterCreated call as finished.
+  void Finished(const std::function<void()>& done);
 
   IdentityStore* store_;
   privacy::v1::PrivacyService::Stub* privacy_;
@@ -90,6 +95,8 @@ class PrivacyRegistrar final {
   prometheus::Counter* failed_;
   absl::Notification stop_;
   std::thread loop_;
+  absl::Mutex mu_;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace liaison::identity
