@@ -8,7 +8,11 @@ if(NOT LIAISON_FUZZ)
   return()
 endif()
 
-find_program(CLANGXX_EXECUTABLE NAMES clang++ clang++-14 REQUIRED)
+find_program(CLANGXX_EXECUTABLE NAMES clang++ clang++-14)
+if(NOT CLANGXX_EXECUTABLE)
+  message(FATAL_ERROR "the fuzz harnesses need clang++ and libFuzzer (Debian: clang "
+                      "libclang-rt-14-dev, which tools/dev.sh installs), or -DLIAISON_FUZZ=OFF")
+endif()
 include(ExternalProject)
 set(LIAISON_FUZZ_DIR ${CMAKE_BINARY_DIR}/fuzz)
 ExternalProject_Add(liaison_fuzzers
