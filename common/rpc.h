@@ -7,6 +7,7 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
 
+#include <chrono>
 #include <utility>
 
 #include "common/auth.h"
@@ -27,9 +28,21 @@ grpc::ServerUnaryReactor* ServeUnary(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// OK while the client still waits for the call's answer; CANCELLED once it
+// cancelled the call, DEADLINE_EXCEEDED once its deadline passed. Work that
+// is queued or long asks before it starts and as it goes.
+inline absl::Status StillWanted(const grpc::CallbackServerContext& context) {
+  if (context.IsCancelled()) return absl::CancelledError("the call was cancelled");
+  if (std::chrono::system_clock::now() > context.deadline()) {
+    return absl::DeadlineExceededError("the call's deadline passed");
+  }
+  return absl::OkStatus();
+}
+
 // Like ServeUnary, but runs `logic` on `pool` (for logic that blocks, e.g.
-// on an fsync); the callback thread returns at once. Authorization is cheap
-// and happens inline.
+// on an fsync, or reads that can be long); the callback thread returns at
+// once. Authorization is cheap and happens inline. A call its client gave up
+// on while it waited in the queue is not run.
 template <typename Logic>
 grpc::ServerUnaryReactor* ServeUnaryOnPool(grpc::CallbackServerContext* context,
                                            const TokenVerifier& verifier, Access access,
@@ -40,8 +53,9 @@ grpc::ServerUnaryReactor* ServeUnaryOnPool(grpc::CallbackServerContext* context,
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
-  pool.Post([reactor, caller = *std::move(caller), logic = std::move(logic)]() mutable {
-    reactor->Finish(ToGrpcStatus(logic(caller)));
+  pool.Post([context, reactor, caller = *std::move(caller), logic = std::move(logic)]() mutable {
+    absl::Status wanted = StillWanted(*context);
+    reactor->Finish(ToGrpcStatus(wanted.ok() ? logic(caller) : wanted));
   });
   return reactor;
 }

@@ -155,7 +155,8 @@ grpc::ServerWriteReactor<v1::StreamEventsResponse>* EventHub::Open(MemberId memb
     streams_[member].insert(stream);
   }
   std::vector<v1::StreamEventsResponse> replay;
-  if (after > 0) {
+  // (No event has the largest cursor, and after + 1 would wrap to the first.)
+  if (after > 0 && after < std::numeric_limits<uint64_t>::max()) {
     auto iter = store_->store()->NewIterator(store_->events(), /*prefix_scan=*/true);
     const std::string prefix = KeyBuilder('E').U64(member).key();
     for (iter->Seek(KeyBuilder('E').U64(member).U64(after + 1).key());

@@ -1,7 +1,9 @@
 // The inbox: conversations by folder, messages, unread counts, read state.
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/pagination.h"
 #include "common/status.h"
+#include "services/messaging/focused_inbox.h"
 #include "services/messaging/messaging_logic_internal.h"
 
 namespace liaison::messaging {
@@ -25,13 +27,19 @@ void MessagingLogic::FillConversation(MemberId viewer,
     view->set_muted(state->muted());
     view->set_archived(state->folder() == v1::FOLDER_ARCHIVED);
     view->set_read_sequence(state->read_sequence());
-    view->set_unread_count(std::max<int64_t>(0, record.last_sequence() - state->read_sequence()));
+    // Fail closed: if the store cannot say what is hidden, show no message.
+    auto unread = UnreadCount(viewer, record, *state);
+    view->set_unread_count(unread.ok() ? *unread : 0);
+    if (!unread.ok() || !HideFromView(viewer, record, *state, out).ok()) {
+      out->clear_last_message();
+    }
   }
 }
 
 absl::Status MessagingLogic::ListConversations(const Caller& caller,
                                                const v1::ListConversationsRequest& request,
-                                               v1::ListConversationsResponse* response) const {
+                                               v1::ListConversationsResponse* response,
+                                               bool focused_inbox) const {
   if (request.folder() == v1::FOLDER_UNSPECIFIED || !v1::Folder_IsValid(request.folder())) {
     return absl::InvalidArgumentError("folder must be one of FOLDER_FOCUSED ... FOLDER_SPAM");
   }
@@ -41,27 +49,42 @@ absl::Status MessagingLogic::ListConversations(const Caller& caller,
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
   const std::string list = absl::StrCat("inbox", static_cast<int>(request.folder()));
   ASSIGN_OR_RETURN(std::string position, DecodePageToken(list, request.page_token()));
-  // Walk the folder newest first, keeping what the filter accepts, until the
-  // page is full or the folder ends. The token is the last entry looked at.
+  // Walk the folder newest first (FOCUSED and OTHER: the stored folders they
+  // show, merged), keeping what the filter accepts, until the page is full,
+  // the folder ends or kMaxScanned entries were looked at. The token is the
+  // last entry looked at.
+  const std::vector<v1::Folder> stored = StoredFoldersOf(request.folder(), focused_inbox);
+  // INMAIL, REQUESTS, ARCHIVED, SPAM: the stored folder, as it is.
+  const bool stored_only =
+      request.folder() != v1::FOLDER_FOCUSED && request.folder() != v1::FOLDER_OTHER;
+  // Ends the page at `position`; a token if more entries follow.
+  auto end_page = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(auto next, store_->Inbox(caller.member_id, stored, position, 1));
+    if (!next.empty()) response->set_next_page_token(EncodePageToken(list, position));
+    return absl::OkStatus();
+  };
+  int scanned = 0;
   while (true) {
-    ASSIGN_OR_RETURN(auto entries, store_->Inbox(caller.member_id, request.folder(), position,
-                                                 static_cast<size_t>(page_size)));
+    if (scanned >= kMaxScanned) return end_page();  // enough work for one call
+    const int batch = std::min(page_size, kMaxScanned - scanned);
+    ASSIGN_OR_RETURN(auto entries,
+                     store_->Inbox(caller.member_id, stored, position, static_cast<size_t>(batch)));
+    scanned += static_cast<int>(entries.size());
     for (const auto& [c, key] : entries) {
       ASSIGN_OR_RETURN(auto record, store_->GetConversation(c));
       ASSIGN_OR_RETURN(auto state, store_->GetState(caller.member_id, c));
       position = key;
-      const bool unread = record.last_sequence() > state.read_sequence();
-      if (request.filter() == v1::FILTER_UNREAD && !unread) continue;
+      const v1::Folder shown = ShownFolder(state.folder(), record, caller.member_id, focused_inbox);
+      if (!stored_only && shown != request.folder()) continue;
+      if (request.filter() == v1::FILTER_UNREAD) {
+        ASSIGN_OR_RETURN(int64_t unread, UnreadCount(caller.member_id, record, state));
+        if (unread == 0) continue;
+      }
       if (request.filter() == v1::FILTER_STARRED && !state.starred()) continue;
       FillConversation(caller.member_id, record, &state, response->add_conversations());
-      if (response->conversations_size() == page_size) {
-        // More may follow: the next page starts after this entry.
-        ASSIGN_OR_RETURN(auto next, store_->Inbox(caller.member_id, request.folder(), position, 1));
-        if (!next.empty()) response->set_next_page_token(EncodePageToken(list, position));
-        return absl::OkStatus();
-      }
+      if (response->conversations_size() == page_size) return end_page();
     }
-    if (entries.size() < static_cast<size_t>(page_size)) return absl::OkStatus();  // the end
+    if (entries.size() < static_cast<size_t>(batch)) return absl::OkStatus();  // the end
   }
 }
 
@@ -93,18 +116,27 @@ absl::Status MessagingLogic::ListMessages(const Caller& caller,
   auto own = store_->GetState(caller.member_id, c);
   if (!own.ok() && !absl::IsNotFound(own.status())) return own.status();
   const int64_t first = own.ok() ? own->deleted_through_sequence() + 1 : 1;
+  // Positions are clamped to the messages there are, so the work is the page
+  // returned whatever numbers the client sends.
   std::vector<v1::Message> messages;
+  const auto full = [&] { return messages.size() == static_cast<size_t>(page_size); };
   if (request.direction() == v1::DIRECTION_NEWER) {
-    const int64_t from = std::max(request.after_sequence() + 1, first);
-    ASSIGN_OR_RETURN(messages, store_->Messages(c, from, last, page_size));
-    response->set_has_more(from + static_cast<int64_t>(messages.size()) <= last);
+    if (request.after_sequence() < last) {
+      const int64_t from = std::max(request.after_sequence() + 1, first);
+      ASSIGN_OR_RETURN(messages, VisibleMessages(caller.member_id, own.ok() ? &*own : nullptr, c,
+                                                 from, last, page_size));
+    }
+    response->set_has_more(full() && messages.back().sequence() < last);
   } else if (request.direction() == v1::DIRECTION_OLDER ||
              request.direction() == v1::DIRECTION_UNSPECIFIED) {
-    const int64_t from = request.before_sequence() == 0 ? last : request.before_sequence() - 1;
+    const int64_t from = request.before_sequence() == 0
+                             ? last
+                             : std::min(request.before_sequence() - 1, last);
     if (from >= first) {
-      ASSIGN_OR_RETURN(messages, store_->Messages(c, from, first, page_size));
+      ASSIGN_OR_RETURN(messages, VisibleMessages(caller.member_id, own.ok() ? &*own : nullptr, c,
+                                                 from, first, page_size));
     }
-    response->set_has_more(from - static_cast<int64_t>(messages.size()) >= first);
+    response->set_has_more(full() && messages.back().sequence() > first);
   } else {
     return absl::InvalidArgumentError("direction must be DIRECTION_OLDER or DIRECTION_NEWER");
   }
@@ -123,31 +155,42 @@ bool HiddenByBlock(const v1::Conversation& c, MemberId viewer,
                      [&](const std::string& id) { return id != me && blocked.contains(id); });
 }
 
-absl::Status MessagingLogic::GetUnreadCounts(const Caller& caller,
-                                             const absl::flat_hash_set<std::string>& blocked,
-                                             v1::GetUnreadCountsResponse* response) const {
+absl::Status MessagingLogic::GetUnreadCounts(
+    const Caller& caller, const absl::flat_hash_set<std::string>& blocked, bool focused_inbox,
+    v1::GetUnreadCountsResponse* response,
+    const std::function<absl::Status()>& still_wanted) const {
   // Walks the member's inbox index; fine for thousands of conversations.
-  // (Kept counters are the next step for very large inboxes.)
+  // (Kept counters are the next step for very large inboxes.) A conversation
+  // counts in its stored folder and, for the inbox kinds, in the FOCUSED or
+  // OTHER folder it is shown in (INMAIL and REQUESTS are views of kinds).
+  absl::flat_hash_map<v1::Folder, std::pair<int64_t, int64_t>> totals;
+  auto add = [&](v1::Folder folder, int64_t unread) {
+    totals[folder].first += unread > 0;
+    totals[folder].second += unread;
+  };
   for (v1::Folder folder : kFolders) {
-    int64_t conversations = 0, messages = 0;
     std::string after;
     while (true) {
+      if (still_wanted) RETURN_IF_ERROR(still_wanted());
       ASSIGN_OR_RETURN(auto entries, store_->Inbox(caller.member_id, folder, after, 500));
       for (const auto& [c, key] : entries) {
         ASSIGN_OR_RETURN(auto record, store_->GetConversation(c));
         if (HiddenByBlock(record.conversation(), caller.member_id, blocked)) continue;
         ASSIGN_OR_RETURN(auto state, store_->GetState(caller.member_id, c));
-        const int64_t unread = std::max<int64_t>(0, record.last_sequence() - state.read_sequence());
-        conversations += unread > 0;
-        messages += unread;
+        ASSIGN_OR_RETURN(const int64_t unread, UnreadCount(caller.member_id, record, state));
+        const v1::Folder shown = ShownFolder(folder, record, caller.member_id, focused_inbox);
+        add(shown, unread);
+        if (folder == v1::FOLDER_INMAIL || folder == v1::FOLDER_REQUESTS) add(folder, unread);
       }
       if (entries.size() < 500) break;
       after = entries.back().second;
     }
+  }
+  for (v1::Folder folder : kFolders) {
     auto* count = response->add_counts();
     count->set_folder(folder);
-    count->set_conversations(conversations);
-    count->set_messages(messages);
+    count->set_conversations(totals[folder].first);
+    count->set_messages(totals[folder].second);
   }
   return absl::OkStatus();
 }

@@ -118,6 +118,22 @@ void MessagingHandler::FetchBlocked(MemberId member, BlockedDone done) {
   ListBlockedPage(deps_, member, "", std::move(so_far));
 }
 
+void MessagingHandler::FetchFocusedInbox(MemberId member,
+                                         std::function<void(absl::StatusOr<bool>)> done) {
+  auto call =
+      std::make_shared<Call<privacy::v1::GetSettingsRequest, privacy::v1::GetSettingsResponse>>();
+  deps_.tokens->Prepare(&call->context, kCallTimeout);
+  call->request.set_member_id(FormatMemberId(member));
+  deps_.privacy->async()->GetSettings(&call->context, &call->request, &call->response,
+                                      [call, done = std::move(done)](grpc::Status s) {
+                                        if (!s.ok()) return done(DependencyError("privacy", s));
+                                        const auto& settings = call->response.settings();
+                                        // Unset is the default, on.
+                                        done(!settings.has_focused_inbox() ||
+                                             settings.focused_inbox());
+                                      });
+}
+
 void MessagingHandler::HideBlocked(MemberId member,
                                    google::protobuf::RepeatedPtrField<v1::Conversation>* list,
                                    std::function<void(absl::Status)> done) {

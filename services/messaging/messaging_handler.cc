@@ -72,12 +72,15 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
                });
     return reactor;
   }
-  auto send = [this, reactor, request, response, who,
-               c = *target->conversation](std::optional<identity::v1::Relationship> relationship) {
-    writers_->Post([this, reactor, request, response, who, c, relationship] {
+  auto send = [this, reactor, request, response, who, c = *target->conversation](
+                  std::optional<identity::v1::Relationship> relationship,
+                  std::vector<MemberId> hidden_from = {}) {
+    writers_->Post([this, reactor, request, response, who, c, relationship,
+                    hidden_from = std::move(hidden_from)]() mutable {
       std::string refund;
-      absl::Status status = logic_->SendToConversation(
-          who, *request, c, relationship ? &*relationship : nullptr, response, &refund);
+      absl::Status status =
+          logic_->SendToConversation(who, *request, c, relationship ? &*relationship : nullptr,
+                                     response, &refund, std::move(hidden_from));
       if (!status.ok() || refund.empty()) return reactor->Finish(ToGrpcStatus(status));
       // This reply answered an InMail: give the sender's credit back.
       const auto& inmail = response->conversation().inmail();
@@ -85,6 +88,21 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
              [reactor] { reactor->Finish(grpc::Status::OK); });
     });
   };
+  if (!target->group_others.empty()) {
+    // A group: whoever a block stands between with the sender, either way,
+    // never sees this message (and is not told).
+    FetchRelationships(
+        who.member_id, target->group_others,
+        [reactor, send](absl::StatusOr<std::vector<identity::v1::Relationship>> relationships) {
+          if (!relationships.ok()) return reactor->Finish(ToGrpcStatus(relationships.status()));
+          std::vector<MemberId> hidden_from;
+          for (const auto& r : *relationships) {
+            if (r.blocked()) hidden_from.push_back(std::stoull(r.other_member_id()));
+          }
+          send(std::nullopt, std::move(hidden_from));
+        });
+    return reactor;
+  }
   if (!target->peer) {
     send(std::nullopt);
     return reactor;
@@ -284,17 +302,32 @@ grpc::ServerWriteReactor<v1::StreamEventsResponse>* MessagingHandler::StreamEven
 grpc::ServerUnaryReactor* MessagingHandler::ListConversations(
     grpc::CallbackServerContext* context, const v1::ListConversationsRequest* request,
     v1::ListConversationsResponse* response) {
-  return ServeUnaryAsync(context, *verifier_, Access::kMember,
-                         [&](const Caller& who, auto* reactor) {
-                           absl::Status listed = logic_->ListConversations(who, *request, response);
-                           if (!listed.ok()) return reactor->Finish(ToGrpcStatus(listed));
-                           // A page may come back shorter than page_size; its token still goes on.
-                           HideBlocked(who.member_id, response->mutable_conversations(),
-                                       [reactor, response](absl::Status hidden) {
-                                         if (!hidden.ok()) response->Clear();
-                                         reactor->Finish(ToGrpcStatus(hidden));
-                                       });
-                         });
+  return ServeUnaryAsync(
+      context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
+        auto list = [this, context, reactor, request, response, who](bool focused_inbox) {
+          readers_->Post([this, context, reactor, request, response, who, focused_inbox] {
+            absl::Status listed = StillWanted(*context);
+            if (listed.ok()) {
+              listed = logic_->ListConversations(who, *request, response, focused_inbox);
+            }
+            if (!listed.ok()) return reactor->Finish(ToGrpcStatus(listed));
+            // A page may come back shorter than page_size; its token still goes on.
+            HideBlocked(who.member_id, response->mutable_conversations(),
+                        [reactor, response](absl::Status hidden) {
+                          if (!hidden.ok()) response->Clear();
+                          reactor->Finish(ToGrpcStatus(hidden));
+                        });
+          });
+        };
+        // Only FOCUSED and OTHER depend on the focused_inbox setting.
+        if (request->folder() != v1::FOLDER_FOCUSED && request->folder() != v1::FOLDER_OTHER) {
+          return list(true);
+        }
+        FetchFocusedInbox(who.member_id, [reactor, list](absl::StatusOr<bool> focused) {
+          if (!focused.ok()) return reactor->Finish(ToGrpcStatus(focused.status()));
+          list(*focused);
+        });
+      });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::GetConversation(
@@ -321,9 +354,10 @@ grpc::ServerUnaryReactor* MessagingHandler::GetConversation(
 grpc::ServerUnaryReactor* MessagingHandler::ListMessages(grpc::CallbackServerContext* context,
                                                          const v1::ListMessagesRequest* request,
                                                          v1::ListMessagesResponse* response) {
-  return ServeUnary(context, *verifier_, Access::kMember, [&](const Caller& caller) {
-    return logic_->ListMessages(caller, *request, response);
-  });
+  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *readers_,
+                          [this, request, response](const Caller& caller) {
+                            return logic_->ListMessages(caller, *request, response);
+                          });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::GetUnreadCounts(
@@ -331,12 +365,24 @@ grpc::ServerUnaryReactor* MessagingHandler::GetUnreadCounts(
     v1::GetUnreadCountsResponse* response) {
   return ServeUnaryAsync(
       context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
-        FetchBlocked(who.member_id, [this, reactor, response, who](
+        FetchBlocked(who.member_id, [this, context, reactor, response, who](
                                         absl::StatusOr<absl::flat_hash_set<std::string>> blocked) {
-          absl::Status counted =
-              blocked.ok() ? logic_->GetUnreadCounts(who, *blocked, response) : blocked.status();
-          if (!counted.ok()) response->Clear();
-          reactor->Finish(ToGrpcStatus(counted));
+          if (!blocked.ok()) return reactor->Finish(ToGrpcStatus(blocked.status()));
+          FetchFocusedInbox(who.member_id, [this, context, reactor, response, who,
+                                            blocked = *std::move(blocked)](
+                                               absl::StatusOr<bool> focused) {
+            if (!focused.ok()) return reactor->Finish(ToGrpcStatus(focused.status()));
+            // The walk grows with the member's inbox: off the callback
+            // thread, and it stops once the client no longer waits.
+            readers_->Post([this, context, reactor, response, who, blocked,
+                            focused_inbox = *focused] {
+              absl::Status counted =
+                  logic_->GetUnreadCounts(who, blocked, focused_inbox, response,
+                                          [context] { return StillWanted(*context); });
+              if (!counted.ok()) response->Clear();
+              reactor->Finish(ToGrpcStatus(counted));
+            });
+          });
         });
       });
 }

@@ -30,11 +30,13 @@ struct Dependencies {
 
 class MessagingHandler final : public v1::MessagingService::CallbackService {
  public:
+  // `readers` runs the reads whose work grows with the member's data.
   MessagingHandler(MessagingLogic* logic, const TokenVerifier* verifier, WorkerPool* writers,
-                   EventHub* hub, RateLimiter* limiter, Dependencies deps)
+                   WorkerPool* readers, EventHub* hub, RateLimiter* limiter, Dependencies deps)
       : logic_(logic),
         verifier_(verifier),
         writers_(writers),
+        readers_(readers),
         hub_(hub),
         limiter_(limiter),
         deps_(deps) {}
@@ -115,6 +117,9 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
                  std::function<void(absl::StatusOr<PageFacts>)> done);
   // Everyone `member` has blocked (identity's ListBlockedMembers).
   void FetchBlocked(MemberId member, BlockedDone done);
+  // The member's focused_inbox setting (privacy); UNAVAILABLE if privacy
+  // cannot answer.
+  void FetchFocusedInbox(MemberId member, std::function<void(absl::StatusOr<bool>)> done);
   // The pair's relationship (identity) and, `with_settings`, the
   // recipient's settings (privacy), asked for in parallel; `done` runs once
   // with both. Without settings they are left at their defaults.
@@ -140,6 +145,7 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   MessagingLogic* logic_;
   const TokenVerifier* verifier_;
   WorkerPool* writers_;
+  WorkerPool* readers_;
   EventHub* hub_;
   RateLimiter* limiter_;
   Dependencies deps_;

@@ -134,9 +134,15 @@ absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
     if (target.as_page && record.conversation().kind() != v1::CONVERSATION_KIND_PAGE) {
       return absl::InvalidArgumentError("as_page_id is only for a page's conversations");
     }
-    if (IsOneToOne(record.conversation())) {
+    const bool group = record.conversation().kind() == v1::CONVERSATION_KIND_GROUP;
+    if (IsOneToOne(record.conversation()) || group) {
       for (const auto& p : record.conversation().participant_ids()) {
-        if (p != FormatMemberId(caller.member_id)) target.peer = std::stoull(p);
+        if (p == FormatMemberId(caller.member_id)) continue;
+        if (group) {
+          target.group_others.push_back(std::stoull(p));
+        } else {
+          target.peer = std::stoull(p);
+        }
       }
     }
     return target;
@@ -204,11 +210,11 @@ absl::Status MessagingLogic::SendDirect(const Caller& caller, const v1::SendMess
     write.batch().Put(store_->conversations(), pair_key, MessagingStore::EncodeId(id));
   }
   // Where a new conversation lands for the recipient: a request goes to
-  // REQUESTS until they reply; a connection's message to their inbox.
-  // (Messages between connections all count as FOCUSED for now; sorting
-  // into OTHER needs a relevance signal this service does not have yet.)
+  // REQUESTS (shown in OTHER) until they reply or the two connect; a
+  // connection's message to FOCUSED (focused_inbox.h).
   const v1::Folder recipient_folder =
       decision.outcome == Outcome::kRegular ? v1::FOLDER_FOCUSED : v1::FOLDER_REQUESTS;
+  if (decision.outcome == Outcome::kRegular) write.Connected();
   ASSIGN_OR_RETURN(v1::Message message,
                    write.Append(&record, sender, body, request, request.client_message_id(), now,
                                 [&](MemberId m) {
@@ -228,7 +234,8 @@ absl::Status MessagingLogic::SendToConversation(const Caller& caller,
                                                 ConversationId c,
                                                 const identity::v1::Relationship* relationship,
                                                 v1::SendMessageResponse* response,
-                                                std::string* refund_inmail_id) {
+                                                std::string* refund_inmail_id,
+                                                std::vector<MemberId> hidden_from) {
   if (relationship != nullptr && relationship->blocked()) {
     return absl::PermissionDeniedError("you cannot message this member");
   }
@@ -241,6 +248,10 @@ absl::Status MessagingLogic::SendToConversation(const Caller& caller,
   ASSIGN_OR_RETURN(auto record, Participating(sender, c));
   const absl::Time now = clock_->Now();
   Write write(this);
+  if (relationship != nullptr && relationship->degree() == identity::v1::DEGREE_FIRST) {
+    write.Connected();
+  }
+  write.HideFrom(std::move(hidden_from));
   if (record.conversation().kind() == v1::CONVERSATION_KIND_PAGE) {
     // The page's admins always write as the page; the member as themself.
     const std::string& page = record.conversation().page_id();

@@ -18,6 +18,7 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ struct SendTarget {
   std::optional<ConversationId> conversation;  // an existing conversation
   // For an existing 1:1 conversation: the other member (blocks are checked).
   std::optional<MemberId> peer;
+  // For an existing group: the other participants (a block between the
+  // caller and one of them hides the message from that one).
+  std::vector<MemberId> group_others;
   // Several members: a new group.
   std::vector<MemberId> group;
   // A member writes to this page (page_id).
@@ -91,11 +95,14 @@ class MessagingLogic final {
                           v1::SendMessageResponse* response);
   // Sends into an existing conversation; `relationship` is set for 1:1s.
   // `refund_inmail_id` is set when this reply answered an InMail (the
-  // caller then asks credits for the refund recorded in the outbox).
+  // caller then asks credits for the refund recorded in the outbox). The
+  // message is hidden for good from `hidden_from` (group participants a
+  // block stands between with the caller, either way).
   absl::Status SendToConversation(const Caller& caller, const v1::SendMessageRequest& request,
                                   ConversationId conversation,
                                   const identity::v1::Relationship* relationship,
-                                  v1::SendMessageResponse* response, std::string* refund_inmail_id);
+                                  v1::SendMessageResponse* response, std::string* refund_inmail_id,
+                                  std::vector<MemberId> hidden_from = {});
 
   // A page conversation (page_logic.cc): `member` writes to `page`, or the
   // caller (an admin) writes as `page` to `member`.
@@ -144,17 +151,27 @@ class MessagingLogic final {
                                v1::RespondToInMailResponse* response,
                                std::string* refund_inmail_id);
 
+  // A page of a folder. A filter looks at most kMaxScanned entries per call:
+  // a page may then hold fewer than page_size conversations while
+  // next_page_token goes on.
+  static constexpr int kMaxScanned = 2000;
+  // `focused_inbox` is the caller's setting (focused_inbox.h).
   absl::Status ListConversations(const Caller& caller, const v1::ListConversationsRequest& request,
-                                 v1::ListConversationsResponse* response) const;
+                                 v1::ListConversationsResponse* response,
+                                 bool focused_inbox = true) const;
   absl::Status GetConversation(const Caller& caller, const v1::GetConversationRequest& request,
                                v1::GetConversationResponse* response) const;
   absl::Status ListMessages(const Caller& caller, const v1::ListMessagesRequest& request,
                             v1::ListMessagesResponse* response) const;
-  // Counts what the caller has unread, per folder, leaving out the
-  // conversations their blocks hide (`blocked`: whom they blocked).
+  // Counts what the caller has unread, per folder (FOCUSED and OTHER as the
+  // caller's `focused_inbox` setting shows them), leaving out the
+  // conversations their blocks hide (`blocked`: whom they blocked). The walk
+  // grows with the inbox: it asks `still_wanted` as it goes and stops with
+  // its error (the client cancelled, or its deadline passed).
   absl::Status GetUnreadCounts(const Caller& caller,
                                const absl::flat_hash_set<std::string>& blocked,
-                               v1::GetUnreadCountsResponse* response) const;
+                               bool focused_inbox, v1::GetUnreadCountsResponse* response,
+                               const std::function<absl::Status()>& still_wanted = nullptr) const;
   // The caller's own view (state_logic.cc).
   absl::Status UpdateConversationState(const Caller& caller,
                                        const v1::UpdateConversationStateRequest& request,
@@ -206,6 +223,20 @@ class MessagingLogic final {
       MemberId sender, const std::string& client_message_id, const std::string& hash) const;
   void FillConversation(MemberId viewer, const storage::v1::ConversationRecord& record,
                         const storage::v1::MemberState* state, v1::Conversation* out) const;
+  // What blocks hide from a member inside a conversation (hidden_view.cc).
+  // Messages from `from` towards `to` (as MessagingStore::Messages) less
+  // those hidden from `member` (`state`: theirs, or null).
+  absl::StatusOr<std::vector<v1::Message>> VisibleMessages(MemberId member,
+                                                           const storage::v1::MemberState* state,
+                                                           ConversationId c, int64_t from,
+                                                           int64_t to, size_t limit) const;
+  // Messages after the member's read position that they may see.
+  absl::StatusOr<int64_t> UnreadCount(MemberId member,
+                                      const storage::v1::ConversationRecord& record,
+                                      const storage::v1::MemberState& state) const;
+  // Sets `out`'s last message to the last one `member` may see.
+  absl::Status HideFromView(MemberId member, const storage::v1::ConversationRecord& record,
+                            const storage::v1::MemberState& state, v1::Conversation* out) const;
   absl::StatusOr<ConversationId> NewConversationId();
   absl::Mutex& Lock(uint64_t id) const { return stripes_[id % stripes_.size()]; }
 

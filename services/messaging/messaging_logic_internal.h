@@ -44,6 +44,13 @@ class MessagingLogic::Write final {
   rocksdb::WriteBatch& batch() { return batch_; }
   // The messages this change appends are sent as this page.
   void SendAsPage(const std::string& page_id) { sender_page_id_ = page_id; }
+  // The two members of this 1:1 are connected now: a message request
+  // between them stops being one, for both (to FOCUSED).
+  void Connected() { connected_ = true; }
+  // A block stands between the sender of the messages this change appends
+  // and these members: the messages are hidden from them for good (kept
+  // out of their inbox order, unread counts and events; 'H' keys).
+  void HideFrom(std::vector<MemberId> members) { hidden_from_ = std::move(members); }
 
   // Appends a message from `sender` to `record`; moves the conversation up in
   // the inbox of every participant `deliver` accepts (all by default), in
@@ -62,6 +69,8 @@ class MessagingLogic::Write final {
   // refund in the outbox and names it in `refund_inmail_id`.
   absl::Status Answer(storage::v1::ConversationRecord* record, v1::InMailStatus status,
                       absl::Time now, std::string* refund_inmail_id);
+  // Marks message `sequence` of `c` hidden from `member` (HideFrom).
+  absl::Status Hide(MemberId member, ConversationId c, int64_t sequence);
   // A member's state as this change has it so far (NotFoundError if new).
   absl::StatusOr<storage::v1::MemberState> LoadState(MemberId member, ConversationId c);
   // Stages an event for `member` (with its cursor), published on commit.
@@ -79,6 +88,8 @@ class MessagingLogic::Write final {
   std::map<std::pair<MemberId, ConversationId>, storage::v1::MemberState> states_;
   std::vector<std::pair<MemberId, v1::StreamEventsResponse>> events_;
   std::string sender_page_id_;
+  bool connected_ = false;
+  std::vector<MemberId> hidden_from_;
 };
 
 // Holds the lock stripes of the given ids until destroyed.

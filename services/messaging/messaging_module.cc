@@ -17,11 +17,12 @@ MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingService
              deps.metrics->registry(), &hub_),
       limiter_(config.limits, deps.clock),
       writers_(8),
+      readers_(4),
       identity_(identity::v1::IdentityService::NewStub(identity)),
       privacy_(privacy::v1::PrivacyService::NewStub(privacy)),
       credits_(credits::v1::CreditService::NewStub(credits)),
       tokens_("messaging", *deps.signing_key, deps.clock),
-      handler_(&logic_, deps.verifier, &writers_, &hub_, &limiter_,
+      handler_(&logic_, deps.verifier, &writers_, &readers_, &hub_, &limiter_,
                Dependencies{identity_.get(), privacy_.get(), credits_.get(), &tokens_}),
       outbox_loop_([this, interval = absl::Seconds(config.outbox_interval_seconds)] {
         do {

@@ -54,6 +54,9 @@ class MessagingModule final : public ServiceModule {
   MessagingLogic logic_;
   RateLimiter limiter_;
   WorkerPool writers_;
+  // Reads that can be long (an inbox walked, a page of messages), so they
+  // never hold a gRPC callback thread nor wait behind fsync'ed writes.
+  WorkerPool readers_;
   std::unique_ptr<identity::v1::IdentityService::Stub> identity_;
   std::unique_ptr<privacy::v1::PrivacyService::Stub> privacy_;
   std::unique_ptr<credits::v1::CreditService::Stub> credits_;

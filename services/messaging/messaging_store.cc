@@ -30,6 +30,9 @@ std::string Sent(MemberId m, absl::string_view id) { return KeyBuilder('K').U64(
 std::string Unanswered(MemberId s, MemberId r) { return KeyBuilder('U').U64(s).U64(r).key(); }
 std::string Outbox(absl::string_view inmail_id) { return KeyBuilder('O').Str(inmail_id).key(); }
 std::string Reports(MemberId sender) { return KeyBuilder('R').U64(sender).key(); }
+std::string Hidden(MemberId m, ConversationId c, int64_t sequence) {
+  return KeyBuilder('H').U64(m).U64(c).U64(static_cast<uint64_t>(sequence)).key();
+}
 
 }  // namespace keys
 
@@ -79,15 +82,28 @@ absl::StatusOr<ConversationId> MessagingStore::GetId(rocksdb::ColumnFamilyHandle
 
 absl::StatusOr<std::vector<v1::Message>> MessagingStore::Messages(ConversationId c, int64_t from,
                                                                   int64_t to, size_t limit) const {
+  // One iterator over the conversation's key range: the work is the messages
+  // returned, whatever numbers the range was given with.
   std::vector<v1::Message> out;
+  if (from < 0 || to < 0 || limit == 0) return out;
   const bool descending = from > to;
-  for (int64_t seq = from; out.size() < limit && (descending ? seq >= to : seq <= to);
-       seq += descending ? -1 : 1) {
-    auto message = GetMessage(c, seq);
-    if (absl::IsNotFound(message.status())) continue;
-    if (!message.ok()) return message.status();
-    out.push_back(*std::move(message));
+  const std::string prefix = keys::MessagePrefix(c);
+  auto it = store_->NewIterator(conversations_, /*prefix_scan=*/true);
+  if (descending) {
+    it->SeekForPrev(keys::Message(c, from));
+  } else {
+    it->Seek(keys::Message(c, from));
   }
+  for (; it->Valid() && out.size() < limit && it->key().starts_with(prefix);
+       descending ? it->Prev() : it->Next()) {
+    v1::Message message;
+    if (!message.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("a message does not parse");
+    }
+    if (descending ? message.sequence() < to : message.sequence() > to) break;
+    out.push_back(std::move(message));
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "message scan"));
   return out;
 }
 
@@ -111,6 +127,20 @@ absl::StatusOr<std::vector<std::pair<ConversationId, std::string>>> MessagingSto
   return out;
 }
 
+absl::StatusOr<std::vector<std::pair<ConversationId, std::string>>> MessagingStore::Inbox(
+    MemberId m, const std::vector<v1::Folder>& folders, const std::string& after,
+    size_t limit) const {
+  std::vector<std::pair<ConversationId, std::string>> out;
+  for (v1::Folder folder : folders) {
+    ASSIGN_OR_RETURN(auto entries, Inbox(m, folder, after, limit));
+    out.insert(out.end(), entries.begin(), entries.end());
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& x, const auto& y) { return x.second < y.second; });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
 absl::StatusOr<std::vector<storage::v1::OutboxRecord>> MessagingStore::PendingOutbox(
     size_t limit) const {
   auto it = store_->NewIterator(outbox_, /*prefix_scan=*/false);
@@ -123,6 +153,25 @@ absl::StatusOr<std::vector<storage::v1::OutboxRecord>> MessagingStore::PendingOu
     out.push_back(std::move(record));
   }
   RETURN_IF_ERROR(FromRocksStatus(it->status(), "outbox scan"));
+  return out;
+}
+
+absl::StatusOr<std::vector<int64_t>> MessagingStore::HiddenSequences(MemberId m, ConversationId c,
+                                                                     int64_t from,
+                                                                     int64_t to) const {
+  std::vector<int64_t> out;
+  if (from < 0 || to < from) return out;
+  const std::string prefix = KeyBuilder('H').U64(m).U64(c).key();
+  const std::string end = keys::Hidden(m, c, to);
+  auto it = store_->NewIterator(members_, /*prefix_scan=*/true);
+  for (it->Seek(keys::Hidden(m, c, from));
+       it->Valid() && it->key().starts_with(prefix) && it->key().compare(end) <= 0; it->Next()) {
+    KeyReader reader(absl::string_view(it->key().data(), it->key().size()).substr(prefix.size()));
+    uint64_t sequence;
+    if (!reader.U64(&sequence)) return absl::DataLossError("a hidden-message key does not parse");
+    out.push_back(static_cast<int64_t>(sequence));
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "hidden scan"));
   return out;
 }
 

@@ -14,6 +14,8 @@
 //     'K' member client_message_id -> SentRecord      (idempotent sends)
 //     'U' sender recipient        -> conversation id   (unanswered InMail)
 //     'R' sender                  -> reports against them (u64)
+//     'H' member conversation sequence -> ""          (a message hidden from
+//                                                      the member by a block)
 //   family "outbox"
 //     'O' inmail_id               -> OutboxRecord      (InMail saga)
 //   family "events" (prefix: kind + member id)
@@ -48,6 +50,7 @@ std::string Sent(MemberId m, absl::string_view client_message_id);
 std::string Unanswered(MemberId sender, MemberId recipient);
 std::string Outbox(absl::string_view inmail_id);
 std::string Reports(MemberId sender);
+std::string Hidden(MemberId m, ConversationId c, int64_t sequence);
 }  // namespace keys
 
 class MessagingStore final {
@@ -77,7 +80,16 @@ class MessagingStore final {
   // index key suffix `after`.
   absl::StatusOr<std::vector<std::pair<ConversationId, std::string>>> Inbox(
       MemberId m, v1::Folder folder, const std::string& after, size_t limit) const;
+  // The same over several folders at once, merged newest first (the key
+  // suffixes of all folders sort together).
+  absl::StatusOr<std::vector<std::pair<ConversationId, std::string>>> Inbox(
+      MemberId m, const std::vector<v1::Folder>& folders, const std::string& after,
+      size_t limit) const;
   absl::StatusOr<std::vector<storage::v1::OutboxRecord>> PendingOutbox(size_t limit) const;
+  // The sequences in [from, to] of conversation `c` hidden from member `m`,
+  // ascending (one range scan).
+  absl::StatusOr<std::vector<int64_t>> HiddenSequences(MemberId m, ConversationId c, int64_t from,
+                                                       int64_t to) const;
 
   static std::string EncodeId(ConversationId c);
 

@@ -133,15 +133,22 @@ absl::StatusOr<v1::Message> MessagingLogic::Write::Append(
   for (const std::string& id : conversation->participant_ids()) {
     const MemberId member = ParseIdUnchecked(id);
     if (deliver && !deliver(member)) continue;
+    if (member != sender && std::find(hidden_from_.begin(), hidden_from_.end(), member) !=
+                                hidden_from_.end()) {
+      RETURN_IF_ERROR(Hide(member, c, message.sequence()));
+      continue;
+    }
     auto state = LoadState(member, c);
     storage::v1::MemberState fresh;
     v1::Folder folder;
     if (state.ok()) {
       folder = state->folder();
       // New activity brings an archived conversation back; a reply from
-      // whoever received a request accepts it.
+      // whoever received a request accepts it, and so does connecting.
       if (folder == v1::FOLDER_ARCHIVED) folder = state->home_folder();
-      if (member == sender && folder == v1::FOLDER_REQUESTS) folder = v1::FOLDER_FOCUSED;
+      if ((member == sender || connected_) && folder == v1::FOLDER_REQUESTS) {
+        folder = v1::FOLDER_FOCUSED;
+      }
     } else if (absl::IsNotFound(state.status())) {
       state = fresh;
       folder = folder_for(member);
@@ -165,6 +172,19 @@ absl::StatusOr<v1::Message> MessagingLogic::Write::Append(
   batch_.Put(logic_->store_->members(), keys::Sent(sender, client_message_id),
              sent.SerializeAsString());
   return message;
+}
+
+absl::Status MessagingLogic::Write::Hide(MemberId member, ConversationId c, int64_t sequence) {
+  auto* members = logic_->store_->members();
+  batch_.Put(members, keys::Hidden(member, c, sequence), "");
+  auto state = LoadState(member, c);
+  if (absl::IsNotFound(state.status())) return absl::OkStatus();
+  if (!state.ok()) return state.status();
+  // The inbox index stays where it was: the conversation does not move up.
+  state->set_has_hidden(true);
+  batch_.Put(members, keys::State(member, c), state->SerializeAsString());
+  states_[{member, c}] = *state;
+  return absl::OkStatus();
 }
 
 absl::Status MessagingLogic::Write::Answer(storage::v1::ConversationRecord* record,
@@ -224,8 +244,14 @@ absl::Status MessagingLogic::Write::Changed(const storage::v1::ConversationRecor
   for (MemberId member : to) {
     v1::StreamEventsResponse event;
     SetTimestamp(event.mutable_time(), logic_->clock_->Now());
-    *event.mutable_conversation_changed()->mutable_conversation() = record.conversation();
-    PageView(record, member, event.mutable_conversation_changed()->mutable_conversation());
+    auto* changed = event.mutable_conversation_changed()->mutable_conversation();
+    *changed = record.conversation();
+    PageView(record, member, changed);
+    // Its last message as this member may see it (a block may hide it).
+    auto state = LoadState(member, ParseIdUnchecked(record.conversation().conversation_id()));
+    if (state.ok() && !logic_->HideFromView(member, record, *state, changed).ok()) {
+      changed->clear_last_message();
+    }
     RETURN_IF_ERROR(Event(member, std::move(event)));
   }
   return absl::OkStatus();

@@ -184,6 +184,24 @@ TEST_CASE("A stream refuses a bad cursor or a missing token") {
   CHECK_THAT(reader->Finish(), StatusIs(Code::kUnauthenticated));
 }
 
+TEST_CASE("A cursor past every event replays nothing, and the stream goes on live") {
+  MessagingFixture f;
+  const MemberId a = f.NewMember(), b = f.NewMember();
+  f.Connect(a, b);
+  v1::SendMessageResponse sent;
+  REQUIRE_THAT(f.Send(a, b, "before", "c1", &sent), IsOk());
+  for (const char* cursor : {"18446744073709551615", "18446744073709551614", "1000000"}) {
+    INFO(cursor);
+    Listener listener(f, b, cursor);
+    REQUIRE_THAT(f.Reply(a, sent.conversation().conversation_id(), std::string("after ") + cursor,
+                         std::string("c-") + cursor),
+                 IsOk());
+    auto events = listener.Await(1);
+    REQUIRE_FALSE(events.empty());
+    CHECK(events[0].new_message().message().body() == std::string("after ") + cursor);
+  }
+}
+
 TEST_CASE("Group changes reach everyone in the group as events") {
   MessagingFixture f;
   const MemberId a = f.NewMember(), b = f.NewMember(), c = f.NewMember();

@@ -1,4 +1,6 @@
 // Group conversations over gRPC.
+#include <limits>
+
 #include "tests/grpc/messaging_fixture.h"
 
 namespace liaison::messaging {
@@ -108,6 +110,140 @@ TEST_CASE("A group needs its creator connected to every member, and at most 50 p
   CHECK_THAT(Group(f, ana, {ben, 424242}, "", "x4"), StatusIs(Code::kNotFound));
   CHECK_THAT(Group(f, ana, {ben, stranger}, std::string(101, 'g'), "x5"),
              StatusIs(Code::kInvalidArgument, "group_name"));
+}
+
+void SetBlock(MessagingFixture& f, MemberId by, MemberId other, bool block) {
+  grpc::Status status;
+  if (block) {
+    identity::v1::BlockMemberRequest request;
+    request.set_member_id(std::to_string(other));
+    identity::v1::BlockMemberResponse response;
+    status = f.people->BlockMember(TestService::Context(f.Token(by)).get(), request, &response);
+  } else {
+    identity::v1::UnblockMemberRequest request;
+    request.set_member_id(std::to_string(other));
+    identity::v1::UnblockMemberResponse response;
+    status = f.people->UnblockMember(TestService::Context(f.Token(by)).get(), request, &response);
+  }
+  REQUIRE_THAT(status, IsOk());
+}
+
+v1::Conversation View(MessagingFixture& f, MemberId reader, const std::string& c) {
+  v1::GetConversationRequest request;
+  request.set_conversation_id(c);
+  v1::GetConversationResponse response;
+  REQUIRE_THAT(
+      f.stub->GetConversation(TestService::Context(f.Token(reader)).get(), request, &response),
+      IsOk());
+  return response.conversation();
+}
+
+// The sequences of the new messages a member's stored events replay after
+// `cursor`, reading `n` events.
+std::vector<int64_t> Replayed(MessagingFixture& f, MemberId member, const std::string& cursor,
+                              size_t n) {
+  auto context = TestService::Context(f.Token(member));
+  v1::StreamEventsRequest request;
+  request.set_cursor(cursor);
+  auto reader = f.stub->StreamEvents(context.get(), request);
+  std::vector<int64_t> out;
+  v1::StreamEventsResponse event;
+  for (size_t i = 0; i < n && reader->Read(&event); ++i) {
+    if (event.has_new_message()) out.push_back(event.new_message().message().sequence());
+  }
+  context->TryCancel();
+  return out;
+}
+
+TEST_CASE("A block reaches inside a group: each side's messages are hidden from the other") {
+  MessagingFixture f;
+  const MemberId ana = f.NewMember(), ben = f.NewMember(), cy = f.NewMember();
+  f.Connect(cy, ana);
+  f.Connect(cy, ben);
+  v1::SendMessageResponse created;
+  REQUIRE_THAT(Group(f, cy, {ana, ben}, "Team", "b1", &created), IsOk());  // 1
+  const std::string c = created.conversation().conversation_id();
+  v1::MarkConversationReadRequest read;
+  read.set_conversation_id(c);
+  v1::MarkConversationReadResponse marked;
+  REQUIRE_THAT(
+      f.stub->MarkConversationRead(TestService::Context(f.Token(ben)).get(), read, &marked),
+      IsOk());
+  SetBlock(f, ben, ana, true);
+  // Neither side is told: every send succeeds.
+  REQUIRE_THAT(f.Reply(ana, c, "from ana", "b2"), IsOk());     // 2
+  REQUIRE_THAT(f.Reply(ana, c, "ana again", "b3"), IsOk());    // 3
+  REQUIRE_THAT(f.Reply(ben, c, "from ben", "b4"), IsOk());     // 4
+  using V = std::vector<int64_t>;
+  CHECK(Sequences(f, ben, c) == V{1, 4});
+  CHECK(Sequences(f, ana, c) == V{1, 2, 3});
+  CHECK(Sequences(f, cy, c) == V{1, 2, 3, 4});
+  // Ben's view: nothing unread, his own message last; Ana's: her own.
+  v1::Conversation ben_view = View(f, ben, c);
+  CHECK(ben_view.state().unread_count() == 0);
+  CHECK(ben_view.last_message().sequence() == 4);
+  CHECK(ben_view.participant_ids_size() == 3);  // still members, both
+  v1::Conversation ana_view = View(f, ana, c);
+  CHECK(ana_view.last_message().sequence() == 3);
+  CHECK(ana_view.state().unread_count() == 0);
+  REQUIRE_THAT(f.Reply(cy, c, "from cy", "b5"), IsOk());  // 5
+  CHECK(Sequences(f, ben, c) == V{1, 4, 5});
+  CHECK(View(f, ben, c).state().unread_count() == 1);
+  // Newest first with a huge position: the same, less what is hidden.
+  v1::ListMessagesRequest older;
+  older.set_conversation_id(c);
+  older.set_before_sequence(std::numeric_limits<int64_t>::max());
+  older.set_page_size(2);
+  v1::ListMessagesResponse page;
+  REQUIRE_THAT(f.stub->ListMessages(TestService::Context(f.Token(ana)).get(), older, &page),
+               IsOk());
+  REQUIRE(page.messages_size() == 2);
+  CHECK(page.messages(0).sequence() == 5);
+  CHECK(page.messages(1).sequence() == 3);
+  CHECK(page.has_more());
+  // Stored events, replayed: Ben's hold none of Ana's messages, and hers none of his.
+  CHECK(Replayed(f, ben, "1", 2) == V{4, 5});
+  // (Ana's second event is Ben's read receipt from before the block.)
+  CHECK(Replayed(f, ana, "1", 4) == V{2, 3, 5});
+  // Unread counts and the unread filter leave them out too.
+  v1::ListConversationsRequest unread;
+  unread.set_folder(v1::FOLDER_FOCUSED);
+  unread.set_filter(v1::FILTER_UNREAD);
+  v1::ListConversationsResponse listed;
+  REQUIRE_THAT(
+      f.stub->MarkConversationRead(TestService::Context(f.Token(ben)).get(), read, &marked),
+      IsOk());
+  REQUIRE_THAT(f.Reply(ana, c, "unseen by ben", "b6"), IsOk());  // 6
+  REQUIRE_THAT(
+      f.stub->ListConversations(TestService::Context(f.Token(ben)).get(), unread, &listed),
+      IsOk());
+  CHECK(listed.conversations().empty());
+  v1::GetUnreadCountsResponse counts;
+  REQUIRE_THAT(f.stub->GetUnreadCounts(TestService::Context(f.Token(ben)).get(), {}, &counts),
+               IsOk());
+  for (const auto& count : counts.counts()) CHECK(count.messages() == 0);
+
+  // Unblocked: what was sent meanwhile stays hidden; new messages show.
+  SetBlock(f, ben, ana, false);
+  REQUIRE_THAT(f.Reply(ana, c, "after the unblock", "b7"), IsOk());  // 7
+  CHECK(Sequences(f, ben, c) == V{1, 4, 5, 7});
+  CHECK(View(f, ben, c).last_message().sequence() == 7);
+  CHECK(View(f, ben, c).state().unread_count() == 1);
+  CHECK(Sequences(f, ana, c) == V{1, 2, 3, 5, 6, 7});
+}
+
+TEST_CASE("A group send fails, storing nothing, while identity cannot say who blocked whom") {
+  MessagingFixture f;
+  const MemberId ana = f.NewMember(), ben = f.NewMember(), cy = f.NewMember();
+  f.Connect(cy, ana);
+  f.Connect(cy, ben);
+  v1::SendMessageResponse created;
+  REQUIRE_THAT(Group(f, cy, {ana, ben}, "Team", "u1", &created), IsOk());
+  const std::string c = created.conversation().conversation_id();
+  f.identity.Stop();
+  CHECK_THAT(f.Reply(cy, c, "anyone?", "u2"), StatusIs(Code::kUnavailable));
+  CHECK(Sequences(f, ana, c) == std::vector<int64_t>{1});
+  CHECK(Sequences(f, cy, c) == std::vector<int64_t>{1});
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // The caller's own view over gRPC: archive, star, mute, filters, unread,
 // delete for me, report.
+#include <limits>
+
 #include "tests/grpc/messaging_fixture.h"
 
 namespace liaison::messaging {
@@ -114,6 +116,19 @@ TEST_CASE("Delete for me hides the history from me only - a new message brings t
   REQUIRE(messages.messages_size() == 1);
   CHECK(messages.messages(0).body() == "three");
   CHECK_FALSE(messages.has_more());
+  // Positions far past either end stay within what is left, in both directions.
+  list.set_before_sequence(std::numeric_limits<int64_t>::max());
+  REQUIRE_THAT(f.stub->ListMessages(TestService::Context(f.Token(a)).get(), list, &messages),
+               IsOk());
+  REQUIRE(messages.messages_size() == 1);
+  CHECK(messages.messages(0).sequence() == 3);
+  list.clear_before_sequence();
+  list.set_direction(v1::DIRECTION_NEWER);
+  REQUIRE_THAT(f.stub->ListMessages(TestService::Context(f.Token(a)).get(), list, &messages),
+               IsOk());
+  REQUIRE(messages.messages_size() == 1);
+  CHECK(messages.messages(0).sequence() == 3);
+  list.set_direction(v1::DIRECTION_UNSPECIFIED);
   REQUIRE_THAT(f.stub->ListMessages(TestService::Context(f.Token(b)).get(), list, &messages),
                IsOk());
   CHECK(messages.messages_size() == 3);
