@@ -30,6 +30,10 @@ void AddServerFlags(CLI::App& app, ServerConfig* config) {
       ->check(CLI::Range(0.0, 3600.0));
   add("max-message-bytes", &config->max_message_bytes, "Largest gRPC message accepted or sent")
       ->check(CLI::Range(1024, 64 << 20));
+  add("grpc-memory-mb", &config->grpc_memory_mb,
+      "Memory gRPC may hold for requests being received, in MiB (at least twice "
+      "--max-message-bytes); past it, calls are refused with RESOURCE_EXHAUSTED")
+      ->check(CLI::Range(8, 1 << 20));
   add("block-cache-mb", &config->block_cache_mb,
       "RocksDB block cache shared by the store's column families, in MiB")
       ->check(CLI::Range(1, 1 << 20));

@@ -19,6 +19,9 @@ struct ServerConfig {
   std::string signing_key_file;
   double shutdown_grace_seconds = 10;
   int max_message_bytes = 4 << 20;
+  // gRPC's memory quota for the server's transports, in MiB: buffered
+  // requests beyond it are cancelled (RESOURCE_EXHAUSTED), not held.
+  int grpc_memory_mb = 64;
   std::string log_level = "info";
   int block_cache_mb = 64;
   // Count and time every RPC served and made (grpc_server_*, grpc_client_*).

@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "common/grpc_log.h"
 #include "common/logging.h"
+#include "common/memory_limits.h"
 #include "common/status.h"
 #include "common/tls.h"
 #include "grpc/health/v1/health.pb.h"
@@ -38,6 +39,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
                            &server->port_);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
+  // gRPC holds a whole request before its size check (common/memory_limits.h).
+  RETURN_IF_ERROR(
+      ApplyGrpcMemoryQuota(config.grpc_memory_mb, config.max_message_bytes, &builder));
   // Keep idle connections alive through proxies and notice dead peers, and
   // let clients ping as often as every 10 s.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
@@ -106,6 +110,9 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
   if (!key.ok()) return fail("signing key", key.status());
   const std::string signing_key = *std::move(key);
   TokenVerifier verifier(signing_key, Clock::Real());
+  // Hands back what refused or finished large requests leave in glibc's
+  // arenas (common/memory_limits.h).
+  const HeapTrimmer heap_trimmer;
 
   std::error_code error;
   std::filesystem::create_directories(config.data_dir, error);
