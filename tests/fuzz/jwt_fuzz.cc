@@ -103,8 +103,9 @@ void CheckMinted(FuzzedDataProvider& in) {
       in.ConsumeBool() ? in.ConsumeIntegralInRange<int64_t>(-5, 5)
                        : in.ConsumeIntegralInRange<int64_t>(-(int64_t{1} << 40), int64_t{1} << 40);
   const auto token = Minter().Mint(subject, kNow + absl::Seconds(offset));
-  // libjwt keeps the subject as a C string in JSON: a NUL or invalid UTF-8
-  // cannot be minted. Anything else can.
+  // libjwt takes the subject as a C string and writes JSON: invalid UTF-8
+  // cannot be minted, and a NUL ends the subject early (Mint's callers never
+  // pass one). Anything else mints.
   if (!token.ok()) {
     FUZZ_CHECK(absl::StrContains(subject, '\0') || !DecodeUtf8(subject).has_value());
     return;
