@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 
 #include "tests/system/system_support.h"
 
@@ -151,6 +153,42 @@ TEST_CASE("liaison-seed-graph writes a store liaison-identity serves") {
   CHECK(member["member"]["tier"] == "ACCOUNT_TIER_PREMIUM_BUSINESS");
   identity.process->Signal(SIGTERM);
   CHECK(identity.process->Wait() == 0);
+}
+
+TEST_CASE("Members liaison-seed-graph wrote are registered with liaison-privacy after start-up") {
+  TempDir dir;
+  const std::string key = WriteKey(dir);
+  auto seeded = RunCommand({LIAISON_SEED_GRAPH_BIN, "--data-dir", dir.Sub("identity"), "--members",
+                            "2500", "--hubs", "1", "--avg-degree", "4"});
+  INFO(seeded.output);
+  REQUIRE(seeded.exit_code == 0);
+  RunningService privacy =
+      StartService(LIAISON_PRIVACY_BIN, dir.Sub("privacy"), key, dir.Sub("p.log"));
+  RunningService identity =
+      StartService(LIAISON_IDENTITY_BIN, dir.Sub("identity"), key, dir.Sub("i.log"),
+                   {"--privacy-address", "127.0.0.1:" + std::to_string(privacy.grpc_port)});
+  // Ids 1..2,500: the first, a middle and the last of the 1,000-member batches.
+  for (const char* id : {"1", "1500", "2500"}) {
+    const std::string token = CtlToken(key, {id});
+    CommandResult result;
+    for (int attempt = 0; attempt < 300; ++attempt) {
+      result = CallRpc(privacy, "liaison.privacy.v1.PrivacyService/UpdateSettings", token,
+                       R"({"settings":{"openProfile":true},"updateMask":"openProfile"})");
+      if (!Contains(result.output, "failed_precondition")) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    INFO(id << ": " << result.output);
+    CHECK(result.exit_code == 0);
+  }
+  CHECK(Contains(identity.process->Log(), "privacy_registration_backfill_done"));
+  // A member nobody created is still refused.
+  auto ghost = CallRpc(privacy, "liaison.privacy.v1.PrivacyService/UpdateSettings",
+                       CtlToken(key, {"2501"}), R"({"updateMask":"openProfile"})");
+  CHECK(Contains(ghost.output, "\"code\": \"failed_precondition\""));
+  identity.process->Signal(SIGTERM);
+  CHECK(identity.process->Wait() == 0);
+  privacy.process->Signal(SIGTERM);
+  CHECK(privacy.process->Wait() == 0);
 }
 
 }  // namespace
