@@ -268,7 +268,8 @@ void MessagingHandler::ShareWith(const Caller& caller, const std::string& conver
   for (MemberId m : *others) call->request.add_member_ids(FormatMemberId(m));
   deps_.privacy->async()->BatchGetSettings(
       &call->context, &call->request, &call->response,
-      [call, others = *std::move(others), done = std::move(done)](grpc::Status s) {
+      [this, member = caller.member_id, call, others = *std::move(others),
+       done = std::move(done)](grpc::Status s) {
         // Without privacy's answer nothing is shared: the safe side of the toggle.
         const auto& settings = call->response.settings();
         std::vector<MemberId> to;
@@ -280,7 +281,19 @@ void MessagingHandler::ShareWith(const Caller& caller, const std::string& conver
             }
           }
         }
-        done(std::move(to));
+        if (to.empty()) return done(std::move(to));
+        // Nor across a block, either way (in a group both stay; neither is
+        // told of the other). Without identity's answer, nothing is shared.
+        FetchRelationships(
+            member, to,
+            [done](absl::StatusOr<std::vector<identity::v1::Relationship>> relationships) {
+              std::vector<MemberId> unblocked;
+              for (const auto& r : relationships.ok() ? *relationships
+                                                      : std::vector<identity::v1::Relationship>()) {
+                if (!r.blocked()) unblocked.push_back(std::stoull(r.other_member_id()));
+              }
+              done(std::move(unblocked));
+            });
       });
 }
 

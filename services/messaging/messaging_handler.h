@@ -129,7 +129,8 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   void Refund(MemberId sender, const std::string& inmail_id, std::function<void()> done);
   // Those of the conversation's other participants who get the caller's
   // read receipts and typing: both sides have the toggle on (one privacy
-  // call). An error only if the caller is not in the conversation.
+  // call) and no block stands between them (one identity call). An error
+  // only if the caller is not in the conversation.
   void ShareWith(const Caller& caller, const std::string& conversation_id,
                  std::function<void(absl::StatusOr<std::vector<MemberId>>)> done);
   // Holds one of `sender`'s credits for the InMail (idempotent by id).
