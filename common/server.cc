@@ -18,11 +18,13 @@
 #include "common/grpc_log.h"
 #include "common/logging.h"
 #include "common/memory_limits.h"
+#include "common/request_guard.h"
 #include "common/status.h"
 #include "common/tls.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace liaison {
+
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config,
                                                       const std::vector<ServiceEntry>& services,
                                                       Metrics* metrics) {
@@ -49,11 +51,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-  if (metrics != nullptr) {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(metrics->ServerInterceptor());
-    builder.experimental().SetInterceptorCreators(std::move(creators));
-  }
+  // The unparsable-request guard comes first, so the metrics interceptor
+  // counts the status it sets.
+  RouteProtobufLogs();
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(UnparsableRequestInterceptor());
+  if (metrics != nullptr) creators.push_back(metrics->ServerInterceptor());
+  builder.experimental().SetInterceptorCreators(std::move(creators));
   for (const ServiceEntry& entry : services) builder.RegisterService(entry.service);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
