@@ -117,14 +117,20 @@ TEST_CASE(
 namespace liaison::testing {
 namespace {
 
+// Seeds dir/identity with `members` members and one hub; returns what the
+// seeder printed.
+std::string Seed(const TempDir& dir, const std::string& members, const std::string& avg_degree) {
+  auto seeded = RunCommand({LIAISON_SEED_GRAPH_BIN, "--data-dir", dir.Sub("identity"), "--members",
+                            members, "--hubs", "1", "--avg-degree", avg_degree});
+  INFO(seeded.output);
+  REQUIRE(seeded.exit_code == 0);
+  return seeded.output;
+}
+
 TEST_CASE("liaison-seed-graph writes a store liaison-identity serves") {
   TempDir dir;
   const std::string key = WriteKey(dir);
-  auto seeded = RunCommand({LIAISON_SEED_GRAPH_BIN, "--data-dir", dir.Sub("identity"), "--members",
-                            "2000", "--hubs", "1", "--avg-degree", "10"});
-  INFO(seeded.output);
-  REQUIRE(seeded.exit_code == 0);
-  CHECK(Contains(seeded.output, "outside the main network: ids below 41"));
+  CHECK(Contains(Seed(dir, "2000", "10"), "outside the main network: ids below 41"));
   RunningService identity =
       StartService(LIAISON_IDENTITY_BIN, dir.Sub("identity"), key, dir.Sub("i.log"));
   const std::string admin = CtlToken(key, {"--service", "admin"});
@@ -158,10 +164,7 @@ TEST_CASE("liaison-seed-graph writes a store liaison-identity serves") {
 TEST_CASE("Members liaison-seed-graph wrote are registered with liaison-privacy after start-up") {
   TempDir dir;
   const std::string key = WriteKey(dir);
-  auto seeded = RunCommand({LIAISON_SEED_GRAPH_BIN, "--data-dir", dir.Sub("identity"), "--members",
-                            "2500", "--hubs", "1", "--avg-degree", "4"});
-  INFO(seeded.output);
-  REQUIRE(seeded.exit_code == 0);
+  Seed(dir, "2500", "4");
   RunningService privacy =
       StartService(LIAISON_PRIVACY_BIN, dir.Sub("privacy"), key, dir.Sub("p.log"));
   RunningService identity =
