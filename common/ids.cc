@@ -7,10 +7,27 @@
 
 namespace liaison {
 
-absl::StatusOr<MemberId> ParseMemberId(absl::string_view text, absl::string_view field) {
+namespace {
+
+const char* KindName(IdKind kind) {
+  switch (kind) {
+    case IdKind::kMember:
+      return "member";
+    case IdKind::kPage:
+      return "page";
+    case IdKind::kConversation:
+      return "conversation";
+  }
+  return "member";
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> ParseId(absl::string_view text, absl::string_view field, IdKind kind) {
+  const char* name = KindName(kind);
   if (text.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, " is empty; give a member id such as \"42\""));
+        absl::StrCat(field, " is empty; give a ", name, " id such as \"42\""));
   }
   bool digits_only = text.size() <= 19;
   for (char c : text)
@@ -18,8 +35,8 @@ absl::StatusOr<MemberId> ParseMemberId(absl::string_view text, absl::string_view
   uint64_t id = 0;
   if (!digits_only || text[0] == '0' || !absl::SimpleAtoi(text, &id) || id > kMaxMemberId) {
     return absl::InvalidArgumentError(absl::StrCat(
-        field, " \"", absl::CHexEscape(text.substr(0, 40)),
-        "\" is not a member id; member ids are decimal numbers from 1 to ", kMaxMemberId));
+        field, " \"", absl::CHexEscape(text.substr(0, 40)), "\" is not a ", name, " id; ", name,
+        " ids are decimal numbers from 1 to ", kMaxMemberId, " without sign, spaces or leading zeros"));
   }
   return id;
 }

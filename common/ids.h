@@ -17,9 +17,25 @@ using MemberId = uint64_t;
 
 inline constexpr MemberId kMaxMemberId = (uint64_t{1} << 63) - 1;
 
-// Parses a wire member id. `field` names the request field in the error.
-// InvalidArgumentError with an actionable message for anything malformed.
-absl::StatusOr<MemberId> ParseMemberId(absl::string_view text, absl::string_view field);
+// What an id names, for error messages: pages and conversations have ids of
+// the member id format.
+enum class IdKind { kMember, kPage, kConversation };
+
+// Parses a wire id of `kind`. `field` names the request field in the error.
+// InvalidArgumentError with an actionable message for anything malformed,
+// naming the field and the kind of id it wants.
+absl::StatusOr<uint64_t> ParseId(absl::string_view text, absl::string_view field, IdKind kind);
+
+inline absl::StatusOr<MemberId> ParseMemberId(absl::string_view text, absl::string_view field) {
+  return ParseId(text, field, IdKind::kMember);
+}
+inline absl::StatusOr<uint64_t> ParsePageId(absl::string_view text, absl::string_view field) {
+  return ParseId(text, field, IdKind::kPage);
+}
+inline absl::StatusOr<uint64_t> ParseConversationId(absl::string_view text,
+                                                    absl::string_view field) {
+  return ParseId(text, field, IdKind::kConversation);
+}
 
 std::string FormatMemberId(MemberId id);
 

@@ -149,7 +149,8 @@ void CreditLogic::FillBalance(MemberId member, const storage::v1::Account& accou
   const auto tier = static_cast<identity::v1::AccountTier>(account.tier());
   const TierRule rule = RuleFor(tier);
   balance->set_member_id(FormatMemberId(member));
-  balance->set_tier(identity::v1::AccountTier_Name(tier));
+  balance->set_tier(tier);
+  balance->set_tier_name(identity::v1::AccountTier_Name(tier));
   balance->set_monthly_available(account.monthly());
   balance->set_purchased_available(account.purchased());
   balance->set_held(account.held());
@@ -203,6 +204,10 @@ absl::Status CreditLogic::Purchase(MemberId member, const MemberFacts& facts,
                                                    "; buy 1 to ", kMaxQuantity, " packs at once"));
   }
   const int quantity = request.quantity() == 0 ? 1 : request.quantity();
+  if (request.pack_id().empty()) {
+    return absl::InvalidArgumentError(
+        "pack_id is empty; give the id of a pack ListCreditPacks shows, such as \"5\"");
+  }
   const v1::CreditPack* pack = nullptr;
   for (const auto& p : config_.packs) {
     if (p.pack_id() == request.pack_id()) pack = &p;
@@ -345,6 +350,14 @@ absl::Status CreditLogic::Void(MemberId member, const std::string& inmail_id, v1
   ASSIGN_OR_RETURN(auto account, store_->GetAccount(member));
   Change change(this, member, std::move(account));
   if (absl::IsNotFound(found.status())) {
+    // A member credits has never seen cannot have a hold, nor a reserve in
+    // flight worth refusing (a late one would expire on its own): store
+    // nothing for ids that may not even be members.
+    ASSIGN_OR_RETURN(bool known, store_->HasAccount(member));
+    if (!known) {
+      return absl::NotFoundError(absl::StrCat("member ", member, " has no hold for InMail ",
+                                              inmail_id, " and no credits account"));
+    }
     // Voided before it was reserved (a retry overtook the reserve): remember,
     // so a late ReserveCredit for this InMail is refused.
     hold->set_member_id(FormatMemberId(member));

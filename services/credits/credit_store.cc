@@ -32,6 +32,13 @@ absl::StatusOr<storage::v1::Account> CreditStore::GetAccount(MemberId m) const {
   return account;
 }
 
+absl::StatusOr<bool> CreditStore::HasAccount(MemberId m) const {
+  auto account = store_->Get(ledger_, keys::Account(m));
+  if (absl::IsNotFound(account.status())) return false;
+  if (!account.ok()) return account.status();
+  return true;
+}
+
 absl::StatusOr<v1::Hold> CreditStore::GetHold(MemberId m, absl::string_view inmail_id) const {
   return ParseRecord<v1::Hold>(store_->Get(ledger_, keys::Hold(m, inmail_id)));
 }

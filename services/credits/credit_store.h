@@ -46,6 +46,10 @@ class CreditStore final {
 
   // A member with no account yet gets an empty one.
   absl::StatusOr<storage::v1::Account> GetAccount(MemberId m) const;
+  // Whether credits has ever written `m`'s account: it has for every member
+  // who ever had credits (and so could have a hold), never for ids identity
+  // does not know.
+  absl::StatusOr<bool> HasAccount(MemberId m) const;
   // NotFoundError when absent.
   absl::StatusOr<v1::Hold> GetHold(MemberId m, absl::string_view inmail_id) const;
   absl::StatusOr<storage::v1::Purchase> GetPurchase(MemberId m, absl::string_view key) const;

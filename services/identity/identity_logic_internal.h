@@ -41,7 +41,7 @@ inline std::string HumanTime(absl::Time t) {
 
 // Page ids share the member id format.
 inline absl::StatusOr<uint64_t> ParsePageId(absl::string_view text) {
-  return ParseMemberId(text, "page_id");
+  return liaison::ParsePageId(text, "page_id");
 }
 
 }  // namespace liaison::identity

@@ -180,6 +180,10 @@ absl::Status IdentityLogic::RespondToInvitation(const Caller& caller,
                                                 const v1::RespondToInvitationRequest& request,
                                                 v1::RespondToInvitationResponse* response) {
   ASSIGN_OR_RETURN(MemberId sender, ParseMemberId(request.sender_id(), "sender_id"));
+  if (sender == caller.member_id) {
+    return absl::InvalidArgumentError(
+        "sender_id is your own member id; you cannot answer an invitation from yourself");
+  }
   const auto answer = request.response();
   if (answer == v1::INVITATION_RESPONSE_UNSPECIFIED || !v1::InvitationResponse_IsValid(answer)) {
     return absl::InvalidArgumentError(
@@ -217,6 +221,10 @@ absl::Status IdentityLogic::WithdrawInvitation(const Caller& caller,
                                                const v1::WithdrawInvitationRequest& request) {
   ASSIGN_OR_RETURN(MemberId recipient, ParseMemberId(request.recipient_id(), "recipient_id"));
   const MemberId sender = caller.member_id;
+  if (recipient == sender) {
+    return absl::InvalidArgumentError(
+        "recipient_id is your own member id; you cannot have invited yourself");
+  }
   Locked lock(this, {sender, recipient});
   auto invitation = store_->GetInvitation(sender, recipient);
   if (absl::IsNotFound(invitation.status())) {

@@ -73,6 +73,10 @@ absl::Status IdentityLogic::ListConnections(const Caller& caller,
 absl::Status IdentityLogic::RemoveConnection(const Caller& caller,
                                              const v1::RemoveConnectionRequest& request) {
   ASSIGN_OR_RETURN(MemberId other, ParseMemberId(request.member_id(), "member_id"));
+  if (other == caller.member_id) {
+    return absl::InvalidArgumentError(
+        "member_id is your own member id; you cannot be connected to yourself");
+  }
   Locked lock(this, {caller.member_id, other});
   rocksdb::WriteBatch batch;
   bool removed = false;
@@ -234,6 +238,10 @@ absl::Status IdentityLogic::BlockMember(const Caller& caller,
 absl::Status IdentityLogic::UnblockMember(const Caller& caller,
                                           const v1::UnblockMemberRequest& request) {
   ASSIGN_OR_RETURN(MemberId other, ParseMemberId(request.member_id(), "member_id"));
+  if (other == caller.member_id) {
+    return absl::InvalidArgumentError(
+        "member_id is your own member id; you cannot block or unblock yourself");
+  }
   Locked lock(this, {caller.member_id, other});
   ASSIGN_OR_RETURN(bool blocked,
                    store_->Exists(store_->social(), keys::Block(caller.member_id, other)));

@@ -77,7 +77,8 @@ TEST_CASE("A premium member's balance follows identity's tier") {
   REQUIRE_THAT(f.Balance(f.credits.MemberToken(m), "", &balance), IsOk());
   CHECK(balance.monthly_available() == 30);
   CHECK(balance.rollover_cap() == 120);
-  CHECK(balance.tier() == "ACCOUNT_TIER_RECRUITER_LITE");
+  CHECK(balance.tier() == identity::v1::ACCOUNT_TIER_RECRUITER_LITE);
+  CHECK(balance.tier_name() == "ACCOUNT_TIER_RECRUITER_LITE");  // the deprecated form
   CHECK(balance.member_id() == std::to_string(m));
   REQUIRE_THAT(f.Balance(f.svc, std::to_string(m), &balance), IsOk());
   CHECK(balance.available() == 30);
@@ -162,6 +163,42 @@ TEST_CASE("Bad credit input gets the right code and stores nothing") {
   REQUIRE_THAT(f.Balance(f.svc, std::to_string(m), &balance), IsOk());
   CHECK(balance.purchased_available() == 0);
   CHECK(balance.held() == 0);
+}
+
+TEST_CASE("Empty pack ids and holds of unknown members are refused, and nothing is stored") {
+  Fixture f;
+  const MemberId m = f.NewMember("rec", identity::v1::ACCOUNT_TIER_PREMIUM_CAREER);
+  v1::PurchaseCreditsRequest buy;
+  buy.set_idempotency_key("k1");
+  v1::PurchaseCreditsResponse bought;
+  CHECK_THAT(
+      f.stub->PurchaseCredits(TestService::Context(f.credits.MemberToken(m)).get(), buy, &bought),
+      StatusIs(Code::kInvalidArgument, "pack_id is empty"));
+  // Voiding a hold of a member nobody created stores nothing: refunding the
+  // same InMail afterwards answers as it did before.
+  v1::RefundInMailRequest refund;
+  refund.set_member_id("424242");
+  refund.set_inmail_id("im-1");
+  v1::RefundInMailResponse refunded;
+  const grpc::Status before =
+      f.stub->RefundInMail(TestService::Context(f.svc).get(), refund, &refunded);
+  v1::VoidHoldRequest void_hold;
+  void_hold.set_member_id("424242");
+  void_hold.set_inmail_id("im-1");
+  v1::VoidHoldResponse voided;
+  CHECK_THAT(f.stub->VoidHold(TestService::Context(f.svc).get(), void_hold, &voided),
+             StatusIs(Code::kNotFound, "no credits account"));
+  const grpc::Status after =
+      f.stub->RefundInMail(TestService::Context(f.svc).get(), refund, &refunded);
+  CHECK(after.error_code() == before.error_code());
+  CHECK(after.error_message() == before.error_message());
+  // A known member's early void is remembered, so a late reserve is refused.
+  v1::Balance balance;
+  REQUIRE_THAT(f.Balance(f.svc, std::to_string(m), &balance), IsOk());
+  void_hold.set_member_id(std::to_string(m));
+  REQUIRE_THAT(f.stub->VoidHold(TestService::Context(f.svc).get(), void_hold, &voided), IsOk());
+  CHECK(voided.hold().state() == v1::HOLD_STATE_VOIDED);
+  CHECK_FALSE(f.Reserve(f.svc, m, "im-1").ok());
 }
 
 TEST_CASE("Credit packs are listed from the configured table") {

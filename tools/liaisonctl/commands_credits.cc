@@ -19,11 +19,9 @@ std::function<Actor()> SelfOrNamed(const std::shared_ptr<std::string>& member) {
 }
 
 void PrintBalance(Cli& cli, const cv::Balance& b) {
-  const std::string tier = absl::StrCat(b.tier());
-  auto short_tier = ParseEnum<identity::v1::AccountTier>(tier, "tier");
   PrintFields(std::cout,
               {{"member", absl::StrCat(cli.MemberLabel(b.member_id()), " (", b.member_id(), ")")},
-               {"tier", short_tier.ok() ? ShortName(*short_tier) : tier},
+               {"tier", ShortName(b.tier())},
                {"available", absl::StrCat(b.available(), " (", b.monthly_available(), " monthly, ",
                                           b.purchased_available(), " purchased)")},
                {"held", absl::StrCat(b.held())},
