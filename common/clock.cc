@@ -1,5 +1,11 @@
 #include "common/clock.h"
 
+#include <cstdint>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
 namespace liaison {
@@ -25,6 +31,52 @@ absl::Time ManualClock::Now() const {
 void ManualClock::Set(absl::Time t) {
   absl::MutexLock lock(&mu_);
   now_ = t;
+}
+
+absl::StatusOr<absl::Duration> ParseClockOffset(absl::string_view text) {
+  auto bad = [text](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("clock offset \"", text, "\" ", why, "; write e.g. 90d, 48h, -1h30m or 0"));
+  };
+  absl::string_view rest = text;
+  const bool negative = absl::ConsumePrefix(&rest, "-");
+  if (!negative) absl::ConsumePrefix(&rest, "+");
+  if (rest == "0") return absl::ZeroDuration();
+  if (rest.empty()) return bad("is empty");
+  absl::Duration total;
+  while (!rest.empty()) {
+    size_t digits = 0;
+    while (digits < rest.size() && absl::ascii_isdigit(static_cast<unsigned char>(rest[digits]))) {
+      ++digits;
+    }
+    if (digits == 0) return bad("needs a whole number before each unit");
+    if (digits == rest.size()) return bad("needs a unit (d, h, m or s) after each number");
+    int64_t count = 0;
+    if (digits > 12 || !absl::SimpleAtoi(rest.substr(0, digits), &count)) {
+      return bad("is beyond 100 years");
+    }
+    absl::Duration unit;
+    switch (rest[digits]) {
+      case 'd':
+        unit = absl::Hours(24);
+        break;
+      case 'h':
+        unit = absl::Hours(1);
+        break;
+      case 'm':
+        unit = absl::Minutes(1);
+        break;
+      case 's':
+        unit = absl::Seconds(1);
+        break;
+      default:
+        return bad(absl::StrCat("has an unknown unit '", rest.substr(digits, 1), "'"));
+    }
+    total += count * unit;
+    if (total > kMaxClockOffset) return bad("is beyond 100 years");
+    rest.remove_prefix(digits + 1);
+  }
+  return negative ? -total : total;
 }
 
 void SetTimestamp(google::protobuf::Timestamp* ts, absl::Time t) {

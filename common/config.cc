@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_replace.h"
+#include "common/clock.h"
 
 namespace liaison {
 
@@ -51,6 +52,15 @@ void AddServerFlags(CLI::App& app, ServerConfig* config) {
       "Plaintext port serving only grpc.health.v1.Health, for probes that cannot present a "
       "client certificate under mTLS (Kubernetes' gRPC probes); -1: none, 0 picks a free one")
       ->check(CLI::Range(-1, 65535));
+  add("clock-offset", &config->clock_offset,
+      "Test only: run the service's time rules this far from real time (90d, 48h, -1h30m, 0); "
+      "token expiry stays on real time")
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            auto offset = ParseClockOffset(value);
+            return offset.ok() ? std::string() : std::string(offset.status().message());
+          },
+          "DURATION"));
 }
 
 std::optional<int> ParseFlags(CLI::App& app, int argc, char** argv) {

@@ -35,6 +35,9 @@ struct ServerConfig {
   // A plaintext port serving only grpc.health.v1.Health, for probes that
   // cannot present a client certificate; -1: none, 0: a free port.
   int health_port = -1;
+  // Test-only: moves the clock the service's rules run on (never token
+  // expiry) by a duration such as "90d" or "-1h30m" (see ParseClockOffset).
+  std::string clock_offset = "0";
 };
 
 // Registers the shared flags on `app`, writing into `config`. The defaults

@@ -4,6 +4,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+#include <prometheus/gauge.h>
 #include <signal.h>
 #include <string.h>
 
@@ -117,6 +118,9 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
   // Hands back what refused or finished large requests leave in glibc's
   // arenas (common/memory_limits.h).
   const HeapTrimmer heap_trimmer;
+  auto clock_offset = ParseClockOffset(config.clock_offset);
+  if (!clock_offset.ok()) return fail("clock offset", clock_offset.status());
+  const OffsetClock clock(Clock::Real(), *clock_offset);
 
   std::error_code error;
   std::filesystem::create_directories(config.data_dir, error);
@@ -130,7 +134,18 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
 
   Metrics metrics(spec.name);
   metrics.AddCollectable((*store)->MetricsCollector());
-  ServiceDeps deps{&config, store->get(), &verifier, &metrics, Clock::Real(), &signing_key};
+  if (*clock_offset != absl::ZeroDuration()) {
+    LogWarn("clock_offset", {{"offset", config.clock_offset},
+                             {"offset_seconds", absl::ToInt64Seconds(*clock_offset)},
+                             {"note", "test only: token expiry stays on real time"}});
+    prometheus::BuildGauge()
+        .Name("liaison_clock_offset_seconds")
+        .Help("How far --clock-offset moves the rules' clock from real time (test only).")
+        .Register(metrics.registry())
+        .Add({})
+        .Set(absl::ToDoubleSeconds(*clock_offset));
+  }
+  ServiceDeps deps{&config, store->get(), &verifier, &metrics, &clock, &signing_key, Clock::Real()};
   auto module = spec.create(deps);
   if (!module.ok()) return fail("service", module.status());
 

@@ -65,9 +65,13 @@ struct ServiceDeps {
   Store* store;
   const TokenVerifier* verifier;
   Metrics* metrics;
+  // What the service's rules read the time from (moved by --clock-offset).
   const Clock* clock;
   // The HS256 key, for minting this service's own token to call others.
   const std::string* signing_key;
+  // What token lifetimes are measured on: real time, whatever the offset, so
+  // tokens minted anywhere stay valid on a service whose clock was moved.
+  const Clock* token_clock;
 };
 
 // What a service plugs into the runtime.

@@ -14,7 +14,7 @@ CreditModule::CreditModule(const ServiceDeps& deps, CreditConfig logic_config,
       writers_(8),
       identity_channel_(std::move(identity)),
       identity_(identity::v1::IdentityService::NewStub(identity_channel_)),
-      tokens_("credits", *deps.signing_key, deps.clock),
+      tokens_("credits", *deps.signing_key, deps.token_clock),
       handler_(&logic_, deps.verifier, &writers_, identity_.get(), &tokens_),
       sweeper_([this, sweep_interval] { SweepLoop(sweep_interval); }) {}
 

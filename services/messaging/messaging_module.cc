@@ -21,7 +21,7 @@ MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingService
       identity_(identity::v1::IdentityService::NewStub(identity)),
       privacy_(privacy::v1::PrivacyService::NewStub(privacy)),
       credits_(credits::v1::CreditService::NewStub(credits)),
-      tokens_("messaging", *deps.signing_key, deps.clock),
+      tokens_("messaging", *deps.signing_key, deps.token_clock),
       handler_(&logic_, deps.verifier, &writers_, &readers_, &hub_, &limiter_,
                Dependencies{identity_.get(), privacy_.get(), credits_.get(), &tokens_}),
       outbox_loop_([this, interval = absl::Seconds(config.outbox_interval_seconds)] {
