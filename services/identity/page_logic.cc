@@ -138,6 +138,11 @@ absl::Status IdentityLogic::GetPageRelation(const Caller& caller,
   ASSIGN_OR_RETURN(uint64_t page_id, ParsePageId(request.page_id()));
   ASSIGN_OR_RETURN(MemberId member, SelfOrNamed(caller, request.member_id(), "member_id"));
   ASSIGN_OR_RETURN(v1::Page page, LoadPage(*store_, page_id));
+  auto exists = store_->GetMember(member);
+  if (absl::IsNotFound(exists.status())) {
+    return absl::NotFoundError(absl::StrCat("member_id: no member ", member));
+  }
+  if (!exists.ok()) return exists.status();
   ASSIGN_OR_RETURN(bool follows, store_->Exists(store_->social(), keys::Follower(page_id, member)));
   response->set_follows(follows);
   response->set_is_admin(IsAdmin(page, member));

@@ -1,5 +1,6 @@
 #include "services/messaging/event_hub.h"
 
+#include <algorithm>
 #include <deque>
 #include <limits>
 
@@ -18,11 +19,19 @@ uint64_t CursorOf(const v1::StreamEventsResponse& event) {
 
 }  // namespace
 
+class RefusedStream final : public grpc::ServerWriteReactor<v1::StreamEventsResponse> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
 class EventHub::Stream final : public grpc::ServerWriteReactor<v1::StreamEventsResponse> {
  public:
-  Stream(EventHub* hub, MemberId member) : hub_(hub), member_(member) {}
+  Stream(EventHub* hub, MemberId member, uint64_t order)
+      : hub_(hub), member_(member), order_(order) {}
 
   MemberId member() const { return member_; }
+  uint64_t order() const { return order_; }
 
   // Replayed events first; live ones that arrived meanwhile follow, in order.
   void Begin(std::vector<v1::StreamEventsResponse> replay) {
@@ -96,6 +105,7 @@ class EventHub::Stream final : public grpc::ServerWriteReactor<v1::StreamEventsR
 
   EventHub* hub_;
   MemberId member_;
+  const uint64_t order_;  // when it opened, among this process's streams
   absl::Mutex mu_;
   std::deque<v1::StreamEventsResponse> queue_ ABSL_GUARDED_BY(mu_);
   bool replaying_ ABSL_GUARDED_BY(mu_) = true;
@@ -104,11 +114,10 @@ class EventHub::Stream final : public grpc::ServerWriteReactor<v1::StreamEventsR
   uint64_t last_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-absl::StatusOr<uint64_t> EventHub::NextCursor(MemberId member) {
-  absl::MutexLock lock(&cursor_mu_);
+absl::StatusOr<uint64_t*> EventHub::LastCursor(MemberId member) {
   auto it = last_cursor_.find(member);
   if (it == last_cursor_.end()) {
-    // First event since start: continue after the newest one stored.
+    // First use since start: the newest event stored.
     uint64_t last = 0;
     auto iter = store_->store()->NewIterator(store_->events(), /*prefix_scan=*/false);
     const std::string prefix = KeyBuilder('E').U64(member).key();
@@ -124,7 +133,13 @@ absl::StatusOr<uint64_t> EventHub::NextCursor(MemberId member) {
     RETURN_IF_ERROR(FromRocksStatus(iter->status(), "event scan"));
     it = last_cursor_.emplace(member, last).first;
   }
-  return ++it->second;
+  return &it->second;
+}
+
+absl::StatusOr<uint64_t> EventHub::NextCursor(MemberId member) {
+  absl::MutexLock lock(&cursor_mu_);
+  ASSIGN_OR_RETURN(uint64_t * last, LastCursor(member));
+  return ++*last;
 }
 
 absl::StatusOr<v1::StreamEventsResponse> EventHub::Stage(rocksdb::WriteBatch* batch,
@@ -147,19 +162,56 @@ void EventHub::Publish(MemberId member, const v1::StreamEventsResponse& event) {
   for (Stream* stream : it->second) stream->Push(event);
 }
 
-grpc::ServerWriteReactor<v1::StreamEventsResponse>* EventHub::Open(MemberId member,
-                                                                   uint64_t after) {
-  auto* stream = new Stream(this, member);
+grpc::ServerWriteReactor<v1::StreamEventsResponse>* EventHub::Refused(
+    const grpc::Status& status) {
+  return new RefusedStream(status);
+}
+
+grpc::ServerWriteReactor<v1::StreamEventsResponse>* EventHub::Open(
+    MemberId member, std::optional<uint64_t> after, grpc::CallbackServerContext* context) {
+  // The newest cursor handed out before this stream is registered: every
+  // event after it reaches the stream live or can be replayed, so a client
+  // that sees no event can resume from it (header kCursorHeader).
+  uint64_t current = 0;
+  {
+    absl::MutexLock lock(&cursor_mu_);
+    auto last = LastCursor(member);
+    if (!last.ok()) return Refused(ToGrpcStatus(last.status()));
+    current = **last;
+  }
+  if (context != nullptr) context->AddInitialMetadata(kCursorHeader, FormatEventCursor(current));
+  Stream* stream;
   {
     absl::MutexLock lock(&streams_mu_);
-    streams_[member].insert(stream);
+    auto& mine = streams_[member];
+    if (mine.size() >= limits_.per_member && !mine.empty()) {
+      // The member's oldest stream makes room (see StreamLimits).
+      Stream* oldest = *std::min_element(mine.begin(), mine.end(), [](Stream* a, Stream* b) {
+        return a->order() < b->order();
+      });
+      mine.erase(oldest);
+      --open_;
+      oldest->End(grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("a newer event stream of yours replaced this one; a member may hold ",
+                       limits_.per_member, " at once")));
+    }
+    if (open_ >= limits_.per_process) {
+      if (mine.empty()) streams_.erase(member);
+      return Refused(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                  absl::StrCat("this server holds ", open_,
+                                               " event streams, its limit; retry later")));
+    }
+    stream = new Stream(this, member, ++opened_);
+    mine.insert(stream);
+    ++open_;
   }
   std::vector<v1::StreamEventsResponse> replay;
   // (No event has the largest cursor, and after + 1 would wrap to the first.)
-  if (after > 0 && after < std::numeric_limits<uint64_t>::max()) {
+  if (after.has_value() && *after < std::numeric_limits<uint64_t>::max()) {
     auto iter = store_->store()->NewIterator(store_->events(), /*prefix_scan=*/true);
     const std::string prefix = KeyBuilder('E').U64(member).key();
-    for (iter->Seek(KeyBuilder('E').U64(member).U64(after + 1).key());
+    for (iter->Seek(KeyBuilder('E').U64(member).U64(*after + 1).key());
          iter->Valid() && iter->key().starts_with(prefix) && replay.size() < kRetained;
          iter->Next()) {
       v1::StreamEventsResponse event;
@@ -189,7 +241,8 @@ void EventHub::Remove(Stream* stream) {
   absl::MutexLock lock(&streams_mu_);
   auto it = streams_.find(stream->member());
   if (it == streams_.end()) return;
-  it->second.erase(stream);
+  // A replaced stream was taken out when it was replaced.
+  if (it->second.erase(stream) == 1) --open_;
   if (it->second.empty()) streams_.erase(it);
 }
 

@@ -8,9 +8,11 @@
 #ifndef LIAISON_SERVICES_MESSAGING_EVENT_HUB_H_
 #define LIAISON_SERVICES_MESSAGING_EVENT_HUB_H_
 
+#include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
 
 #include <cstdint>
+#include <optional>
 #include <set>
 
 #include "absl/base/thread_annotations.h"
@@ -22,12 +24,26 @@
 
 namespace liaison::messaging {
 
+// How many streams may be open at once. A member's new stream past their
+// limit ends their oldest one (RESOURCE_EXHAUSTED, "replaced"): the newest is
+// the device or tab in use, and a dead connection the server has not noticed
+// yet must not lock its owner out. Past the process limit a new stream is
+// refused (RESOURCE_EXHAUSTED): another pod, or later, will take it.
+struct StreamLimits {
+  size_t per_member = 10;
+  size_t per_process = 100000;
+};
+
 class EventHub final {
  public:
   static constexpr uint64_t kRetained = 1000;  // stored events per member
   static constexpr size_t kMaxQueued = 10000;  // per open stream
 
-  explicit EventHub(MessagingStore* store) : store_(store) {}
+  explicit EventHub(MessagingStore* store, StreamLimits limits = {})
+      : store_(store), limits_(limits) {}
+
+  // A stream that ends at once with `status` (refused before it began).
+  static grpc::ServerWriteReactor<v1::StreamEventsResponse>* Refused(const grpc::Status& status);
 
   // Gives `event` the member's next cursor and puts it in `batch`, dropping
   // the event that falls out of the retention window.
@@ -36,8 +52,16 @@ class EventHub final {
   // After the batch committed: to the member's open streams.
   void Publish(MemberId member, const v1::StreamEventsResponse& event);
 
-  // A stream for `member`: events after `after` (0: only new ones), then live.
-  grpc::ServerWriteReactor<v1::StreamEventsResponse>* Open(MemberId member, uint64_t after);
+  // The initial-metadata key that carries the member's newest cursor when
+  // their stream opened: a client that sees no event resumes from it.
+  static constexpr char kCursorHeader[] = "liaison-cursor";
+
+  // A stream for `member`: stored events after `after` (none: only new ones),
+  // then live. With `context`, the newest cursor so far is sent in the
+  // stream's headers (kCursorHeader).
+  grpc::ServerWriteReactor<v1::StreamEventsResponse>* Open(
+      MemberId member, std::optional<uint64_t> after,
+      grpc::CallbackServerContext* context = nullptr);
   // Ends every open stream (UNAVAILABLE: reconnect with your last cursor).
   void CloseAll();
 
@@ -45,13 +69,18 @@ class EventHub final {
   class Stream;
   friend class Stream;
   absl::StatusOr<uint64_t> NextCursor(MemberId member);
+  // The member's newest cursor, loaded from the store on first use.
+  absl::StatusOr<uint64_t*> LastCursor(MemberId member) ABSL_EXCLUSIVE_LOCKS_REQUIRED(cursor_mu_);
   void Remove(Stream* stream);
 
   MessagingStore* store_;
+  const StreamLimits limits_;
   absl::Mutex cursor_mu_;
   absl::flat_hash_map<MemberId, uint64_t> last_cursor_ ABSL_GUARDED_BY(cursor_mu_);
   absl::Mutex streams_mu_;
   absl::flat_hash_map<MemberId, std::set<Stream*>> streams_ ABSL_GUARDED_BY(streams_mu_);
+  size_t open_ ABSL_GUARDED_BY(streams_mu_) = 0;     // streams in streams_
+  uint64_t opened_ ABSL_GUARDED_BY(streams_mu_) = 0;  // streams ever opened: their order
 };
 
 }  // namespace liaison::messaging

@@ -21,14 +21,13 @@ absl::StatusOr<storage::v1::ConversationRecord> RequireGroup(
 
 absl::Status MessagingLogic::SendGroup(const Caller& caller, const v1::SendMessageRequest& request,
                                        const std::vector<MemberId>& members,
+                                       const std::string& name,
                                        const std::vector<identity::v1::Relationship>& relationships,
                                        v1::SendMessageResponse* response) {
   const Decision decision = DecideGroupCreate(relationships);
   if (!decision.allowed()) return decision.status;
   ASSIGN_OR_RETURN(std::string body,
                    ValidateText(request.body(), {"body", kMaxMessage, true, true}));
-  ASSIGN_OR_RETURN(std::string name,
-                   ValidateText(request.group_name(), {"group_name", kMaxGroupName, false}));
   const MemberId creator = caller.member_id;
   Locked lock({&Lock(creator)});
   ASSIGN_OR_RETURN(auto earlier,

@@ -1,4 +1,7 @@
 // InMail: the store side of the saga, and answers.
+#include <openssl/sha.h>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/text.h"
@@ -7,8 +10,18 @@
 namespace liaison::messaging {
 
 std::string MessagingLogic::InMailId(MemberId sender, const std::string& client_message_id) {
-  // Unique per send, the same for every retry of it.
-  return absl::StrCat("im-", sender, "-", client_message_id);
+  // Unique per send, the same for every retry of it, and a valid credits id
+  // (at most kMaxHoldId characters of A-Z, a-z, 0-9, - and _). A client id too
+  // long to fit is replaced by its SHA-256: a weaker digest would let a
+  // sender craft two sends that share one hold, and so one debit.
+  std::string id = absl::StrCat("im-", sender, "-", client_message_id);
+  if (id.size() <= kMaxHoldId) return id;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(client_message_id.data()),
+         client_message_id.size(), digest);
+  return absl::StrCat("im-", sender, "-sha256-",
+                      absl::BytesToHexString(absl::string_view(
+                          reinterpret_cast<const char*>(digest), sizeof(digest))));
 }
 
 absl::StatusOr<std::optional<MemberId>> MessagingLogic::PrepareInMail(
@@ -172,32 +185,55 @@ absl::Status MessagingLogic::RespondToInMail(const Caller& caller,
     return absl::InvalidArgumentError(
         "answer must be IN_MAIL_ANSWER_ACCEPT or IN_MAIL_ANSWER_DECLINE");
   }
+  // The client id is required with a body and optional without one; with it,
+  // a retry replays the first result like every other send.
+  const std::string& client_id = request.client_message_id();
+  if (!request.body().empty() || !client_id.empty()) RETURN_IF_ERROR(ValidateClientId(client_id));
   std::string body;
   if (!request.body().empty()) {
-    RETURN_IF_ERROR(ValidateClientId(request.client_message_id()));
     ASSIGN_OR_RETURN(body, ValidateText(request.body(), {"body", kMaxMessage, true, true}));
   }
+  const v1::InMailStatus status = answer == v1::IN_MAIL_ANSWER_ACCEPT
+                                      ? v1::IN_MAIL_STATUS_ACCEPTED
+                                      : v1::IN_MAIL_STATUS_DECLINED;
   Locked lock({&Lock(caller.member_id), &Lock(c)});
+  std::optional<storage::v1::SentRecord> earlier;
+  if (!client_id.empty()) {
+    ASSIGN_OR_RETURN(earlier, Replay(caller.member_id, client_id, RequestHash(request)));
+  }
   ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
   const auto& inmail = record.conversation().inmail();
   if (record.conversation().kind() != v1::CONVERSATION_KIND_INMAIL ||
       inmail.recipient_id() != FormatMemberId(caller.member_id)) {
     return absl::FailedPreconditionError("only the recipient of an InMail can answer it");
   }
+  // A retry (same client id and request, or the same bare answer without an
+  // id) returns the answer as it stands and changes nothing.
+  const bool bare_repeat = client_id.empty() && inmail.status() == status;
+  if (earlier.has_value() || bare_repeat) {
+    if (earlier.has_value() && earlier->sequence() > 0) {
+      ASSIGN_OR_RETURN(*response->mutable_message(), store_->GetMessage(c, earlier->sequence()));
+    }
+    auto state = store_->GetState(caller.member_id, c);
+    FillConversation(caller.member_id, record, state.ok() ? &*state : nullptr,
+                     response->mutable_conversation());
+    return absl::OkStatus();
+  }
   if (inmail.status() != v1::IN_MAIL_STATUS_PENDING) {
-    return absl::FailedPreconditionError("this InMail has already been answered");
+    return absl::FailedPreconditionError(
+        "this InMail has already been answered; a retry must reuse the first answer's "
+        "client_message_id");
   }
   const absl::Time now = clock_->Now();
   Write write(this);
-  RETURN_IF_ERROR(write.Answer(&record,
-                               answer == v1::IN_MAIL_ANSWER_ACCEPT ? v1::IN_MAIL_STATUS_ACCEPTED
-                                                                   : v1::IN_MAIL_STATUS_DECLINED,
-                               now, refund_inmail_id));
+  RETURN_IF_ERROR(write.Answer(&record, status, now, refund_inmail_id));
   if (!body.empty()) {
-    ASSIGN_OR_RETURN(
-        *response->mutable_message(),
-        write.Append(&record, caller.member_id, body, request, request.client_message_id(), now,
-                     [](MemberId) { return v1::FOLDER_FOCUSED; }));
+    ASSIGN_OR_RETURN(*response->mutable_message(),
+                     write.Append(&record, caller.member_id, body, request, client_id, now,
+                                  [](MemberId) { return v1::FOLDER_FOCUSED; }));
+  } else if (!client_id.empty()) {
+    write.RecordSent(caller.member_id, client_id, request, record.conversation().conversation_id(),
+                     0);
   }
   RETURN_IF_ERROR(write.Commit(record));
   if (!body.empty()) sent_.Add({{"kind", "reply"}}).Increment();

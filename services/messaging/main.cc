@@ -38,6 +38,12 @@ int main(int argc, char** argv) {
   add("identical-text-limit", &messaging.limits.identical_targets,
       "Conversations the same text may go to within 10 minutes")
       ->check(CLI::Range(1, 100000));
+  add("max-streams-per-member", &messaging.streams.per_member,
+      "StreamEvents streams one member may hold; a newer one ends their oldest")
+      ->check(CLI::Range(1, 1000));
+  add("max-streams", &messaging.streams.per_process,
+      "StreamEvents streams this process holds at most; past it new ones are refused")
+      ->check(CLI::Range(1, 10000000));
   if (auto exit_code = liaison::ParseFlags(app, argc, argv)) return *exit_code;
   return liaison::RunService(liaison::messaging::MessagingServiceSpec(messaging), config);
 }

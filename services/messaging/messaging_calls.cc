@@ -168,11 +168,15 @@ void MessagingHandler::FetchPage(uint64_t page, MemberId member,
       return g->done(facts);  // the policy says NOT_FOUND
     }
     if (!g->page_status.ok()) return g->done(DependencyError("identity", g->page_status));
-    if (!g->relation_status.ok()) return g->done(DependencyError("identity", g->relation_status));
     facts.exists = true;
     for (const auto& id : g->page.response.page().admin_member_ids()) {
       facts.admins.push_back(std::stoull(id));
     }
+    if (g->relation_status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      facts.member_exists = false;  // the page exists, so the member does not
+      return g->done(std::move(facts));
+    }
+    if (!g->relation_status.ok()) return g->done(DependencyError("identity", g->relation_status));
     facts.member_follows = g->relation.response.follows();
     g->done(std::move(facts));
   };

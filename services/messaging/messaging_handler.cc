@@ -32,14 +32,15 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
   const Caller who = *caller;
   if (!target->group.empty()) {
     FetchRelationships(who.member_id, target->group,
-                       [this, reactor, request, response, who, members = target->group](
+                       [this, reactor, request, response, who, members = target->group,
+                        name = target->group_name](
                            absl::StatusOr<std::vector<identity::v1::Relationship>> relationships) {
                          if (!relationships.ok())
                            return reactor->Finish(ToGrpcStatus(relationships.status()));
-                         writers_->Post([this, reactor, request, response, who, members,
+                         writers_->Post([this, reactor, request, response, who, members, name,
                                          relationships = *std::move(relationships)] {
-                           reactor->Finish(ToGrpcStatus(
-                               logic_->SendGroup(who, *request, members, relationships, response)));
+                           reactor->Finish(ToGrpcStatus(logic_->SendGroup(
+                               who, *request, members, name, relationships, response)));
                          });
                        });
     return reactor;
@@ -279,24 +280,18 @@ grpc::ServerUnaryReactor* MessagingHandler::SendTypingIndicator(
       });
 }
 
-namespace {
-
-// A stream refused before it started (bad token or cursor).
-class RefusedStream final : public grpc::ServerWriteReactor<v1::StreamEventsResponse> {
- public:
-  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
-  void OnDone() override { delete this; }
-};
-
-}  // namespace
-
 grpc::ServerWriteReactor<v1::StreamEventsResponse>* MessagingHandler::StreamEvents(
     grpc::CallbackServerContext* context, const v1::StreamEventsRequest* request) {
   auto caller = verifier_->Authorize(*context, Access::kMember);
-  if (!caller.ok()) return new RefusedStream(ToGrpcStatus(caller.status()));
-  auto after = ParseEventCursor(request->cursor());
-  if (!after.ok()) return new RefusedStream(ToGrpcStatus(after.status()));
-  return hub_->Open(caller->member_id, *after);
+  if (!caller.ok()) return EventHub::Refused(ToGrpcStatus(caller.status()));
+  // No cursor: only new events. A cursor, "0" included: what came after it.
+  std::optional<uint64_t> after;
+  if (!request->cursor().empty()) {
+    auto parsed = ParseEventCursor(request->cursor());
+    if (!parsed.ok()) return EventHub::Refused(ToGrpcStatus(parsed.status()));
+    after = *parsed;
+  }
+  return hub_->Open(caller->member_id, after, context);
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::ListConversations(

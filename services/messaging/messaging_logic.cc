@@ -42,7 +42,7 @@ absl::StatusOr<ConversationId> MessagingLogic::NewConversationId() {
 }
 
 absl::StatusOr<ConversationId> MessagingLogic::ParseConversation(const std::string& id) const {
-  return ParseMemberId(id, "conversation_id");  // same format as member ids
+  return ParseConversationId(id, "conversation_id");
 }
 
 absl::StatusOr<storage::v1::ConversationRecord> MessagingLogic::Participating(
@@ -93,26 +93,39 @@ absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
                                                        v1::SendMessageResponse* replay) const {
   RETURN_IF_ERROR(ValidateClientId(request.client_message_id()));
   RETURN_IF_ERROR(ValidateText(request.body(), {"body", kMaxMessage, true, true}).status());
-  const int targets = !request.conversation_id().empty() + (request.recipient_ids_size() > 0) +
-                      !request.page_id().empty();
-  if (targets != 1) {
+  using Request = v1::SendMessageRequest;
+  const bool legacy = request.recipient_ids_size() > 0;
+  if (request.target_case() == Request::TARGET_NOT_SET && !legacy) {
     return absl::InvalidArgumentError(
-        "give exactly one of conversation_id, recipient_ids and page_id");
+        "give one target: conversation_id, recipient_id, new_group or page_id");
   }
+  if (request.target_case() != Request::TARGET_NOT_SET && legacy) {
+    return absl::InvalidArgumentError(
+        "recipient_ids (deprecated) goes alone: use recipient_id or new_group instead");
+  }
+  if (!request.group_name().empty() && !(legacy && request.recipient_ids_size() >= 2)) {
+    return absl::InvalidArgumentError(
+        "group_name (deprecated) is for new groups of two or more recipient_ids; use "
+        "new_group.name");
+  }
+  // The members of a new group, and its name: new_group, or two or more of
+  // the deprecated recipient_ids.
+  const bool new_group = request.target_case() == Request::kNewGroup ||
+                         (legacy && request.recipient_ids_size() >= 2);
+  const auto& group_ids =
+      request.target_case() == Request::kNewGroup ? request.new_group().member_ids()
+                                                  : request.recipient_ids();
+  const char* group_field =
+      request.target_case() == Request::kNewGroup ? "new_group.member_ids" : "recipient_ids";
   SendTarget target;
   if (!request.as_page_id().empty()) {
-    ASSIGN_OR_RETURN(target.as_page, ParseMemberId(request.as_page_id(), "as_page_id"));
-    if (!request.page_id().empty()) {
+    ASSIGN_OR_RETURN(target.as_page, ParsePageId(request.as_page_id(), "as_page_id"));
+    if (request.target_case() == Request::kPageId) {
       return absl::InvalidArgumentError(
-          "a page writes to members, not to pages: give recipient_ids or conversation_id with "
+          "a page writes to members, not to pages: give recipient_id or conversation_id with "
           "as_page_id");
     }
-    if (request.recipient_ids_size() > 1) {
-      return absl::InvalidArgumentError("a page writes to one member at a time");
-    }
-  }
-  if (!request.group_name().empty() && request.recipient_ids_size() < 2) {
-    return absl::InvalidArgumentError("group_name is for new groups (two or more recipient_ids)");
+    if (new_group) return absl::InvalidArgumentError("a page writes to one member at a time");
   }
   ASSIGN_OR_RETURN(auto earlier,
                    Replay(caller.member_id, request.client_message_id(), RequestHash(request)));
@@ -127,7 +140,7 @@ absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
     target.answered = true;
     return target;
   }
-  if (!request.conversation_id().empty()) {
+  if (request.target_case() == Request::kConversationId) {
     ASSIGN_OR_RETURN(ConversationId c, ParseConversation(request.conversation_id()));
     ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
     target.conversation = c;
@@ -147,21 +160,28 @@ absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
     }
     return target;
   }
-  if (!request.page_id().empty()) {
-    ASSIGN_OR_RETURN(target.to_page, ParseMemberId(request.page_id(), "page_id"));
+  if (request.target_case() == Request::kPageId) {
+    ASSIGN_OR_RETURN(target.to_page, ParsePageId(request.page_id(), "page_id"));
     return target;
   }
-  if (request.recipient_ids_size() > 1) {
-    if (request.recipient_ids_size() > kMaxGroupParticipants - 1) {
-      return absl::InvalidArgumentError(absl::StrCat("a group has at most ", kMaxGroupParticipants,
-                                                     " participants; recipient_ids has ",
-                                                     request.recipient_ids_size(), " plus you"));
+  if (new_group) {
+    if (group_ids.empty()) {
+      return absl::InvalidArgumentError(
+          "new_group.member_ids is empty; name 1 to 49 members to start a group with");
     }
-    RETURN_IF_ERROR(
-        ValidateText(request.group_name(), {"group_name", kMaxGroupName, false}).status());
-    for (int i = 0; i < request.recipient_ids_size(); ++i) {
-      ASSIGN_OR_RETURN(MemberId m, ParseMemberId(request.recipient_ids(i),
-                                                 absl::StrCat("recipient_ids[", i, "]")));
+    if (group_ids.size() > kMaxGroupParticipants - 1) {
+      return absl::InvalidArgumentError(absl::StrCat("a group has at most ", kMaxGroupParticipants,
+                                                     " participants; ", group_field, " has ",
+                                                     group_ids.size(), " plus you"));
+    }
+    const bool named_in_group = request.target_case() == Request::kNewGroup;
+    ASSIGN_OR_RETURN(target.group_name,
+                     ValidateText(named_in_group ? request.new_group().name() : request.group_name(),
+                                  {named_in_group ? "new_group.name" : "group_name", kMaxGroupName,
+                                   false}));
+    for (int i = 0; i < group_ids.size(); ++i) {
+      ASSIGN_OR_RETURN(MemberId m,
+                       ParseMemberId(group_ids[i], absl::StrCat(group_field, "[", i, "]")));
       if (m == caller.member_id) return absl::InvalidArgumentError("you are in the group already");
       if (std::find(target.group.begin(), target.group.end(), m) != target.group.end()) {
         return absl::InvalidArgumentError(absl::StrCat("member ", m, " is named twice"));
@@ -170,7 +190,9 @@ absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
     }
     return target;
   }
-  ASSIGN_OR_RETURN(MemberId recipient, ParseMemberId(request.recipient_ids(0), "recipient_ids[0]"));
+  ASSIGN_OR_RETURN(MemberId recipient,
+                   legacy ? ParseMemberId(request.recipient_ids(0), "recipient_ids[0]")
+                          : ParseMemberId(request.recipient_id(), "recipient_id"));
   if (recipient == caller.member_id) {
     return absl::InvalidArgumentError("you cannot message yourself");
   }

@@ -46,8 +46,9 @@ struct SendTarget {
   // For an existing group: the other participants (a block between the
   // caller and one of them hides the message from that one).
   std::vector<MemberId> group_others;
-  // Several members: a new group.
+  // A new group of the caller and these members, and its name.
   std::vector<MemberId> group;
+  std::string group_name;
   // A member writes to this page (page_id).
   std::optional<uint64_t> to_page;
   // The caller writes as this page (as_page_id), to `recipient` or into
@@ -61,6 +62,9 @@ struct PageFacts {
   bool exists = false;
   std::vector<MemberId> admins;
   bool member_follows = false;
+  // The member on the other side of the page exists (for a message to the
+  // page: the caller, who might hold a token for an id nobody has).
+  bool member_exists = true;
 };
 
 // A conversation between exactly two members: a 1:1 or an InMail.
@@ -112,7 +116,7 @@ class MessagingLogic final {
   // Groups (group_logic.cc). Relationships are seen from the caller, one
   // per other member, in request order (identity's BatchGetRelationships).
   absl::Status SendGroup(const Caller& caller, const v1::SendMessageRequest& request,
-                         const std::vector<MemberId>& members,
+                         const std::vector<MemberId>& members, const std::string& name,
                          const std::vector<identity::v1::Relationship>& relationships,
                          v1::SendMessageResponse* response);
   // Checks an AddParticipants and returns the members to add.

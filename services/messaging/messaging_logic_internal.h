@@ -19,6 +19,8 @@ inline constexpr size_t kMaxMessage = 8000;
 inline constexpr size_t kMaxSubject = 200;
 inline constexpr size_t kMaxInMailBody = 2000;
 inline constexpr size_t kMaxGroupName = 100;
+// Credits takes hold ids of at most this many characters.
+inline constexpr size_t kMaxHoldId = 128;
 inline constexpr absl::Duration kInMailRefundWindow = absl::Hours(24 * 90);
 
 // Ids this service wrote itself.
@@ -62,6 +64,11 @@ class MessagingLogic::Write final {
                                      const std::string& client_message_id, absl::Time now,
                                      const std::function<v1::Folder(MemberId)>& folder_for,
                                      const std::function<bool(MemberId)>& deliver = nullptr);
+  // Records that `sender`'s request with `client_message_id` was carried out
+  // (so a retry replays it): its conversation and message (0 for none).
+  void RecordSent(MemberId sender, const std::string& client_message_id,
+                  const google::protobuf::Message& request, const std::string& conversation_id,
+                  int64_t sequence);
   // Puts `member`'s state, moving their inbox index entry to (folder, activity).
   void PutState(MemberId member, ConversationId c, storage::v1::MemberState* state,
                 v1::Folder folder, absl::Time activity);

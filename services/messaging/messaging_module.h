@@ -32,6 +32,7 @@ struct MessagingServiceConfig {
   bool premium_to_premium_inmail_override = false;
   double outbox_interval_seconds = 1;
   RateLimitConfig limits;
+  StreamLimits streams;
 };
 
 class MessagingModule final : public ServiceModule {

@@ -165,13 +165,20 @@ absl::StatusOr<v1::Message> MessagingLogic::Write::Append(
     PageView(*record, member, event.mutable_new_message()->mutable_message());
     RETURN_IF_ERROR(Event(member, std::move(event)));
   }
+  RecordSent(sender, client_message_id, request, conversation->conversation_id(),
+             message.sequence());
+  return message;
+}
+
+void MessagingLogic::Write::RecordSent(MemberId sender, const std::string& client_message_id,
+                                       const google::protobuf::Message& request,
+                                       const std::string& conversation_id, int64_t sequence) {
   storage::v1::SentRecord sent;
   sent.set_request_hash(RequestHash(request));
-  sent.set_conversation_id(conversation->conversation_id());
-  sent.set_sequence(message.sequence());
+  sent.set_conversation_id(conversation_id);
+  sent.set_sequence(sequence);
   batch_.Put(logic_->store_->members(), keys::Sent(sender, client_message_id),
              sent.SerializeAsString());
-  return message;
 }
 
 absl::Status MessagingLogic::Write::Hide(MemberId member, ConversationId c, int64_t sequence) {

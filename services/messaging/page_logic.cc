@@ -16,6 +16,20 @@ absl::Status MessagingLogic::SendPage(const Caller& caller, const v1::SendMessag
     return std::find(facts.admins.begin(), facts.admins.end(), m) != facts.admins.end();
   };
   const bool caller_is_admin = administers(caller.member_id);
+  if (facts.exists && !facts.member_exists) {
+    if (!as_page) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("member ", caller.member_id, " (the token's subject) does not exist"));
+    }
+    if (caller_is_admin) return absl::NotFoundError(absl::StrCat("no member ", member));
+  }
+  // Who administers a page is the admins' business: anyone else writing as
+  // the page is refused the same way whoever the recipient is.
+  if (as_page && facts.exists && !caller_is_admin) {
+    PageSendFacts outsider;
+    outsider.sender_is_admin = false;
+    return DecideFromPage(outsider).status;
+  }
   // After these two checks the member on the other side is never an admin.
   if (as_page && administers(member)) {
     return absl::InvalidArgumentError(

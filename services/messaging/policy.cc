@@ -19,7 +19,9 @@ Decision InMailRule(const MemberSendFacts& f) {
   const auto& r = f.relationship;
   if (!Premium(r.member_tier())) {
     return Deny(absl::PermissionDeniedError(
-        "you are not connected to this member; only premium members can send InMail"));
+        r.degree() == identity::v1::DEGREE_FIRST
+            ? "only premium members can send InMail; send a regular message, it is free"
+            : "you are not connected to this member; only premium members can send InMail"));
   }
   const bool override_applies =
       f.premium_to_premium_override && Premium(r.member_tier()) && Premium(r.other_tier());
@@ -44,7 +46,11 @@ Decision DecideMemberSend(const MemberSendFacts& f, Intent intent) {
   if (!f.recipient_exists) return Deny(absl::NotFoundError("no such member"));
   // Rule 2: no path at all, and no word on who blocked whom.
   if (r.blocked()) return Deny(absl::PermissionDeniedError("you cannot message this member"));
-  // Rules 3-5: free paths. An InMail where a free path exists would waste a credit.
+  // Rule 6: an InMail may go to anyone, connections included ("Send to
+  // connections? InMail: Yes"); it costs a credit wherever it goes, and a
+  // client may warn that a free path exists.
+  if (intent == Intent::kInMail) return InMailRule(f);
+  // Rules 3-5: free paths.
   Outcome free = Outcome::kDenied;
   if (r.degree() == identity::v1::DEGREE_FIRST) {
     free = Outcome::kRegular;
@@ -54,18 +60,10 @@ Decision DecideMemberSend(const MemberSendFacts& f, Intent intent) {
              r.degree() == identity::v1::DEGREE_SECOND) {
     free = Outcome::kMessageRequest;
   }
-  if (free != Outcome::kDenied) {
-    if (intent == Intent::kInMail) {
-      return Deny(absl::FailedPreconditionError(
-          free == Outcome::kRegular
-              ? "you are connected to this member; send a regular message, it is free"
-              : "this member accepts free messages from you; send a regular message instead"));
-    }
-    return Allow(free);
-  }
+  if (free != Outcome::kDenied) return Allow(free);
   // Rule 6: InMail only.
   Decision inmail = InMailRule(f);
-  if (intent == Intent::kMessage && inmail.allowed()) {
+  if (inmail.allowed()) {
     return Deny(absl::FailedPreconditionError(
         "you are not connected to this member; send an InMail (it costs one credit)"));
   }
@@ -108,8 +106,9 @@ Decision DecideGroupAdd(int current_participants,
 }
 
 Decision DecideGroupCreate(const std::vector<identity::v1::Relationship>& relationships) {
-  if (relationships.size() < 2) {
-    return Deny(absl::InvalidArgumentError("a group needs at least two other participants"));
+  // One other member makes a group of two (new_group), which stays a group.
+  if (relationships.empty()) {
+    return Deny(absl::InvalidArgumentError("a group needs at least one other participant"));
   }
   return DecideGroupAdd(1, relationships);
 }

@@ -88,7 +88,7 @@ struct MessagingFixture {
   grpc::Status Send(MemberId from, MemberId to, const std::string& body, const std::string& id,
                     v1::SendMessageResponse* out = nullptr) {
     v1::SendMessageRequest request;
-    request.add_recipient_ids(std::to_string(to));
+    request.set_recipient_id(std::to_string(to));
     request.set_body(body);
     request.set_client_message_id(id);
     v1::SendMessageResponse response;

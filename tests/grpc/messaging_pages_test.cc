@@ -226,5 +226,39 @@ TEST_CASE("A retried page send returns the first result and stores nothing new")
   CHECK(f.Messages(member, first.conversation().conversation_id()).size() == 2);
 }
 
+TEST_CASE("Writing as a page tells a non-admin nothing about who administers it") {
+  PageFixture f;
+  const MemberId admin = f.NewMember(), second_admin = f.NewMember();
+  const MemberId outsider = f.NewMember(), follower = f.NewMember();
+  const std::string page = f.NewPage({admin, second_admin});
+  f.Follow(follower, page);
+  grpc::Status to_admin = f.AsPage(outsider, page, second_admin, "Hi", "o1");
+  grpc::Status to_follower = f.AsPage(outsider, page, follower, "Hi", "o2");
+  grpc::Status to_creator = f.AsPage(outsider, page, admin, "Hi", "o3");
+  CHECK_THAT(to_admin, StatusIs(Code::kPermissionDenied));
+  for (const grpc::Status& other : {to_follower, to_creator}) {
+    CHECK(other.error_code() == to_admin.error_code());
+    CHECK(other.error_message() == to_admin.error_message());
+  }
+  // An admin still learns it, since they know the admins anyway.
+  CHECK_THAT(f.AsPage(admin, page, second_admin, "Hi", "a1"),
+             StatusIs(Code::kInvalidArgument, "administers page"));
+}
+
+TEST_CASE("A token for a member nobody created cannot write to a page") {
+  PageFixture f;
+  const MemberId admin = f.NewMember();
+  const std::string page = f.NewPage({admin});
+  const MemberId ghost = 987654321;
+  v1::SendMessageResponse sent;
+  CHECK_THAT(f.ToPage(ghost, page, "Hello", "g1", &sent),
+             StatusIs(Code::kFailedPrecondition, "does not exist"));
+  // Nothing reached the page's admins.
+  CHECK(f.Folder(admin, v1::FOLDER_FOCUSED).empty());
+  CHECK(f.Folder(admin, v1::FOLDER_OTHER).empty());
+  // An admin writing as the page to nobody is told there is no such member.
+  CHECK_THAT(f.AsPage(admin, page, ghost, "Hi", "a1"), StatusIs(Code::kNotFound, "no member"));
+}
+
 }  // namespace
 }  // namespace liaison::messaging

@@ -266,9 +266,26 @@ TEST_CASE("An InMail costs one credit - the recipient's answer brings it back, o
   CHECK(f.Balance(recruiter).available() == 30);  // refunded
   CHECK(f.Folder(stranger, v1::FOLDER_INMAIL).empty());
   CHECK(f.Folder(stranger, v1::FOLDER_FOCUSED).size() == 1);
+  // A retry of the answer returns the first result; a different answer is refused.
+  v1::RespondToInMailResponse again;
+  REQUIRE_THAT(
+      f.stub->RespondToInMail(TestService::Context(f.Token(stranger)).get(), accept, &again),
+      IsOk());
+  CHECK(again.message().sequence() == answered.message().sequence());
+  CHECK(again.message().body() == "Yes, tell me more");
+  CHECK(again.conversation().inmail().status() == v1::IN_MAIL_STATUS_ACCEPTED);
+  CHECK(f.Balance(recruiter).available() == 30);  // refunded once
+  v1::RespondToInMailRequest decline = accept;
+  decline.set_answer(v1::IN_MAIL_ANSWER_DECLINE);
+  decline.clear_body();
+  decline.set_client_message_id("r1b");
   CHECK_THAT(
-      f.stub->RespondToInMail(TestService::Context(f.Token(stranger)).get(), accept, &answered),
+      f.stub->RespondToInMail(TestService::Context(f.Token(stranger)).get(), decline, &again),
       StatusIs(Code::kFailedPrecondition, "already been answered"));
+  accept.set_body("Something else");
+  CHECK_THAT(
+      f.stub->RespondToInMail(TestService::Context(f.Token(stranger)).get(), accept, &again),
+      StatusIs(Code::kInvalidArgument, "already used for a different message"));
   // Now free for both sides, and a new InMail is allowed.
   CHECK_THAT(f.Reply(recruiter, c, "Great", "r2"), IsOk());
   CHECK_THAT(f.InMail(recruiter, stranger, "Another role", "Also this", "i3"), IsOk());
@@ -299,8 +316,6 @@ TEST_CASE("InMail rules: premium senders, limits, and no credit taken on refusal
       StatusIs(Code::kInvalidArgument, "InMail subject is 201 characters; the limit is 200"));
   CHECK_THAT(f.InMail(recruiter, stranger, "Hi", std::string(2001, 'b'), "x3"),
              StatusIs(Code::kInvalidArgument, "InMail body is 2001 characters; the limit is 2000"));
-  CHECK_THAT(f.InMail(recruiter, friend_, "Hi", "Hello", "x4"),
-             StatusIs(Code::kFailedPrecondition, "connected"));
   auto settings = privacy::v1::PrivacyService::NewStub(f.privacy.channel());
   privacy::v1::UpdateSettingsRequest update;
   update.mutable_settings()->set_inmail_acceptance(false);

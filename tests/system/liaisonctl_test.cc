@@ -106,14 +106,14 @@ TEST_CASE("liaisonctl drives the whole story against the four services") {
   ctl.Ok({"--as", "cat", "accept", ana["member"]["memberId"].get<std::string>()});
   CHECK(ctl.Json({"--as", "ana", "connections"})["totalCount"] == "2");
 
-  // Stopped before any event: no cursor to print, and it says so.
-  auto idle = std::make_unique<Process>(ctl.Argv({"--as", "sam", "watch"}),
+  // Stopped before any event: the cursor the stream opened at (the server's
+  // header) resumes it; Ben has had no event yet, so it is 0.
+  auto idle = std::make_unique<Process>(ctl.Argv({"--as", "ben", "watch"}),
                                         std::map<std::string, std::string>{}, dir.Sub("idle"));
-  REQUIRE(idle->WaitForLine("Watching events for @sam").has_value());
+  REQUIRE(idle->WaitForLine("Watching events for @ben").has_value());
   idle->Signal(SIGINT);
   CHECK(idle->Wait() == 0);
-  CHECK(Contains(idle->Log(), "no event arrived, so there is no cursor to resume from"));
-  CHECK_FALSE(Contains(idle->Log(), "resume with --cursor"));
+  CHECK(Contains(idle->Log(), "resume with --cursor 0"));
 
   // Ben follows his events live while Ana and Ben chat.
   auto watch = std::make_unique<Process>(ctl.Argv({"--as", "ben", "watch"}),
@@ -144,6 +144,9 @@ TEST_CASE("liaisonctl drives the whole story against the four services") {
   watch->Signal(SIGINT);
   CHECK(watch->Wait() == 0);
   CHECK(Contains(watch->Log(), "resume with --cursor 3"));
+  // Resuming the idle watch's cursor replays what came since, from the first.
+  CHECK(Contains(ctl.Ok({"--as", "ben", "watch", "--cursor", "0", "--count", "1"}),
+                 "from @ana: Lunch tomorrow?"));
 
   // Ana is basic: no path to a stranger.
   CommandResult refused = ctl.Run({"--as", "ana", "send", "sam", "Hi there"});

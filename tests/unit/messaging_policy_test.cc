@@ -49,15 +49,19 @@ TEST_CASE("The policy table: rules 1 to 6 for members") {
       // Rule 3.
       {"1st degree, basic", kFirst, kBasic, kBasic, true, false, false, false, true, false, false,
        M, Outcome::kRegular, Code::kOk},
-      {"1st degree does not take InMail", kFirst, kCareer, kBasic, true, false, false, false, true,
-       false, false, I, Outcome::kDenied, Code::kFailedPrecondition},
+      {"InMail to a connection costs a credit like any other", kFirst, kCareer, kBasic, true,
+       false, false, false, true, false, false, I, Outcome::kInMail, Code::kOk},
+      {"InMail to a connection still needs premium", kFirst, kBasic, kBasic, true, false, false,
+       false, true, false, false, I, Outcome::kDenied, Code::kPermissionDenied},
+      {"InMail to a connection who refuses InMail", kFirst, kCareer, kBasic, false, false, false,
+       false, true, false, false, I, Outcome::kDenied, Code::kFailedPrecondition},
       // Rule 4: Open Profile works only while the recipient is premium.
       {"open profile, premium recipient", kOut, kBasic, kCareer, true, true, false, false, true,
        false, false, M, Outcome::kOpenProfile, Code::kOk},
       {"open profile, lapsed to basic", kOut, kBasic, kBasic, true, true, false, false, true, false,
        false, M, Outcome::kDenied, Code::kPermissionDenied},
-      {"open profile needs no credit", kThird, kCareer, kCareer, true, true, false, false, true,
-       false, false, I, Outcome::kDenied, Code::kFailedPrecondition},
+      {"InMail where Open Profile is free still goes", kThird, kCareer, kCareer, true, true,
+       false, false, true, false, false, I, Outcome::kInMail, Code::kOk},
       // Rule 5: only for 2nd degree, only when allowed.
       {"2nd degree request allowed", kSecond, kBasic, kBasic, true, false, true, false, true, false,
        false, M, Outcome::kMessageRequest, Code::kOk},
@@ -144,7 +148,8 @@ identity::v1::Relationship Rel(Degree degree, const std::string& id, bool blocke
 
 TEST_CASE("Groups: the creator must be connected to everyone, and 50 is the most") {
   CHECK(DecideGroupCreate({Rel(kFirst, "2"), Rel(kFirst, "3")}).allowed());
-  CHECK(DecideGroupCreate({Rel(kFirst, "2")}).status.code() == Code::kInvalidArgument);
+  CHECK(DecideGroupCreate({Rel(kFirst, "2")}).allowed());  // a group of two
+  CHECK(DecideGroupCreate({}).status.code() == Code::kInvalidArgument);
   auto stranger = DecideGroupCreate({Rel(kFirst, "2"), Rel(kSecond, "3")});
   CHECK(stranger.status.code() == Code::kFailedPrecondition);
   CHECK(std::string(stranger.status.message()).find("member 3") != std::string::npos);

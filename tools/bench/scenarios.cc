@@ -83,7 +83,7 @@ class SendMessage final : public Scenario {
     const auto& pair = pairs_[n % pairs_.size()];
     auto call = std::make_shared<
         Call<messaging::v1::SendMessageRequest, messaging::v1::SendMessageResponse>>();
-    call->request.add_recipient_ids(pair.recipient);
+    call->request.set_recipient_id(pair.recipient);
     call->request.set_body(absl::StrCat("Benchmark message ", n, ", about the project plan."));
     call->request.set_client_message_id(absl::StrCat("bench-", s_.tag, "-", n));
     auto* stub = s_.messaging[n % s_.messaging.size()].get();

@@ -126,7 +126,7 @@ absl::Status Seeder::Messages(const std::vector<MemberId>& from, MemberId to) {
   const std::string tag = RunTag();
   return ParallelFor(from.size(), concurrency_, [&](size_t i) -> absl::Status {
     messaging::v1::SendMessageRequest send;
-    send.add_recipient_ids(FormatMemberId(to));
+    send.set_recipient_id(FormatMemberId(to));
     send.set_body(absl::StrCat("Hello from ", from[i], " (seed ", tag, ")"));
     send.set_client_message_id(absl::StrCat("seed-", tag, "-", i));
     messaging::v1::SendMessageResponse sent;

@@ -148,7 +148,7 @@ absl::StatusOr<Result> RunStreamLatency(const Target& t, const LoadOptions& opti
         const size_t p = n % pairs.size();
         auto call = std::make_shared<
             Call<messaging::v1::SendMessageRequest, messaging::v1::SendMessageResponse>>();
-        call->request.add_recipient_ids(FormatMemberId(pairs[p].second));
+        call->request.set_recipient_id(FormatMemberId(pairs[p].second));
         call->request.set_body(absl::StrCat("t=", SteadyNs(), " benchmark message ", n));
         call->request.set_client_message_id(absl::StrCat("stream-", tag, "-", n));
         auto* stub = stubs[n % stubs.size()].get();

@@ -16,6 +16,7 @@ void AddSend(CLI::App& app, Runner& runner) {
   struct Args {
     std::vector<std::string> words;
     std::string conversation, page, as_page, group_name, client_id;
+    bool group = false;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
@@ -30,7 +31,9 @@ void AddSend(CLI::App& app, Runner& runner) {
   cmd->add_option("--conversation", args->conversation, "Write into this conversation");
   cmd->add_option("--page", args->page, "Write to this company page");
   cmd->add_option("--as-page", args->as_page, "Write as this page (you must administer it)");
-  cmd->add_option("--group-name", args->group_name, "Name of the new group (2+ recipients)");
+  cmd->add_option("--group-name", args->group_name, "Name of the new group");
+  cmd->add_flag("--group", args->group,
+                "Start a new group even with one recipient (several recipients always do)");
   cmd->add_option("--client-id", args->client_id,
                   "Idempotency key (default: a new random one); reuse it to retry safely");
   runner.On(cmd, Actor::kMember, [&runner, args]() -> absl::Status {
@@ -43,15 +46,26 @@ void AddSend(CLI::App& app, Runner& runner) {
     }
     auto body = BodyText(args->words.back());
     if (!body.ok()) return body.status();
+    if ((args->group || !args->group_name.empty()) && recipients.empty()) {
+      return UsageError("--group and --group-name start a new group: give its members");
+    }
     mv::SendMessageRequest request;
-    request.set_conversation_id(args->conversation);
-    request.set_page_id(args->page);
     request.set_as_page_id(args->as_page);
-    request.set_group_name(args->group_name);
     request.set_body(*body);
     auto ids = cli.ResolveMembers(recipients);
     if (!ids.ok()) return ids.status();
-    for (const auto& id : *ids) request.add_recipient_ids(id);
+    // The target is a oneof: set exactly the one asked for.
+    if (!args->conversation.empty()) {
+      request.set_conversation_id(args->conversation);
+    } else if (!args->page.empty()) {
+      request.set_page_id(args->page);
+    } else if (ids->size() == 1 && !args->group && args->group_name.empty()) {
+      request.set_recipient_id(ids->front());
+    } else {
+      auto* group = request.mutable_new_group();
+      for (const auto& id : *ids) group->add_member_ids(id);
+      group->set_name(args->group_name);
+    }
     request.set_client_message_id(args->client_id.empty() ? Cli::NewClientId() : args->client_id);
     mv::SendMessageResponse response;
     auto status = cli.Call(&MessagingStub::SendMessage, request, &response);

@@ -111,7 +111,14 @@ absl::Status Watch(Cli& cli, const Args& args) {
               << std::endl;
   }
 
+  // Without --cursor, the stream's headers give the cursor to resume from if
+  // no event arrives.
   std::string last_cursor = args.cursor;
+  if (last_cursor.empty()) {
+    const auto& headers = context.GetServerInitialMetadata();
+    auto it = headers.find("liaison-cursor");
+    if (it != headers.end()) last_cursor.assign(it->second.data(), it->second.size());
+  }
   int received = 0;
   mv::StreamEventsResponse event;
   while (reader->Read(&event)) {
@@ -131,12 +138,10 @@ absl::Status Watch(Cli& cli, const Args& args) {
   close(pipe_fds[0]);
   close(pipe_fds[1]);
 
-  // Only events carry cursors: stopped before the first one (and without
-  // --cursor), there is none to resume from, and new events are all it missed
-  // that a plain `watch` would not show.
+  // A server that sends no cursor header leaves nothing to resume from.
   const std::string resume =
       last_cursor.empty()
-          ? "no event arrived, so there is no cursor to resume from: watch again without --cursor"
+          ? "the server sent no cursor to resume from: watch again without --cursor"
           : absl::StrCat("resume with --cursor ", last_cursor);
   if (interrupted || enough) {
     if (!cli.json() && interrupted) std::cerr << resume << std::endl;
