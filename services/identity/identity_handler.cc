@@ -166,10 +166,11 @@ grpc::ServerUnaryReactor* IdentityHandler::ListInvitations(
 grpc::ServerUnaryReactor* IdentityHandler::ListConnections(
     grpc::CallbackServerContext* context, const v1::ListConnectionsRequest* request,
     v1::ListConnectionsResponse* response) {
-  return ServeUnary(context, *verifier_, Access::kMemberOrService, [&](const Caller& caller) {
-    (void)caller;
-    return logic_->ListConnections(caller, *request, response);
-  });
+  // A list of up to 30,000 connections is read: off the callback thread.
+  return ServeUnaryOnPool(context, *verifier_, Access::kMemberOrService, *readers_,
+                          [this, request, response](const Caller& caller) {
+                            return logic_->ListConnections(caller, *request, response);
+                          });
 }
 
 grpc::ServerUnaryReactor* IdentityHandler::RemoveConnection(
@@ -186,10 +187,11 @@ grpc::ServerUnaryReactor* IdentityHandler::RemoveConnection(
 grpc::ServerUnaryReactor* IdentityHandler::ListMutualConnections(
     grpc::CallbackServerContext* context, const v1::ListMutualConnectionsRequest* request,
     v1::ListMutualConnectionsResponse* response) {
-  return ServeUnary(context, *verifier_, Access::kMember, [&](const Caller& caller) {
-    (void)caller;
-    return logic_->ListMutualConnections(caller, *request, response);
-  });
+  // Two lists of up to 30,000 connections are read and intersected.
+  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *readers_,
+                          [this, request, response](const Caller& caller) {
+                            return logic_->ListMutualConnections(caller, *request, response);
+                          });
 }
 
 grpc::ServerUnaryReactor* IdentityHandler::GetRelationship(
