@@ -204,5 +204,30 @@ TEST_CASE("Unread counts show every folder, zeros included, in JSON too") {
   CHECK(json.find("\"messages\":\"0\"") != std::string::npos);
 }
 
+TEST_CASE("A token for a member nobody created sends nothing, whatever the target") {
+  MessagingFixture f;
+  const MemberId open = f.NewMember(identity::v1::ACCOUNT_TIER_PREMIUM_CAREER);
+  auto settings = privacy::v1::PrivacyService::NewStub(f.privacy.channel());
+  privacy::v1::UpdateSettingsRequest update;
+  update.mutable_settings()->set_open_profile(true);
+  update.mutable_update_mask()->add_paths("open_profile");
+  privacy::v1::UpdateSettingsResponse updated;
+  REQUIRE_THAT(
+      settings->UpdateSettings(TestService::Context(f.Token(open)).get(), update, &updated),
+      IsOk());
+  const MemberId ghost = 987654321;
+  v1::SendMessageRequest direct;
+  direct.set_recipient_id(std::to_string(open));
+  CHECK_FALSE(SendTo(f, ghost, direct, "g1").ok());
+  v1::SendMessageRequest group;
+  group.mutable_new_group()->add_member_ids(std::to_string(open));
+  CHECK_FALSE(SendTo(f, ghost, group, "g2").ok());
+  CHECK_FALSE(f.InMail(ghost, open, "Hi", "Hello", "g3").ok());
+  for (v1::Folder folder : {v1::FOLDER_FOCUSED, v1::FOLDER_OTHER, v1::FOLDER_REQUESTS,
+                            v1::FOLDER_INMAIL}) {
+    CHECK(f.Folder(open, folder).empty());
+  }
+}
+
 }  // namespace
 }  // namespace liaison::messaging
