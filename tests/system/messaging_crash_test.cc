@@ -33,25 +33,6 @@ constexpr int kRecipients = 200;
 constexpr int kCredits = 150;  // RECRUITER_CORPORATE's monthly allotment
 constexpr int kKills = 12;
 
-std::string NewMember(RetryingClient<IdentityService>& people, const std::string& handle,
-                      identity::v1::AccountTier tier) {
-  identity::v1::CreateMemberRequest create;
-  create.set_handle(handle);
-  create.set_display_name(handle);
-  create.set_email(handle + "@example.com");
-  identity::v1::CreateMemberResponse created;
-  REQUIRE(
-      people.Retry([&](auto* c) { return people.stub->CreateMember(c, create, &created); }).ok());
-  if (tier != identity::v1::ACCOUNT_TIER_BASIC) {
-    identity::v1::SetAccountTierRequest set;
-    set.set_member_id(created.member().member_id());
-    set.set_tier(tier);
-    identity::v1::SetAccountTierResponse done;
-    REQUIRE(people.Retry([&](auto* c) { return people.stub->SetAccountTier(c, set, &done); }).ok());
-  }
-  return created.member().member_id();
-}
-
 // The ledger entries of `member`, counted by reference and type.
 std::map<std::string, std::map<std::string, int>> Ledger(RetryingClient<CreditService>& credits,
                                                          const std::string& member) {

@@ -1,14 +1,18 @@
-// gRPC clients for crash tests: channels that reconnect quickly after a
-// restart, and calls retried with the same request while the server is down.
+// gRPC clients for system tests that restart the binaries: channels that
+// reconnect quickly after a restart, calls retried with the same request
+// while the server is down, and members created through them.
 #ifndef LIAISON_TESTS_SYSTEM_RETRYING_CLIENT_H_
 #define LIAISON_TESTS_SYSTEM_RETRYING_CLIENT_H_
 
 #include <grpcpp/create_channel.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
+
+#include "liaison/identity/v1/identity.grpc.pb.h"
 
 namespace liaison::testing {
 
@@ -59,6 +63,29 @@ struct RetryingClient {
     }
   }
 };
+
+// Creates member `handle` (email <handle>@example.com) on `tier` through
+// `people`, a client with a service token; returns the member id.
+inline std::string NewMember(RetryingClient<identity::v1::IdentityService>& people,
+                             const std::string& handle, identity::v1::AccountTier tier) {
+  identity::v1::CreateMemberRequest create;
+  create.set_handle(handle);
+  create.set_display_name(handle);
+  create.set_email(handle + "@example.com");
+  identity::v1::CreateMemberResponse created;
+  grpc::Status status =
+      people.Retry([&](auto* c) { return people.stub->CreateMember(c, create, &created); });
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  if (tier != identity::v1::ACCOUNT_TIER_BASIC) {
+    identity::v1::SetAccountTierRequest set;
+    set.set_member_id(created.member().member_id());
+    set.set_tier(tier);
+    identity::v1::SetAccountTierResponse done;
+    REQUIRE(people.Retry([&](auto* c) { return people.stub->SetAccountTier(c, set, &done); }).ok());
+  }
+  return created.member().member_id();
+}
 
 }  // namespace liaison::testing
 
