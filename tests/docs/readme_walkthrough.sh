@@ -54,6 +54,15 @@ blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
 assert len(blocks) >= 8, f"only {len(blocks)} shell blocks in the walkthrough"
 print("\n".join(blocks))
 EOF
+# The "Explore it" blocks before the walkthrough, pasted once.
+python3 - "$ROOT/README.md" >"$WORK/explore.sh" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+section = text[text.index("## Explore it"):text.index("## grpcurl walkthrough")]
+blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+assert len(blocks) == 3, f"{len(blocks)} shell blocks in Explore it, expected 3"
+print("\n".join(blocks))
+EOF
 # The lines the banner asks to paste when the run is not on the defaults.
 grep -E '^  export LIAISON_' "$WORK/serve.log" | sed 's/^ *//' >"$WORK/exports.sh"
 grep -q LIAISON_PORT_OFFSET "$WORK/exports.sh" || { cat "$WORK/serve.log"; echo "no offset export"; exit 1; }
@@ -68,6 +77,17 @@ unset LIAISON_HOME BUILD_DIR LIAISON_PORT_OFFSET
 set +u
 # shellcheck disable=SC1091
 source "$WORK/exports.sh"
+# shellcheck disable=SC1091
+source "$WORK/explore.sh" >"$WORK/explore.txt" 2>&1 ||
+  { cat "$WORK/explore.txt"; echo "the Explore it blocks failed"; exit 1; }
+explored=0
+for expect in 'Lunch tomorrow?' '"status": "SERVING"' '"inmailAcceptance": false' \
+    'liaison.privacy.v1.PrivacyService/UpdateSettings'; do
+  grep -qF -- "$expect" "$WORK/explore.txt" || { echo "Explore it: MISSING: $expect"; explored=1; }
+done
+if grep -q '"code"' "$WORK/explore.txt"; then echo "Explore it: an RPC failed"; explored=1; fi
+[ "$explored" -eq 0 ] || { cat "$WORK/explore.txt"; exit 1; }
+echo "Explore it: every block answered as the README says"
 for pass in 1 2; do
   # shellcheck disable=SC1091
   source "$WORK/walk.sh" >"$WORK/out-$pass.txt" 2>&1 ||
