@@ -36,6 +36,7 @@ class EventHub::Stream final : public grpc::ServerWriteReactor<v1::StreamEventsR
   // Replayed events first; live ones that arrived meanwhile follow, in order.
   void Begin(std::vector<v1::StreamEventsResponse> replay) {
     absl::MutexLock lock(&mu_);
+    if (finished_) return;  // ended (shutdown) before its replay was read
     // Headers at once: a client that waits for them knows its stream is
     // registered and will see everything sent from now on.
     StartSendInitialMetadata();
@@ -206,25 +207,45 @@ grpc::ServerWriteReactor<v1::StreamEventsResponse>* EventHub::Open(
     mine.insert(stream);
     ++open_;
   }
-  std::vector<v1::StreamEventsResponse> replay;
   // (No event has the largest cursor, and after + 1 would wrap to the first.)
-  if (after.has_value() && *after < std::numeric_limits<uint64_t>::max()) {
-    auto iter = store_->store()->NewIterator(store_->events(), /*prefix_scan=*/true);
-    const std::string prefix = KeyBuilder('E').U64(member).key();
-    for (iter->Seek(KeyBuilder('E').U64(member).U64(*after + 1).key());
-         iter->Valid() && iter->key().starts_with(prefix) && replay.size() < kRetained;
-         iter->Next()) {
-      v1::StreamEventsResponse event;
-      if (event.ParseFromArray(iter->value().data(), static_cast<int>(iter->value().size()))) {
-        replay.push_back(std::move(event));
-      }
-    }
-    if (!iter->status().ok()) {
-      LogError("event_replay_failed", {{"error", iter->status().ToString()}});
+  if (!after.has_value() || *after == std::numeric_limits<uint64_t>::max()) {
+    stream->Begin({});
+    return stream;
+  }
+  // Up to kRetained stored events: read off the gRPC callback thread. The
+  // stream may end meanwhile (the client goes, shutdown, a newer stream
+  // replaces it); it is begun only while still registered, under the lock
+  // its OnDone must take before it is deleted.
+  auto replay = [this, stream, member, from = *after + 1] {
+    std::vector<v1::StreamEventsResponse> events = ReadStored(member, from);
+    absl::MutexLock lock(&streams_mu_);
+    auto it = streams_.find(member);
+    if (it != streams_.end() && it->second.count(stream) == 1) stream->Begin(std::move(events));
+  };
+  if (replay_pool_ != nullptr) {
+    replay_pool_->Post(std::move(replay));
+  } else {
+    replay();
+  }
+  return stream;
+}
+
+std::vector<v1::StreamEventsResponse> EventHub::ReadStored(MemberId member, uint64_t from) const {
+  std::vector<v1::StreamEventsResponse> events;
+  auto iter = store_->store()->NewIterator(store_->events(), /*prefix_scan=*/true);
+  const std::string prefix = KeyBuilder('E').U64(member).key();
+  for (iter->Seek(KeyBuilder('E').U64(member).U64(from).key());
+       iter->Valid() && iter->key().starts_with(prefix) && events.size() < kRetained;
+       iter->Next()) {
+    v1::StreamEventsResponse event;
+    if (event.ParseFromArray(iter->value().data(), static_cast<int>(iter->value().size()))) {
+      events.push_back(std::move(event));
     }
   }
-  stream->Begin(std::move(replay));
-  return stream;
+  if (!iter->status().ok()) {
+    LogError("event_replay_failed", {{"error", iter->status().ToString()}});
+  }
+  return events;
 }
 
 void EventHub::CloseAll() {

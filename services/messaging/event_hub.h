@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/worker_pool.h"
 #include "liaison/messaging/v1/messaging.pb.h"
 #include "services/messaging/messaging_store.h"
 
@@ -39,8 +40,11 @@ class EventHub final {
   static constexpr uint64_t kRetained = 1000;  // stored events per member
   static constexpr size_t kMaxQueued = 10000;  // per open stream
 
-  explicit EventHub(MessagingStore* store, StreamLimits limits = {})
-      : store_(store), limits_(limits) {}
+  // With `replay_pool`, stored events a stream replays are read there, off
+  // gRPC's callback threads (without one, inline: for tests).
+  explicit EventHub(MessagingStore* store, StreamLimits limits = {},
+                    WorkerPool* replay_pool = nullptr)
+      : store_(store), limits_(limits), replay_pool_(replay_pool) {}
 
   // A stream that ends at once with `status` (refused before it began).
   static grpc::ServerWriteReactor<v1::StreamEventsResponse>* Refused(const grpc::Status& status);
@@ -73,8 +77,12 @@ class EventHub final {
   absl::StatusOr<uint64_t*> LastCursor(MemberId member) ABSL_EXCLUSIVE_LOCKS_REQUIRED(cursor_mu_);
   void Remove(Stream* stream);
 
+  // Up to kRetained stored events of `member` from cursor `from` on.
+  std::vector<v1::StreamEventsResponse> ReadStored(MemberId member, uint64_t from) const;
+
   MessagingStore* store_;
   const StreamLimits limits_;
+  WorkerPool* const replay_pool_;
   absl::Mutex cursor_mu_;
   absl::flat_hash_map<MemberId, uint64_t> last_cursor_ ABSL_GUARDED_BY(cursor_mu_);
   absl::Mutex streams_mu_;

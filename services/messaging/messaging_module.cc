@@ -12,7 +12,7 @@ MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingService
                                  std::shared_ptr<grpc::Channel> privacy,
                                  std::shared_ptr<grpc::Channel> credits)
     : store_(deps.store),
-      hub_(&store_, config.streams),
+      hub_(&store_, config.streams, &readers_),
       logic_(&store_, deps.clock, MessagingConfig{config.premium_to_premium_inmail_override},
              deps.metrics->registry(), &hub_),
       limiter_(config.limits, deps.clock),

@@ -55,8 +55,9 @@ class MessagingModule final : public ServiceModule {
   MessagingLogic logic_;
   RateLimiter limiter_;
   WorkerPool writers_;
-  // Reads that can be long (an inbox walked, a page of messages), so they
-  // never hold a gRPC callback thread nor wait behind fsync'ed writes.
+  // Reads that can be long (an inbox walked, a page of messages, a stream's
+  // replay), so they never hold a gRPC callback thread nor wait behind
+  // fsync'ed writes. Destroyed (its queue drained) before the hub it reads for.
   WorkerPool readers_;
   std::unique_ptr<identity::v1::IdentityService::Stub> identity_;
   std::unique_ptr<privacy::v1::PrivacyService::Stub> privacy_;
