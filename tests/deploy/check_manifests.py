@@ -321,6 +321,9 @@ def check_statefulset(c, overlay, docs, sts):
 
     # Config: ports, data dir, key, and the addresses of exactly what it calls.
     env = container_env(c, docs, container)
+    # --clock-offset is for tests only: a deployment runs on real time.
+    c.check(env.get("LIAISON_CLOCK_OFFSET", "0") == "0",
+            f"sets LIAISON_CLOCK_OFFSET={env.get('LIAISON_CLOCK_OFFSET')}, a test-only flag")
     c.check(env.get("LIAISON_GRPC_PORT") == str(grpc_port),
             f"LIAISON_GRPC_PORT is {env.get('LIAISON_GRPC_PORT')}, want {grpc_port}")
     c.check(env.get("LIAISON_METRICS_PORT") == str(metrics_port),
