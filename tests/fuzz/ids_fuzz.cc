@@ -1,12 +1,15 @@
-// ParseMemberId on any text, against a model of the wire form (DESIGN.md:
-// a decimal number from 1 to 2^63-1, no sign, spaces or leading zeros):
-// an accepted id formats back to exactly the text it came from, and every
-// id in range survives FormatMemberId -> ParseMemberId.
+// Wire ids (member, page, conversation) on any text, against a model of
+// the wire form (a decimal number from 1 to 2^63-1, no sign, spaces or
+// leading zeros): an accepted id formats back to exactly the text it came
+// from, every kind accepts the same texts, and every id in range survives
+// FormatMemberId -> ParseMemberId.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 
+#include "absl/strings/match.h"
 #include "common/ids.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -33,6 +36,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(liaison::FormatMemberId(*parsed) == text);
   } else {
     FUZZ_CHECK(liaison::fuzz::IsClientError(parsed.status(), absl::StatusCode::kInvalidArgument));
+  }
+  // Page and conversation ids have the same form: the same texts, the same
+  // numbers; only the error's words differ, and they name the field.
+  const std::pair<absl::StatusOr<uint64_t>, const char*> others[] = {
+      {liaison::ParsePageId(text, "page_id"), "page_id"},
+      {liaison::ParseConversationId(text, "conversation_id"), "conversation_id"}};
+  for (const auto& [other, field] : others) {
+    FUZZ_CHECK(other.ok() == parsed.ok());
+    if (other.ok()) FUZZ_CHECK(*other == *parsed);
+    if (!other.ok()) {
+      FUZZ_CHECK(liaison::fuzz::IsClientError(other.status(), absl::StatusCode::kInvalidArgument));
+      FUZZ_CHECK(absl::StrContains(other.status().message(), field));
+    }
   }
 
   // The first eight bytes as a number: in range, it round-trips; 0 and
