@@ -9,19 +9,6 @@
 namespace liaison::messaging {
 namespace {
 
-void SetBool(MessagingFixture& f, MemberId member, const std::string& field, bool on) {
-  auto privacy = privacy::v1::PrivacyService::NewStub(f.privacy.channel());
-  privacy::v1::UpdateSettingsRequest update;
-  const auto* descriptor = update.settings().GetDescriptor()->FindFieldByName(field);
-  REQUIRE(descriptor != nullptr);
-  update.mutable_settings()->GetReflection()->SetBool(update.mutable_settings(), descriptor, on);
-  update.mutable_update_mask()->add_paths(field);
-  privacy::v1::UpdateSettingsResponse updated;
-  REQUIRE_THAT(
-      privacy->UpdateSettings(TestService::Context(f.Token(member)).get(), update, &updated),
-      IsOk());
-}
-
 std::set<std::string> Ids(const std::vector<v1::Conversation>& conversations) {
   std::set<std::string> ids;
   for (const auto& c : conversations) ids.insert(c.conversation_id());
@@ -49,7 +36,7 @@ struct Inbox {
   Inbox() {
     f.Connect(a, b);
     f.Connect(s, a);
-    SetBool(f, b, "messages_from_second_degree", true);
+    f.SetSetting(b, "messages_from_second_degree", true);
     v1::SendMessageResponse sent;
     REQUIRE_THAT(f.Send(a, b, "hi", "f1", &sent), IsOk());
     direct = sent.conversation().conversation_id();
@@ -102,7 +89,7 @@ TEST_CASE("Focused inbox off: one inbox in FOCUSED, OTHER empty, and back when o
   Inbox in;
   auto& f = in.f;
   using S = std::set<std::string>;
-  SetBool(f, in.b, "focused_inbox", false);
+  f.SetSetting(in.b, "focused_inbox", false);
   CHECK(Ids(f.Folder(in.b, v1::FOLDER_FOCUSED)) == S{in.direct, in.request, in.inmail});
   CHECK(f.Folder(in.b, v1::FOLDER_OTHER).empty());
   CHECK(Ids(f.Folder(in.b, v1::FOLDER_INMAIL)) == S{in.inmail});
@@ -113,7 +100,7 @@ TEST_CASE("Focused inbox off: one inbox in FOCUSED, OTHER empty, and back when o
   CHECK(unread[v1::FOLDER_INMAIL] == 1);
   CHECK(unread[v1::FOLDER_REQUESTS] == 1);
   // The setting is read at every list: nothing was moved.
-  SetBool(f, in.b, "focused_inbox", true);
+  f.SetSetting(in.b, "focused_inbox", true);
   CHECK(Ids(f.Folder(in.b, v1::FOLDER_FOCUSED)) == S{in.direct});
   CHECK(Ids(f.Folder(in.b, v1::FOLDER_OTHER)) == S{in.inmail, in.request});
 }
@@ -172,7 +159,7 @@ TEST_CASE("Inbox folders refuse bad input, and fail rather than guess without pr
       f.stub->ListConversations(TestService::Context(f.Token(in.b)).get(), request, &response),
       StatusIs(Code::kInvalidArgument));
   // A FOCUSED token is not an OTHER one.
-  SetBool(f, in.b, "focused_inbox", false);
+  f.SetSetting(in.b, "focused_inbox", false);
   v1::ListConversationsRequest focused;
   focused.set_folder(v1::FOLDER_FOCUSED);
   focused.set_page_size(1);

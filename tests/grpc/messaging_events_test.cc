@@ -104,14 +104,7 @@ TEST_CASE("A stream delivers new messages and typing live, and replays what was 
 }
 
 void SetReceipts(MessagingFixture& f, MemberId member, bool on) {
-  auto settings = privacy::v1::PrivacyService::NewStub(f.privacy.channel());
-  privacy::v1::UpdateSettingsRequest update;
-  update.mutable_settings()->set_read_receipts_and_typing(on);
-  update.mutable_update_mask()->add_paths("read_receipts_and_typing");
-  privacy::v1::UpdateSettingsResponse updated;
-  REQUIRE_THAT(
-      settings->UpdateSettings(TestService::Context(f.Token(member)).get(), update, &updated),
-      IsOk());
+  f.SetSetting(member, "read_receipts_and_typing", on);
 }
 
 grpc::Status MarkRead(MessagingFixture& f, MemberId member, const std::string& conversation) {

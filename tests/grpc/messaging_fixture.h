@@ -132,6 +132,20 @@ struct MessagingFixture {
     return {response.conversations().begin(), response.conversations().end()};
   }
 
+  // Turns one of `member`'s boolean privacy settings (by proto field name) on or off.
+  void SetSetting(MemberId member, const std::string& field, bool on) {
+    auto settings = privacy::v1::PrivacyService::NewStub(privacy.channel());
+    privacy::v1::UpdateSettingsRequest update;
+    const auto* descriptor = update.settings().GetDescriptor()->FindFieldByName(field);
+    REQUIRE(descriptor != nullptr);
+    update.mutable_settings()->GetReflection()->SetBool(update.mutable_settings(), descriptor, on);
+    update.mutable_update_mask()->add_paths(field);
+    privacy::v1::UpdateSettingsResponse updated;
+    REQUIRE_THAT(
+        settings->UpdateSettings(TestService::Context(Token(member)).get(), update, &updated),
+        IsOk());
+  }
+
   credits::v1::Balance Balance(MemberId m) {
     auto stub = credits::v1::CreditService::NewStub(credits.channel());
     credits::v1::GetBalanceRequest request;

@@ -207,14 +207,7 @@ TEST_CASE("Unread counts show every folder, zeros included, in JSON too") {
 TEST_CASE("A token for a member nobody created sends nothing, whatever the target") {
   MessagingFixture f;
   const MemberId open = f.NewMember(identity::v1::ACCOUNT_TIER_PREMIUM_CAREER);
-  auto settings = privacy::v1::PrivacyService::NewStub(f.privacy.channel());
-  privacy::v1::UpdateSettingsRequest update;
-  update.mutable_settings()->set_open_profile(true);
-  update.mutable_update_mask()->add_paths("open_profile");
-  privacy::v1::UpdateSettingsResponse updated;
-  REQUIRE_THAT(
-      settings->UpdateSettings(TestService::Context(f.Token(open)).get(), update, &updated),
-      IsOk());
+  f.SetSetting(open, "open_profile", true);
   const MemberId ghost = 987654321;
   v1::SendMessageRequest direct;
   direct.set_recipient_id(std::to_string(open));

@@ -109,14 +109,7 @@ TEST_CASE("Strangers need InMail - Open Profile lets a message request through")
   const MemberId basic = f.NewMember(), stranger = f.NewMember();
   const MemberId open = f.NewMember(identity::v1::ACCOUNT_TIER_PREMIUM_CAREER);
   CHECK_THAT(f.Send(basic, stranger, "hi", "s1"), StatusIs(Code::kPermissionDenied, "InMail"));
-  auto settings = privacy::v1::PrivacyService::NewStub(f.privacy.channel());
-  privacy::v1::UpdateSettingsRequest update;
-  update.mutable_settings()->set_open_profile(true);
-  update.mutable_update_mask()->add_paths("open_profile");
-  privacy::v1::UpdateSettingsResponse updated;
-  REQUIRE_THAT(
-      settings->UpdateSettings(TestService::Context(f.Token(open)).get(), update, &updated),
-      IsOk());
+  f.SetSetting(open, "open_profile", true);
   v1::SendMessageResponse sent;
   REQUIRE_THAT(f.Send(basic, open, "Loved your talk", "s2", &sent), IsOk());
   CHECK(f.Folder(open, v1::FOLDER_REQUESTS).size() == 1);
@@ -316,14 +309,7 @@ TEST_CASE("InMail rules: premium senders, limits, and no credit taken on refusal
       StatusIs(Code::kInvalidArgument, "InMail subject is 201 characters; the limit is 200"));
   CHECK_THAT(f.InMail(recruiter, stranger, "Hi", std::string(2001, 'b'), "x3"),
              StatusIs(Code::kInvalidArgument, "InMail body is 2001 characters; the limit is 2000"));
-  auto settings = privacy::v1::PrivacyService::NewStub(f.privacy.channel());
-  privacy::v1::UpdateSettingsRequest update;
-  update.mutable_settings()->set_inmail_acceptance(false);
-  update.mutable_update_mask()->add_paths("inmail_acceptance");
-  privacy::v1::UpdateSettingsResponse updated;
-  REQUIRE_THAT(
-      settings->UpdateSettings(TestService::Context(f.Token(stranger)).get(), update, &updated),
-      IsOk());
+  f.SetSetting(stranger, "inmail_acceptance", false);
   CHECK_THAT(f.InMail(recruiter, stranger, "Hi", "Hello", "x5"),
              StatusIs(Code::kFailedPrecondition, "does not accept InMail"));
   CHECK(f.Balance(recruiter).available() == 30);
