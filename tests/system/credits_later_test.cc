@@ -129,7 +129,7 @@ messaging::v1::InMailInfo Accept(int messaging_port, const std::string& recipien
   return response.conversation().inmail();
 }
 
-TEST_CASE("An InMail answered within 90 days refunds its credit; one answered later does not") {
+TEST_CASE("An InMail answered within 90 days refunds its credit, and one answered later does not") {
   TempDir dir;
   const std::string key = WriteKey(dir);
   RunningService privacy =

@@ -65,7 +65,7 @@ TEST_CASE("An offset clock reads its base clock moved by the offset") {
   CHECK(later.offset() == absl::Hours(48));
 }
 
-TEST_CASE("--clock-offset and LIAISON_CLOCK_OFFSET are checked while parsing") {
+TEST_CASE("The clock offset flag and LIAISON_CLOCK_OFFSET are checked while parsing") {
   testing::TempDir dir;
   std::ofstream(dir.Sub("key")) << "k";
   auto parse = [&dir](ServerConfig* config, std::vector<std::string> args) {

@@ -71,7 +71,7 @@ TEST_CASE("A bad value stops start-up with exit code 2") {
   CHECK(Parse(&config, {"--data-dir", "d", "--signing-key-file", key}) == 2);
 }
 
-TEST_CASE("--help exits 0") {
+TEST_CASE("The --help flag prints usage and exits 0") {
   ServerConfig config;
   CHECK(Parse(&config, {"--help"}) == 0);
 }
