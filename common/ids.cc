@@ -34,9 +34,10 @@ absl::StatusOr<uint64_t> ParseId(absl::string_view text, absl::string_view field
     digits_only = digits_only && absl::ascii_isdigit(static_cast<unsigned char>(c));
   uint64_t id = 0;
   if (!digits_only || text[0] == '0' || !absl::SimpleAtoi(text, &id) || id > kMaxMemberId) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " \"", absl::CHexEscape(text.substr(0, 40)), "\" is not a ", name, " id; ", name,
-        " ids are decimal numbers from 1 to ", kMaxMemberId, " without sign, spaces or leading zeros"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " \"", absl::CHexEscape(text.substr(0, 40)), "\" is not a ", name,
+                     " id; ", name, " ids are decimal numbers from 1 to ", kMaxMemberId,
+                     " without sign, spaces or leading zeros"));
   }
   return id;
 }

@@ -117,14 +117,14 @@ UnparsableRequestInterceptor() {
 std::string UnparsableRequestMessage(const std::string& method, const std::string& reason) {
   std::string type = RequestType(method);
   std::string message =
-      absl::StrCat("the request to ", method.empty() ? "this method" : method,
-                   " is not a valid ", type.empty() ? "request message" : type, ": ");
+      absl::StrCat("the request to ", method.empty() ? "this method" : method, " is not a valid ",
+                   type.empty() ? "request message" : type, ": ");
   if (reason.empty()) {
     absl::StrAppend(&message,
                     "its bytes are not well-formed protobuf wire data (check the encoding and "
                     "that the message matches the method)");
-  } else if (size_t start = reason.find("String field '"); start != std::string::npos &&
-             absl::StrContains(reason, "invalid UTF-8")) {
+  } else if (size_t start = reason.find("String field '");
+             start != std::string::npos && absl::StrContains(reason, "invalid UTF-8")) {
     start += sizeof("String field '") - 1;
     size_t end = reason.find('\'', start);
     absl::StrAppend(&message, "string field ", reason.substr(start, end - start),

@@ -43,8 +43,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
   // gRPC holds a whole request before its size check (common/memory_limits.h).
-  RETURN_IF_ERROR(
-      ApplyGrpcMemoryQuota(config.grpc_memory_mb, config.max_message_bytes, &builder));
+  RETURN_IF_ERROR(ApplyGrpcMemoryQuota(config.grpc_memory_mb, config.max_message_bytes, &builder));
   // Keep idle connections alive through proxies and notice dead peers, and
   // let clients ping as often as every 10 s.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);

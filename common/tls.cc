@@ -91,25 +91,25 @@ absl::StatusOr<std::optional<TlsFiles>> LoadTlsFiles(const ServerConfig& config)
 
   std::vector<Cert> chain = ParseCertificates(files.cert_chain);
   if (chain.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--tls-cert-file: ", config.tls_cert_file, " holds no PEM certificate"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls-cert-file: ", config.tls_cert_file, " holds no PEM certificate"));
   }
   if (ParseCertificates(files.ca_bundle).empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("--tls-ca-file: ", config.tls_ca_file,
-                                                   " holds no PEM certificate"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls-ca-file: ", config.tls_ca_file, " holds no PEM certificate"));
   }
   Bio key_bio = MemoryBio(files.private_key);
   Pkey key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
   ERR_clear_error();
   if (key == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--tls-key-file: ", config.tls_key_file, " holds no unencrypted PEM private key"));
+    return absl::InvalidArgumentError(absl::StrCat("--tls-key-file: ", config.tls_key_file,
+                                                   " holds no unencrypted PEM private key"));
   }
   if (X509_check_private_key(chain.front().get(), key.get()) != 1) {
     ERR_clear_error();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--tls-key-file: ", config.tls_key_file, " is not the key of the certificate in ",
-        config.tls_cert_file));
+    return absl::InvalidArgumentError(absl::StrCat("--tls-key-file: ", config.tls_key_file,
+                                                   " is not the key of the certificate in ",
+                                                   config.tls_cert_file));
   }
   RETURN_IF_ERROR(CheckCurrent(config.tls_cert_file, chain.front().get()));
   return files;
@@ -122,8 +122,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
   grpc::SslServerCredentialsOptions options(
       GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   options.pem_root_certs = std::move(files->ca_bundle);
-  options.pem_key_cert_pairs.push_back({std::move(files->private_key),
-                                        std::move(files->cert_chain)});
+  options.pem_key_cert_pairs.push_back(
+      {std::move(files->private_key), std::move(files->cert_chain)});
   return grpc::SslServerCredentials(options);
 }
 

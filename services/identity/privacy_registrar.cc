@@ -34,25 +34,21 @@ RegisterMembersRequest RequestFor(const std::vector<MemberId>& members) {
 // What a failed call means here: try again later, whatever the code (the
 // details go to the log when a run of failures starts).
 absl::Status Deferred(const grpc::Status& status) {
-  return absl::UnavailableError(absl::StrCat("privacy answered ", status.error_code(), ": ",
-                                             status.error_message()));
+  return absl::UnavailableError(
+      absl::StrCat("privacy answered ", status.error_code(), ": ", status.error_message()));
 }
 
 }  // namespace
 
-PrivacyRegistrar::PrivacyRegistrar(IdentityStore* store,
-                                   privacy::v1::PrivacyService::Stub* privacy,
+PrivacyRegistrar::PrivacyRegistrar(IdentityStore* store, privacy::v1::PrivacyService::Stub* privacy,
                                    ServiceTokenSource* tokens, WorkerPool* writers,
                                    prometheus::Registry& registry, RegistrarOptions options)
-    : store_(store),
-      privacy_(privacy),
-      tokens_(tokens),
-      writers_(writers),
-      options_(options) {
+    : store_(store), privacy_(privacy), tokens_(tokens), writers_(writers), options_(options) {
   auto& family = prometheus::BuildCounter()
                      .Name("liaison_identity_privacy_registrations_total")
-                     .Help("Members registered with the privacy service (delivered), and "
-                           "registrations that failed and wait for a retry (failed).")
+                     .Help(
+                         "Members registered with the privacy service (delivered), and "
+                         "registrations that failed and wait for a retry (failed).")
                      .Register(registry);
   delivered_ = &family.Add({{"outcome", "delivered"}});
   failed_ = &family.Add({{"outcome", "failed"}});
@@ -163,10 +159,9 @@ absl::StatusOr<bool> PrivacyRegistrar::BackfillStep() {
   if (walked == kBackfillDone) return false;
   if (walked == 0) LogInfo("privacy_registration_backfill_started");
   // Member ids start at 1: 0 means nothing walked yet.
-  ASSIGN_OR_RETURN(auto records,
-                   store_->Scan(store_->members(), KeyBuilder('m').key(),
-                                walked == 0 ? "" : keys::Member(walked),
-                                static_cast<size_t>(options_.batch)));
+  ASSIGN_OR_RETURN(auto records, store_->Scan(store_->members(), KeyBuilder('m').key(),
+                                              walked == 0 ? "" : keys::Member(walked),
+                                              static_cast<size_t>(options_.batch)));
   std::vector<MemberId> members;
   for (const auto& entry : records) {
     ASSIGN_OR_RETURN(MemberId member, IdOfKey(entry.key));
@@ -188,8 +183,8 @@ absl::StatusOr<bool> PrivacyRegistrar::BackfillStep() {
 absl::Status PrivacyRegistrar::Forget(const std::vector<MemberId>& members) {
   rocksdb::WriteBatch batch;
   for (MemberId member : members) {
-    RETURN_IF_ERROR(
-        FromRocksStatus(batch.Delete(store_->outbox(), keys::Registration(member)), "batch delete"));
+    RETURN_IF_ERROR(FromRocksStatus(batch.Delete(store_->outbox(), keys::Registration(member)),
+                                    "batch delete"));
   }
   // Lost to a crash, a record is only delivered again.
   return store_->store()->Write(&batch, Durability::kBuffered);

@@ -49,8 +49,8 @@ class PrivacyRegistrar final {
  public:
   // Starts the background loop. Every pointer must outlive this.
   PrivacyRegistrar(IdentityStore* store, privacy::v1::PrivacyService::Stub* privacy,
-                   ServiceTokenSource* tokens, WorkerPool* writers,
-                   prometheus::Registry& registry, RegistrarOptions options);
+                   ServiceTokenSource* tokens, WorkerPool* writers, prometheus::Registry& registry,
+                   RegistrarOptions options);
   ~PrivacyRegistrar() { Stop(); }
 
   PrivacyRegistrar(const PrivacyRegistrar&) = delete;

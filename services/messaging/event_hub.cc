@@ -163,8 +163,7 @@ void EventHub::Publish(MemberId member, const v1::StreamEventsResponse& event) {
   for (Stream* stream : it->second) stream->Push(event);
 }
 
-grpc::ServerWriteReactor<v1::StreamEventsResponse>* EventHub::Refused(
-    const grpc::Status& status) {
+grpc::ServerWriteReactor<v1::StreamEventsResponse>* EventHub::Refused(const grpc::Status& status) {
   return new RefusedStream(status);
 }
 
@@ -187,9 +186,8 @@ grpc::ServerWriteReactor<v1::StreamEventsResponse>* EventHub::Open(
     auto& mine = streams_[member];
     if (mine.size() >= limits_.per_member && !mine.empty()) {
       // The member's oldest stream makes room (see StreamLimits).
-      Stream* oldest = *std::min_element(mine.begin(), mine.end(), [](Stream* a, Stream* b) {
-        return a->order() < b->order();
-      });
+      Stream* oldest = *std::min_element(
+          mine.begin(), mine.end(), [](Stream* a, Stream* b) { return a->order() < b->order(); });
       mine.erase(oldest);
       --open_;
       oldest->End(grpc::Status(
@@ -199,9 +197,9 @@ grpc::ServerWriteReactor<v1::StreamEventsResponse>* EventHub::Open(
     }
     if (open_ >= limits_.per_process) {
       if (mine.empty()) streams_.erase(member);
-      return Refused(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                  absl::StrCat("this server holds ", open_,
-                                               " event streams, its limit; retry later")));
+      return Refused(grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat("this server holds ", open_, " event streams, its limit; retry later")));
     }
     stream = new Stream(this, member, ++opened_);
     mine.insert(stream);

@@ -87,7 +87,7 @@ class EventHub final {
   absl::flat_hash_map<MemberId, uint64_t> last_cursor_ ABSL_GUARDED_BY(cursor_mu_);
   absl::Mutex streams_mu_;
   absl::flat_hash_map<MemberId, std::set<Stream*>> streams_ ABSL_GUARDED_BY(streams_mu_);
-  size_t open_ ABSL_GUARDED_BY(streams_mu_) = 0;     // streams in streams_
+  size_t open_ ABSL_GUARDED_BY(streams_mu_) = 0;      // streams in streams_
   uint64_t opened_ ABSL_GUARDED_BY(streams_mu_) = 0;  // streams ever opened: their order
 };
 
