@@ -89,7 +89,10 @@ class UnparsableInterceptor final : public grpc::experimental::Interceptor {
   }
 
  private:
-  std::string method_;
+  // The registered method's name, which lives as long as the server. Copied
+  // only into the message for a request that did not parse: every call
+  // passes through here, so the common path allocates nothing.
+  const char* method_;
   bool unparsable_ = false;
   std::string reason_;
 };
