@@ -1,5 +1,6 @@
 #include "services/messaging/messaging_handler.h"
 
+#include <atomic>
 #include <memory>
 
 #include "absl/container/flat_hash_set.h"
@@ -360,24 +361,35 @@ grpc::ServerUnaryReactor* MessagingHandler::GetUnreadCounts(
     v1::GetUnreadCountsResponse* response) {
   return ServeUnaryAsync(
       context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
-        FetchBlocked(who.member_id, [this, context, reactor, response, who](
-                                        absl::StatusOr<absl::flat_hash_set<std::string>> blocked) {
-          if (!blocked.ok()) return reactor->Finish(ToGrpcStatus(blocked.status()));
-          FetchFocusedInbox(who.member_id, [this, context, reactor, response, who,
-                                            blocked = *std::move(blocked)](
-                                               absl::StatusOr<bool> focused) {
-            if (!focused.ok()) return reactor->Finish(ToGrpcStatus(focused.status()));
-            // The walk grows with the member's inbox: off the callback
-            // thread, and it stops once the client no longer waits.
-            readers_->Post([this, context, reactor, response, who, blocked,
-                            focused_inbox = *focused] {
-              absl::Status counted =
-                  logic_->GetUnreadCounts(who, blocked, focused_inbox, response,
-                                          [context] { return StillWanted(*context); });
-              if (!counted.ok()) response->Clear();
-              reactor->Finish(ToGrpcStatus(counted));
-            });
+        // Identity's blocks and privacy's setting, asked for in parallel.
+        struct Facts {
+          std::atomic<int> pending{2};
+          absl::StatusOr<absl::flat_hash_set<std::string>> blocked;
+          absl::StatusOr<bool> focused;
+        };
+        auto facts = std::make_shared<Facts>();
+        auto count = [this, context, reactor, response, who, facts] {
+          if (facts->pending.fetch_sub(1) != 1) return;
+          if (!facts->blocked.ok()) return reactor->Finish(ToGrpcStatus(facts->blocked.status()));
+          if (!facts->focused.ok()) return reactor->Finish(ToGrpcStatus(facts->focused.status()));
+          // The walk grows with the member's inbox: off the callback
+          // thread, and it stops once the client no longer waits.
+          readers_->Post([this, context, reactor, response, who, facts] {
+            absl::Status counted =
+                logic_->GetUnreadCounts(who, *facts->blocked, *facts->focused, response,
+                                        [context] { return StillWanted(*context); });
+            if (!counted.ok()) response->Clear();
+            reactor->Finish(ToGrpcStatus(counted));
           });
+        };
+        FetchBlocked(who.member_id,
+                     [facts, count](absl::StatusOr<absl::flat_hash_set<std::string>> blocked) {
+                       facts->blocked = std::move(blocked);
+                       count();
+                     });
+        FetchFocusedInbox(who.member_id, [facts, count](absl::StatusOr<bool> focused) {
+          facts->focused = focused;
+          count();
         });
       });
 }
