@@ -1,5 +1,7 @@
 #include "common/config.h"
 
+#include "absl/strings/str_cat.h"
+
 #include <iostream>
 
 #include "absl/strings/ascii.h"
@@ -59,6 +61,25 @@ void AddServerFlags(CLI::App& app, ServerConfig* config) {
           [](std::string& value) {
             auto offset = ParseClockOffset(value);
             return offset.ok() ? std::string() : std::string(offset.status().message());
+          },
+          "DURATION"));
+}
+
+void AddChangeRetentionFlag(CLI::App& app, absl::Duration* retention) {
+  app.add_option_function<std::string>(
+         "--change-retention",
+         [retention](const std::string& value) { *retention = *ParseClockOffset(value); },
+         "How long the change feed keeps changes (7d, 36h, ...); a consumer that falls further "
+         "behind rebuilds from a snapshot")
+      ->envname(EnvName("change-retention"))
+      ->default_str(absl::StrCat(absl::ToInt64Hours(*retention) / 24, "d"))
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            auto retention = ParseClockOffset(value);
+            if (!retention.ok()) return std::string(retention.status().message());
+            return *retention > absl::ZeroDuration()
+                       ? std::string()
+                       : std::string("the change retention must be positive");
           },
           "DURATION"));
 }

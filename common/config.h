@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "absl/time/time.h"
+
 namespace liaison {
 
 struct ServerConfig {
@@ -48,6 +50,11 @@ void AddServerFlags(CLI::App& app, ServerConfig* config);
 // should stop now: 0 after --help, 2 after printing one line for a bad
 // value. Returns nullopt when start-up should go on.
 std::optional<int> ParseFlags(CLI::App& app, int argc, char** argv);
+
+// Adds --change-retention (LIAISON_CHANGE_RETENTION) for a service that
+// keeps a change feed: how long changes are kept, a positive duration such
+// as "7d" or "36h" (the syntax of --clock-offset), parsed into `retention`.
+void AddChangeRetentionFlag(CLI::App& app, absl::Duration* retention);
 
 // `name` as an environment variable: "grpc-port" -> "LIAISON_GRPC_PORT".
 std::string EnvName(const std::string& flag_name);

@@ -3,6 +3,8 @@
 #include <memory>
 
 #include "common/rpc.h"
+#include "common/status.h"
+#include "services/identity/identity_changes.h"
 
 namespace liaison::identity {
 namespace {
@@ -36,8 +38,10 @@ grpc::ServerUnaryReactor* IdentityHandler::GetMember(grpc::CallbackServerContext
                                                      const v1::GetMemberRequest* request,
                                                      v1::GetMemberResponse* response) {
   return ServeUnary(context, *verifier_, Access::kMemberOrService, [&](const Caller& caller) {
-    (void)caller;
-    return logic_->GetMember(caller, *request, response);
+    const uint64_t cursor = feed_->Head();  // before the read: the answer reflects at least it
+    RETURN_IF_ERROR(logic_->GetMember(caller, *request, response));
+    if (caller.is_service()) response->set_change_cursor(cursor);
+    return absl::OkStatus();
   });
 }
 
@@ -45,8 +49,10 @@ grpc::ServerUnaryReactor* IdentityHandler::BatchGetMembers(
     grpc::CallbackServerContext* context, const v1::BatchGetMembersRequest* request,
     v1::BatchGetMembersResponse* response) {
   return ServeUnary(context, *verifier_, Access::kMemberOrService, [&](const Caller& caller) {
-    (void)caller;
-    return logic_->BatchGetMembers(caller, *request, response);
+    const uint64_t cursor = feed_->Head();
+    RETURN_IF_ERROR(logic_->BatchGetMembers(caller, *request, response));
+    if (caller.is_service()) response->set_change_cursor(cursor);
+    return absl::OkStatus();
   });
 }
 
@@ -200,7 +206,10 @@ grpc::ServerUnaryReactor* IdentityHandler::GetRelationship(
   // Degree search can read many lists: keep it off the callback threads.
   return ServeUnaryOnPool(context, *verifier_, Access::kMemberOrService, *readers_,
                           [this, request, response](const Caller& caller) {
-                            return logic_->GetRelationship(caller, *request, response);
+                            const uint64_t cursor = feed_->Head();
+                            RETURN_IF_ERROR(logic_->GetRelationship(caller, *request, response));
+                            if (caller.is_service()) response->set_change_cursor(cursor);
+                            return absl::OkStatus();
                           });
 }
 
@@ -210,7 +219,10 @@ grpc::ServerUnaryReactor* IdentityHandler::BatchGetRelationships(
   // Degree search can read many lists: keep it off the callback threads.
   return ServeUnaryOnPool(context, *verifier_, Access::kMemberOrService, *readers_,
                           [this, request, response](const Caller& caller) {
-                            return logic_->BatchGetRelationships(caller, *request, response);
+                            const uint64_t cursor = feed_->Head();
+                            RETURN_IF_ERROR(logic_->BatchGetRelationships(caller, *request, response));
+                            if (caller.is_service()) response->set_change_cursor(cursor);
+                            return absl::OkStatus();
                           });
 }
 
@@ -273,6 +285,22 @@ grpc::ServerUnaryReactor* IdentityHandler::SendInvitation(grpc::CallbackServerCo
         });
       });
   return reactor;
+}
+
+grpc::ServerWriteReactor<v1::WatchChangesResponse>* IdentityHandler::WatchChanges(
+    grpc::CallbackServerContext* context, const v1::WatchChangesRequest* request) {
+  using Stream = FeedStream<v1::WatchChangesResponse>;
+  absl::StatusOr<Caller> caller = verifier_->Authorize(*context, Access::kService);
+  absl::StatusOr<std::vector<v1::ChangeKind>> kinds =
+      caller.ok() ? WatchedKinds(*request) : caller.status();
+  if (!kinds.ok()) return Stream::Refuse(ToGrpcStatus(kinds.status()));
+  std::optional<uint64_t> after;
+  if (request->has_after_cursor()) after = request->after_cursor();
+  return Stream::Open(feed_, readers_, after,
+                      [kinds = *std::move(kinds)](std::vector<FeedEntry> entries,
+                                                  v1::WatchChangesResponse* response) {
+                        FillChanges(kinds, std::move(entries), response);
+                      });
 }
 
 }  // namespace liaison::identity

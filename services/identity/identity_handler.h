@@ -7,6 +7,7 @@
 #define LIAISON_SERVICES_IDENTITY_IDENTITY_HANDLER_H_
 
 #include "common/auth.h"
+#include "common/change_feed.h"
 #include "common/client.h"
 #include "common/worker_pool.h"
 #include "liaison/identity/v1/identity.grpc.pb.h"
@@ -20,14 +21,16 @@ class IdentityHandler final : public v1::IdentityService::CallbackService {
  public:
   IdentityHandler(IdentityLogic* logic, const TokenVerifier* verifier, WorkerPool* writers,
                   WorkerPool* readers, privacy::v1::PrivacyService::Stub* privacy,
-                  ServiceTokenSource* tokens, PrivacyRegistrar* registrar)
+                  ServiceTokenSource* tokens, PrivacyRegistrar* registrar,
+                  ChangeFeed* feed)
       : logic_(logic),
         verifier_(verifier),
         writers_(writers),
         readers_(readers),
         privacy_(privacy),
         tokens_(tokens),
-        registrar_(registrar) {}
+        registrar_(registrar),
+        feed_(feed) {}
 
   grpc::ServerUnaryReactor* CreateMember(grpc::CallbackServerContext* context,
                                          const v1::CreateMemberRequest* request,
@@ -98,6 +101,8 @@ class IdentityHandler final : public v1::IdentityService::CallbackService {
   grpc::ServerUnaryReactor* ListBlockedMembers(grpc::CallbackServerContext* context,
                                                const v1::ListBlockedMembersRequest* request,
                                                v1::ListBlockedMembersResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchChangesResponse>* WatchChanges(
+      grpc::CallbackServerContext* context, const v1::WatchChangesRequest* request) override;
 
  private:
   IdentityLogic* logic_;
@@ -107,6 +112,7 @@ class IdentityHandler final : public v1::IdentityService::CallbackService {
   privacy::v1::PrivacyService::Stub* privacy_;
   ServiceTokenSource* tokens_;
   PrivacyRegistrar* registrar_;
+  ChangeFeed* feed_;
 };
 
 }  // namespace liaison::identity

@@ -17,6 +17,7 @@
 #include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
+#include "common/change_feed.h"
 #include "common/clock.h"
 #include "liaison/identity/v1/identity.pb.h"
 #include "liaison/privacy/v1/privacy.pb.h"
@@ -26,7 +27,9 @@ namespace liaison::identity {
 
 class IdentityLogic final {
  public:
-  IdentityLogic(IdentityStore* store, const Clock* clock, prometheus::Registry& registry);
+  // Every change is appended to `feed` (may be null: no feed) in its batch.
+  IdentityLogic(IdentityStore* store, const Clock* clock, prometheus::Registry& registry,
+                ChangeFeed* feed = nullptr);
 
   // Members (member_logic.cc).
   absl::Status CreateMember(const v1::CreateMemberRequest& request,
@@ -107,9 +110,12 @@ class IdentityLogic final {
   absl::StatusOr<MemberId> SelfOrNamed(const Caller& caller, const std::string& member_id,
                                        const char* field) const;
 
-  // Adds or removes the connection a-b in `batch` (adjacency of both).
-  absl::Status Connect(rocksdb::WriteBatch* batch, MemberId a, MemberId b);
-  absl::Status Disconnect(rocksdb::WriteBatch* batch, MemberId a, MemberId b, bool* removed);
+  // Adds or removes the connection a-b in `batch` (adjacency of both), and
+  // its change for the feed in `changes`.
+  absl::Status Connect(rocksdb::WriteBatch* batch, MemberId a, MemberId b,
+                       std::vector<v1::Change>* changes);
+  absl::Status Disconnect(rocksdb::WriteBatch* batch, MemberId a, MemberId b, bool* removed,
+                          std::vector<v1::Change>* changes);
   // Deletes a pending invitation and its indexes.
   absl::Status DeleteInvitation(rocksdb::WriteBatch* batch, const v1::Invitation& invitation,
                                 MemberId sender, MemberId recipient);
@@ -117,11 +123,13 @@ class IdentityLogic final {
   absl::StatusOr<v1::Relationship> Relate(const Caller& caller, MemberId a, const v1::Member& am,
                                           MemberId b) const;
 
-  absl::Status Commit(rocksdb::WriteBatch* batch);
+  // Writes the batch with `changes` appended to the feed, synced.
+  absl::Status Commit(rocksdb::WriteBatch* batch, const std::vector<v1::Change>& changes = {});
   void Count(const char* event);
 
   IdentityStore* store_;
   const Clock* clock_;
+  ChangeFeed* feed_;
   prometheus::Family<prometheus::Counter>& events_;
   mutable std::array<absl::Mutex, 1024> stripes_;
   absl::Mutex random_mu_;

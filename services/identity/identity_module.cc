@@ -5,9 +5,11 @@
 namespace liaison::identity {
 
 IdentityModule::IdentityModule(const ServiceDeps& deps, const IdentityConfig& config,
-                               std::shared_ptr<grpc::Channel> privacy)
-    : store_(deps.store),
-      logic_(&store_, deps.clock, deps.metrics->registry()),
+                               std::shared_ptr<grpc::Channel> privacy,
+                               std::unique_ptr<ChangeFeed> feed)
+    : feed_(std::move(feed)),
+      store_(deps.store),
+      logic_(&store_, deps.clock, deps.metrics->registry(), feed_.get()),
       // fsyncs from several threads are grouped by RocksDB into one.
       writers_(4),
       readers_(4),
@@ -17,21 +19,36 @@ IdentityModule::IdentityModule(const ServiceDeps& deps, const IdentityConfig& co
       registrar_(&store_, privacy_.get(), &tokens_, &writers_, deps.metrics->registry(),
                  config.registration),
       handler_(&logic_, deps.verifier, &writers_, &readers_, privacy_.get(), &tokens_,
-               &registrar_) {}
+               &registrar_, feed_.get()) {}
 
-void IdentityModule::Stop() { registrar_.Stop(); }
+// Open feed streams would hold the drain to its deadline: end them first;
+// consumers resume from their cursor.
+void IdentityModule::Draining() { feed_->CloseAll(); }
+
+void IdentityModule::Stop() {
+  registrar_.Stop();
+  feed_.reset();  // its pruning thread writes to the store
+}
 
 std::vector<ServiceEntry> IdentityModule::services() {
   return {{&handler_, v1::IdentityService::service_full_name()}};
 }
 
 ServiceSpec IdentityServiceSpec(IdentityConfig config) {
+  auto families = IdentityStore::Families();
+  families.push_back(ChangeFeed::Family());
   return ServiceSpec{
-      "identity", IdentityStore::Families(),
+      "identity", std::move(families),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
         ASSIGN_OR_RETURN(auto channel,
                          NewChannel(config.privacy_address, *deps.config, deps.metrics));
-        return std::make_unique<IdentityModule>(deps, config, std::move(channel));
+        ChangeFeedOptions options;
+        options.name = "identity";
+        options.retention = config.change_retention;
+        ASSIGN_OR_RETURN(auto feed, ChangeFeed::Open(deps.store, deps.clock, std::move(options),
+                                                     deps.metrics->registry()));
+        return std::make_unique<IdentityModule>(deps, config, std::move(channel),
+                                                std::move(feed));
       }};
 }
 

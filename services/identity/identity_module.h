@@ -26,17 +26,21 @@ struct IdentityConfig {
   // Timeouts and retry pauses of member registrations (not flags: tests
   // shorten them).
   RegistrarOptions registration;
+  // How long the change feed keeps changes (--change-retention).
+  absl::Duration change_retention = absl::Hours(24 * 7);
 };
 
 class IdentityModule final : public ServiceModule {
  public:
   IdentityModule(const ServiceDeps& deps, const IdentityConfig& config,
-                 std::shared_ptr<grpc::Channel> privacy);
+                 std::shared_ptr<grpc::Channel> privacy, std::unique_ptr<ChangeFeed> feed);
 
   std::vector<ServiceEntry> services() override;
+  void Draining() override;
   void Stop() override;
 
  private:
+  std::unique_ptr<ChangeFeed> feed_;
   IdentityStore store_;
   IdentityLogic logic_;
   WorkerPool writers_;

@@ -67,8 +67,9 @@ absl::Status IdentityLogic::SendInvitation(const Caller& caller,
     RETURN_IF_ERROR(CheckConnectionRoom(sender, recipient));
     rocksdb::WriteBatch batch;
     RETURN_IF_ERROR(DeleteInvitation(&batch, *theirs, recipient, sender));
-    RETURN_IF_ERROR(Connect(&batch, sender, recipient));
-    RETURN_IF_ERROR(Commit(&batch));
+    std::vector<v1::Change> changes;
+    RETURN_IF_ERROR(Connect(&batch, sender, recipient, &changes));
+    RETURN_IF_ERROR(Commit(&batch, changes));
     Count("invitation_accepted");
     response->set_connected(true);
     return absl::OkStatus();
@@ -198,10 +199,11 @@ absl::Status IdentityLogic::RespondToInvitation(const Caller& caller,
   if (!invitation.ok()) return invitation.status();
   const absl::Time sent = FromTimestamp(invitation->create_time());
   rocksdb::WriteBatch batch;
+  std::vector<v1::Change> changes;
   if (answer == v1::INVITATION_RESPONSE_ACCEPT) {
     RETURN_IF_ERROR(CheckConnectionRoom(recipient, sender));
     RETURN_IF_ERROR(DeleteInvitation(&batch, *invitation, sender, recipient));
-    RETURN_IF_ERROR(Connect(&batch, sender, recipient));
+    RETURN_IF_ERROR(Connect(&batch, sender, recipient, &changes));
     response->set_connected(true);
     Count("invitation_accepted");
   } else {
@@ -214,7 +216,7 @@ absl::Status IdentityLogic::RespondToInvitation(const Caller& caller,
       Count("invitation_ignored");
     }
   }
-  return Commit(&batch);
+  return Commit(&batch, changes);
 }
 
 absl::Status IdentityLogic::WithdrawInvitation(const Caller& caller,

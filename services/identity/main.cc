@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   app.add_option("--privacy-address", identity.privacy_address, "host:port of the privacy service")
       ->envname(liaison::EnvName("privacy-address"))
       ->capture_default_str();
+  liaison::AddChangeRetentionFlag(app, &identity.change_retention);
   if (auto exit_code = liaison::ParseFlags(app, argc, argv)) return *exit_code;
   return liaison::RunService(liaison::identity::IdentityServiceSpec(identity), config);
 }

@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "common/status.h"
 #include "common/text.h"
+#include "services/identity/identity_changes.h"
 #include "services/identity/identity_logic_internal.h"
 #include "services/identity/rules.h"
 
@@ -47,9 +48,10 @@ absl::StatusOr<bool> Taken(const absl::StatusOr<MemberId>& lookup) {
 }  // namespace
 
 IdentityLogic::IdentityLogic(IdentityStore* store, const Clock* clock,
-                             prometheus::Registry& registry)
+                             prometheus::Registry& registry, ChangeFeed* feed)
     : store_(store),
       clock_(clock),
+      feed_(feed),
       events_(prometheus::BuildCounter()
                   .Name("liaison_identity_events_total")
                   .Help("Identity changes, by event (member_created, invitation_sent, ...).")
@@ -57,8 +59,15 @@ IdentityLogic::IdentityLogic(IdentityStore* store, const Clock* clock,
 
 void IdentityLogic::Count(const char* event) { events_.Add({{"event", event}}).Increment(); }
 
-absl::Status IdentityLogic::Commit(rocksdb::WriteBatch* batch) {
-  return store_->store()->Write(batch, Durability::kSynced);
+absl::Status IdentityLogic::Commit(rocksdb::WriteBatch* batch,
+                                   const std::vector<v1::Change>& changes) {
+  if (feed_ == nullptr || changes.empty()) {
+    return store_->store()->Write(batch, Durability::kSynced);
+  }
+  std::vector<std::string> records;
+  records.reserve(changes.size());
+  for (const auto& change : changes) records.push_back(change.SerializeAsString());
+  return feed_->Write(batch, records, Durability::kSynced);
 }
 
 absl::StatusOr<uint64_t> IdentityLogic::NewId(std::string (*key)(uint64_t)) {
@@ -157,7 +166,7 @@ absl::Status IdentityLogic::CreateMember(const v1::CreateMemberRequest& request,
   // Privacy must learn the member exists (PrivacyRegistrar): the outbox
   // record commits with the member, so no crash can lose it.
   batch.Put(store_->outbox(), keys::Registration(id), "");
-  RETURN_IF_ERROR(Commit(&batch));
+  RETURN_IF_ERROR(Commit(&batch, {MemberChanged(member, true)}));
   Count("member_created");
   *response->mutable_member() = std::move(member);
   return absl::OkStatus();
@@ -280,7 +289,7 @@ absl::Status IdentityLogic::UpdateMember(const Caller& caller,
     }
   }
   batch.Put(store_->members(), keys::Member(id), member.SerializeAsString());
-  RETURN_IF_ERROR(Commit(&batch));
+  RETURN_IF_ERROR(Commit(&batch, {MemberChanged(member, false)}));
   *response->mutable_member() = std::move(member);
   return absl::OkStatus();
 }
@@ -300,6 +309,7 @@ absl::Status IdentityLogic::SetAccountTier(const v1::SetAccountTierRequest& requ
   }
   if (!member.ok()) return member.status();
   if (member->tier() != request.tier()) {
+    const v1::AccountTier previous = member->tier();
     member->set_tier(request.tier());
     if (IsPremium(request.tier())) {
       // A new premium tier starts a billing cycle now.
@@ -309,7 +319,7 @@ absl::Status IdentityLogic::SetAccountTier(const v1::SetAccountTierRequest& requ
     }
     rocksdb::WriteBatch batch;
     batch.Put(store_->members(), keys::Member(id), member->SerializeAsString());
-    RETURN_IF_ERROR(Commit(&batch));
+    RETURN_IF_ERROR(Commit(&batch, {TierChanged(*member, previous)}));
     Count("tier_changed");
   }
   *response->mutable_member() = *std::move(member);

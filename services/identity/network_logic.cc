@@ -3,6 +3,7 @@
 #include "common/keys.h"
 #include "common/pagination.h"
 #include "common/status.h"
+#include "services/identity/identity_changes.h"
 #include "services/identity/identity_logic_internal.h"
 #include "services/identity/rules.h"
 
@@ -23,18 +24,20 @@ absl::StatusOr<size_t> StartAfter(const std::vector<MemberId>& ids, absl::string
 
 }  // namespace
 
-absl::Status IdentityLogic::Connect(rocksdb::WriteBatch* batch, MemberId a, MemberId b) {
+absl::Status IdentityLogic::Connect(rocksdb::WriteBatch* batch, MemberId a, MemberId b,
+                                    std::vector<v1::Change>* changes) {
   const auto since = static_cast<uint32_t>(absl::ToUnixSeconds(clock_->Now()));
   for (auto [self, other] : {std::pair{a, b}, std::pair{b, a}}) {
     ASSIGN_OR_RETURN(Adjacency adjacency, store_->GetAdjacency(self));
     adjacency.Insert(other, since);
     batch->Put(store_->graph(), keys::Adjacency(self), EncodeAdjacency(adjacency));
   }
+  changes->push_back(ConnectionChanged(a, b, true));
   return absl::OkStatus();
 }
 
 absl::Status IdentityLogic::Disconnect(rocksdb::WriteBatch* batch, MemberId a, MemberId b,
-                                       bool* removed) {
+                                       bool* removed, std::vector<v1::Change>* changes) {
   *removed = false;
   for (auto [self, other] : {std::pair{a, b}, std::pair{b, a}}) {
     ASSIGN_OR_RETURN(Adjacency adjacency, store_->GetAdjacency(self));
@@ -46,6 +49,7 @@ absl::Status IdentityLogic::Disconnect(rocksdb::WriteBatch* batch, MemberId a, M
       batch->Put(store_->graph(), keys::Adjacency(self), EncodeAdjacency(adjacency));
     }
   }
+  if (*removed) changes->push_back(ConnectionChanged(a, b, false));
   return absl::OkStatus();
 }
 
@@ -80,11 +84,12 @@ absl::Status IdentityLogic::RemoveConnection(const Caller& caller,
   Locked lock(this, {caller.member_id, other});
   rocksdb::WriteBatch batch;
   bool removed = false;
-  RETURN_IF_ERROR(Disconnect(&batch, caller.member_id, other, &removed));
+  std::vector<v1::Change> changes;
+  RETURN_IF_ERROR(Disconnect(&batch, caller.member_id, other, &removed, &changes));
   if (!removed) {
     return absl::NotFoundError(absl::StrCat("you are not connected to member ", other));
   }
-  RETURN_IF_ERROR(Commit(&batch));
+  RETURN_IF_ERROR(Commit(&batch, changes));
   Count("connection_removed");
   return absl::OkStatus();
 }
@@ -221,7 +226,9 @@ absl::Status IdentityLogic::BlockMember(const Caller& caller,
   rocksdb::WriteBatch batch;
   batch.Put(store_->social(), keys::Block(me, other), IdentityStore::EncodeTime(now));
   bool removed = false;
-  RETURN_IF_ERROR(Disconnect(&batch, me, other, &removed));
+  std::vector<v1::Change> changes;
+  RETURN_IF_ERROR(Disconnect(&batch, me, other, &removed, &changes));
+  changes.push_back(BlockChanged(me, other, true));
   for (auto [sender, recipient] : {std::pair{me, other}, std::pair{other, me}}) {
     auto invitation = store_->GetInvitation(sender, recipient);
     if (invitation.ok()) {
@@ -230,7 +237,7 @@ absl::Status IdentityLogic::BlockMember(const Caller& caller,
       return invitation.status();
     }
   }
-  RETURN_IF_ERROR(Commit(&batch));
+  RETURN_IF_ERROR(Commit(&batch, changes));
   Count("member_blocked");
   return absl::OkStatus();
 }
@@ -250,7 +257,7 @@ absl::Status IdentityLogic::UnblockMember(const Caller& caller,
   batch.Delete(store_->social(), keys::Block(caller.member_id, other));
   batch.Put(store_->social(), keys::Unblock(caller.member_id, other),
             IdentityStore::EncodeTime(clock_->Now()));
-  RETURN_IF_ERROR(Commit(&batch));
+  RETURN_IF_ERROR(Commit(&batch, {BlockChanged(caller.member_id, other, false)}));
   Count("member_unblocked");
   return absl::OkStatus();
 }

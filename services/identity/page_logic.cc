@@ -3,6 +3,7 @@
 #include "common/pagination.h"
 #include "common/status.h"
 #include "common/text.h"
+#include "services/identity/identity_changes.h"
 #include "services/identity/identity_logic_internal.h"
 #include "services/identity/rules.h"
 
@@ -80,7 +81,7 @@ absl::Status IdentityLogic::FollowPage(const Caller& caller, const v1::FollowPag
   batch.Put(store_->social(), key, IdentityStore::EncodeTime(clock_->Now()));
   batch.Put(store_->members(), keys::FollowerCount(page_id),
             IdentityStore::EncodeCounter(followers + 1));
-  RETURN_IF_ERROR(Commit(&batch));
+  RETURN_IF_ERROR(Commit(&batch, {FollowChanged(page_id, caller.member_id, true)}));
   Count("page_followed");
   return absl::OkStatus();
 }
@@ -98,7 +99,7 @@ absl::Status IdentityLogic::UnfollowPage(const Caller& caller,
   batch.Delete(store_->social(), key);
   batch.Put(store_->members(), keys::FollowerCount(page_id),
             IdentityStore::EncodeCounter(followers > 0 ? followers - 1 : 0));
-  RETURN_IF_ERROR(Commit(&batch));
+  RETURN_IF_ERROR(Commit(&batch, {FollowChanged(page_id, caller.member_id, false)}));
   Count("page_unfollowed");
   return absl::OkStatus();
 }

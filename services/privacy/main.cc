@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Liaison privacy settings service (liaison.privacy.v1.PrivacyService)",
                "liaison-privacy"};
   liaison::AddServerFlags(app, &config);
+  liaison::privacy::PrivacyConfig privacy;
+  liaison::AddChangeRetentionFlag(app, &privacy.change_retention);
   if (auto exit_code = liaison::ParseFlags(app, argc, argv)) return *exit_code;
-  return liaison::RunService(liaison::privacy::PrivacyServiceSpec(), config);
+  return liaison::RunService(liaison::privacy::PrivacyServiceSpec(privacy), config);
 }

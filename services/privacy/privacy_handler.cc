@@ -1,6 +1,9 @@
 #include "services/privacy/privacy_handler.h"
 
+#include "common/clock.h"
+#include "common/logging.h"
 #include "common/rpc.h"
+#include "common/status.h"
 
 namespace liaison::privacy {
 
@@ -8,7 +11,10 @@ grpc::ServerUnaryReactor* PrivacyHandler::GetSettings(grpc::CallbackServerContex
                                                       const v1::GetSettingsRequest* request,
                                                       v1::GetSettingsResponse* response) {
   return ServeUnary(context, *verifier_, Access::kMemberOrService, [&](const Caller& caller) {
-    return logic_->GetSettings(caller, *request, response);
+    const uint64_t cursor = feed_->Head();  // before the read: the answer reflects at least it
+    RETURN_IF_ERROR(logic_->GetSettings(caller, *request, response));
+    if (caller.is_service()) response->set_change_cursor(cursor);
+    return absl::OkStatus();
   });
 }
 
@@ -24,8 +30,12 @@ grpc::ServerUnaryReactor* PrivacyHandler::UpdateSettings(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* PrivacyHandler::BatchGetSettings(
     grpc::CallbackServerContext* context, const v1::BatchGetSettingsRequest* request,
     v1::BatchGetSettingsResponse* response) {
-  return ServeUnary(context, *verifier_, Access::kService,
-                    [&](const Caller&) { return logic_->BatchGetSettings(*request, response); });
+  return ServeUnary(context, *verifier_, Access::kService, [&](const Caller&) {
+    const uint64_t cursor = feed_->Head();
+    RETURN_IF_ERROR(logic_->BatchGetSettings(*request, response));
+    response->set_change_cursor(cursor);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* PrivacyHandler::RegisterMembers(
@@ -35,6 +45,30 @@ grpc::ServerUnaryReactor* PrivacyHandler::RegisterMembers(
   return ServeUnaryOnPool(
       context, *verifier_, Access::kService, *writers_,
       [this, request](const Caller&) { return logic_->RegisterMembers(*request); });
+}
+
+grpc::ServerWriteReactor<v1::WatchChangesResponse>* PrivacyHandler::WatchChanges(
+    grpc::CallbackServerContext* context, const v1::WatchChangesRequest* request) {
+  using Stream = FeedStream<v1::WatchChangesResponse>;
+  absl::StatusOr<Caller> caller = verifier_->Authorize(*context, Access::kService);
+  if (!caller.ok()) return Stream::Refuse(ToGrpcStatus(caller.status()));
+  std::optional<uint64_t> after;
+  if (request->has_after_cursor()) after = request->after_cursor();
+  return Stream::Open(feed_, readers_, after,
+                      [](std::vector<FeedEntry> entries, v1::WatchChangesResponse* response) {
+                        for (FeedEntry& entry : entries) {
+                          v1::SettingsChange change;
+                          if (!change.ParseFromString(entry.record)) {
+                            LogError("feed_record_unparsable",
+                                     {{"feed", "privacy"},
+                                      {"cursor", static_cast<int64_t>(entry.cursor)}});
+                            continue;
+                          }
+                          change.set_cursor(entry.cursor);
+                          SetTimestamp(change.mutable_commit_time(), entry.commit_time);
+                          *response->add_changes() = std::move(change);
+                        }
+                      });
 }
 
 }  // namespace liaison::privacy

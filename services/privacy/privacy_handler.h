@@ -4,6 +4,7 @@
 #define LIAISON_SERVICES_PRIVACY_PRIVACY_HANDLER_H_
 
 #include "common/auth.h"
+#include "common/change_feed.h"
 #include "common/worker_pool.h"
 #include "liaison/privacy/v1/privacy.grpc.pb.h"
 #include "services/privacy/privacy_logic.h"
@@ -14,8 +15,10 @@ class PrivacyHandler final : public v1::PrivacyService::CallbackService {
  public:
   // UpdateSettings and RegisterMembers run on `writers` (they wait for an
   // fsync).
-  PrivacyHandler(PrivacyLogic* logic, const TokenVerifier* verifier, WorkerPool* writers)
-      : logic_(logic), verifier_(verifier), writers_(writers) {}
+  // WatchChanges streams read `feed` on `readers`.
+  PrivacyHandler(PrivacyLogic* logic, const TokenVerifier* verifier, WorkerPool* writers,
+                 WorkerPool* readers, ChangeFeed* feed)
+      : logic_(logic), verifier_(verifier), writers_(writers), readers_(readers), feed_(feed) {}
 
   grpc::ServerUnaryReactor* GetSettings(grpc::CallbackServerContext* context,
                                         const v1::GetSettingsRequest* request,
@@ -29,11 +32,15 @@ class PrivacyHandler final : public v1::PrivacyService::CallbackService {
   grpc::ServerUnaryReactor* RegisterMembers(grpc::CallbackServerContext* context,
                                             const v1::RegisterMembersRequest* request,
                                             v1::RegisterMembersResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchChangesResponse>* WatchChanges(
+      grpc::CallbackServerContext* context, const v1::WatchChangesRequest* request) override;
 
  private:
   PrivacyLogic* logic_;
   const TokenVerifier* verifier_;
   WorkerPool* writers_;
+  WorkerPool* readers_;
+  ChangeFeed* feed_;
 };
 
 }  // namespace liaison::privacy

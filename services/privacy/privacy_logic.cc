@@ -86,13 +86,13 @@ absl::Status PrivacyLogic::UpdateSettings(const Caller& caller,
     absl::MutexLock lock(&stripes_[member % stripes_.size()]);
     ASSIGN_OR_RETURN(v1::PrivacySettings choices, Choices(member));
     ASSIGN_OR_RETURN(updated, ApplyUpdate(choices, request.settings(), request.update_mask()));
-    RETURN_IF_ERROR(store_->Save(member, updated));
+    *response->mutable_settings() = Resolve(updated);
+    response->mutable_settings()->set_member_id(FormatMemberId(member));
+    RETURN_IF_ERROR(store_->Save(member, updated, response->settings()));
   }
   for (const std::string& path : request.update_mask().paths()) {
     changes_.Add({{"setting", path}}).Increment();
   }
-  *response->mutable_settings() = Resolve(updated);
-  response->mutable_settings()->set_member_id(FormatMemberId(member));
   return absl::OkStatus();
 }
 

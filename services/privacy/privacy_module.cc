@@ -2,24 +2,41 @@
 
 #include <memory>
 
+#include "common/status.h"
+
 namespace liaison::privacy {
 
-PrivacyModule::PrivacyModule(const ServiceDeps& deps)
-    : store_(deps.store),
+PrivacyModule::PrivacyModule(const ServiceDeps& deps, std::unique_ptr<ChangeFeed> feed)
+    : feed_(std::move(feed)),
+      store_(deps.store, feed_.get()),
       logic_(&store_, deps.metrics->registry()),
       // fsyncs from several threads are grouped by RocksDB into one.
       writers_(4),
-      handler_(&logic_, deps.verifier, &writers_) {}
+      readers_(2),
+      handler_(&logic_, deps.verifier, &writers_, &readers_, feed_.get()) {}
 
 std::vector<ServiceEntry> PrivacyModule::services() {
   return {{&handler_, v1::PrivacyService::service_full_name()}};
 }
 
-ServiceSpec PrivacyServiceSpec() {
-  return ServiceSpec{"privacy", PrivacyStore::Families(),
-                     [](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
-                       return std::make_unique<PrivacyModule>(deps);
-                     }};
+// Open feed streams would hold the drain to its deadline: end them first.
+void PrivacyModule::Draining() { feed_->CloseAll(); }
+
+void PrivacyModule::Stop() { feed_.reset(); }
+
+ServiceSpec PrivacyServiceSpec(PrivacyConfig config) {
+  auto families = PrivacyStore::Families();
+  families.push_back(ChangeFeed::Family());
+  return ServiceSpec{
+      "privacy", std::move(families),
+      [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
+        ChangeFeedOptions options;
+        options.name = "privacy";
+        options.retention = config.change_retention;
+        ASSIGN_OR_RETURN(auto feed, ChangeFeed::Open(deps.store, deps.clock, std::move(options),
+                                                     deps.metrics->registry()));
+        return std::make_unique<PrivacyModule>(deps, std::move(feed));
+      }};
 }
 
 }  // namespace liaison::privacy

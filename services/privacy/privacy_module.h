@@ -3,6 +3,7 @@
 #ifndef LIAISON_SERVICES_PRIVACY_PRIVACY_MODULE_H_
 #define LIAISON_SERVICES_PRIVACY_PRIVACY_MODULE_H_
 
+#include <memory>
 #include <vector>
 
 #include "common/server.h"
@@ -16,22 +17,32 @@ namespace liaison::privacy {
 inline constexpr int kDefaultGrpcPort = 50054;
 inline constexpr int kDefaultMetricsPort = 9104;
 
+struct PrivacyConfig {
+  // How long the change feed keeps changes (--change-retention).
+  absl::Duration change_retention = absl::Hours(24 * 7);
+};
+
 class PrivacyModule final : public ServiceModule {
  public:
-  // deps.store must have been opened with PrivacyStore::Families().
-  explicit PrivacyModule(const ServiceDeps& deps);
+  // deps.store must have been opened with PrivacyStore::Families() and
+  // ChangeFeed::Family().
+  PrivacyModule(const ServiceDeps& deps, std::unique_ptr<ChangeFeed> feed);
 
   std::vector<ServiceEntry> services() override;
+  void Draining() override;
+  void Stop() override;
 
  private:
+  std::unique_ptr<ChangeFeed> feed_;
   PrivacyStore store_;
   PrivacyLogic logic_;
   WorkerPool writers_;
+  WorkerPool readers_;  // feed streams read the store here
   PrivacyHandler handler_;
 };
 
 // For RunService.
-ServiceSpec PrivacyServiceSpec();
+ServiceSpec PrivacyServiceSpec(PrivacyConfig config = {});
 
 }  // namespace liaison::privacy
 

@@ -22,7 +22,8 @@ std::string PrivacyStore::MemberKey(MemberId member) {
   return KeyBuilder(kMemberKind).U64(member).key();
 }
 
-PrivacyStore::PrivacyStore(Store* store) : store_(store), family_(store->Family(kFamily)) {}
+PrivacyStore::PrivacyStore(Store* store, ChangeFeed* feed)
+    : store_(store), feed_(feed), family_(store->Family(kFamily)) {}
 
 absl::StatusOr<v1::PrivacySettings> PrivacyStore::Load(MemberId member) const {
   return ParseRecord<v1::PrivacySettings>(store_->Get(family_, Key(member)));
@@ -40,7 +41,8 @@ std::vector<absl::StatusOr<v1::PrivacySettings>> PrivacyStore::LoadMany(
   return out;
 }
 
-absl::Status PrivacyStore::Save(MemberId member, const v1::PrivacySettings& choices) {
+absl::Status PrivacyStore::Save(MemberId member, const v1::PrivacySettings& choices,
+                                const v1::PrivacySettings& effective) {
   rocksdb::WriteBatch batch;
   const std::string key = Key(member);
   if (choices.ByteSizeLong() == 0) {
@@ -51,7 +53,10 @@ absl::Status PrivacyStore::Save(MemberId member, const v1::PrivacySettings& choi
   }
   // A setting decides who may reach a member: once acknowledged it must not
   // be lost, even to power loss. Updates are rare, so the fsync is cheap.
-  return store_->Write(&batch, Durability::kSynced);
+  if (feed_ == nullptr) return store_->Write(&batch, Durability::kSynced);
+  v1::SettingsChange change;
+  *change.mutable_settings() = effective;
+  return feed_->Write(&batch, {change.SerializeAsString()}, Durability::kSynced);
 }
 
 absl::StatusOr<bool> PrivacyStore::IsMember(MemberId member) const {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/change_feed.h"
 #include "common/ids.h"
 #include "common/store.h"
 #include "liaison/privacy/v1/privacy.pb.h"
@@ -23,8 +24,9 @@ class PrivacyStore final {
   static std::string Key(MemberId member);
   static std::string MemberKey(MemberId member);
 
-  // `store` must have been opened with Families() and outlive this.
-  explicit PrivacyStore(Store* store);
+  // `store` must have been opened with Families() and outlive this. Every
+  // Save appends the member's effective settings to `feed` (may be null).
+  explicit PrivacyStore(Store* store, ChangeFeed* feed = nullptr);
 
   // The member's choices; NotFoundError if they never changed a setting,
   // DataLossError for a record that does not parse.
@@ -34,7 +36,10 @@ class PrivacyStore final {
       const std::vector<MemberId>& members) const;
   // Replaces the member's choices; with no choices left the record is
   // deleted, so the member is back to reading defaults.
-  absl::Status Save(MemberId member, const v1::PrivacySettings& choices);
+  // `effective` (the settings as they now read, member_id set) goes to the
+  // change feed in the same batch.
+  absl::Status Save(MemberId member, const v1::PrivacySettings& choices,
+                    const v1::PrivacySettings& effective);
 
   // Whether identity registered the member (AddMembers).
   absl::StatusOr<bool> IsMember(MemberId member) const;
@@ -43,6 +48,7 @@ class PrivacyStore final {
 
  private:
   Store* store_;
+  ChangeFeed* feed_;
   rocksdb::ColumnFamilyHandle* family_;
 };
 

@@ -25,7 +25,7 @@ TEST_CASE("Saved choices load back, one member's apart from another's") {
   Fixture f;
   v1::PrivacySettings choices;
   choices.set_open_profile(true);
-  REQUIRE(f.settings.Save(7, choices).ok());
+  REQUIRE(f.settings.Save(7, choices, choices).ok());
   auto loaded = f.settings.Load(7);
   REQUIRE(loaded.ok());
   CHECK(loaded->has_open_profile());
@@ -37,8 +37,8 @@ TEST_CASE("Saving no choices deletes the record") {
   Fixture f;
   v1::PrivacySettings choices;
   choices.set_focused_inbox(false);
-  REQUIRE(f.settings.Save(7, choices).ok());
-  REQUIRE(f.settings.Save(7, v1::PrivacySettings()).ok());
+  REQUIRE(f.settings.Save(7, choices, choices).ok());
+  REQUIRE(f.settings.Save(7, v1::PrivacySettings(), v1::PrivacySettings()).ok());
   CHECK_THAT(f.settings.Load(7), StatusIs(absl::StatusCode::kNotFound));
   CHECK_THAT(f.store->Get(f.store->Family("settings"), PrivacyStore::Key(7)),
              StatusIs(absl::StatusCode::kNotFound));
@@ -48,7 +48,7 @@ TEST_CASE("LoadMany answers each member in order") {
   Fixture f;
   v1::PrivacySettings choices;
   choices.set_notify_by_email(false);
-  REQUIRE(f.settings.Save(2, choices).ok());
+  REQUIRE(f.settings.Save(2, choices, choices).ok());
   auto loaded = f.settings.LoadMany({1, 2, 2});
   REQUIRE(loaded.size() == 3);
   CHECK_THAT(loaded[0], StatusIs(absl::StatusCode::kNotFound));
@@ -81,7 +81,7 @@ TEST_CASE("Registered members exist, again and again, apart from their settings"
   CHECK_THAT(f.settings.Load(7), StatusIs(absl::StatusCode::kNotFound));
   v1::PrivacySettings choices;
   choices.set_open_profile(true);
-  REQUIRE(f.settings.Save(8, choices).ok());
+  REQUIRE(f.settings.Save(8, choices, choices).ok());
   CHECK_FALSE(f.settings.IsMember(8).value());
 }
 
