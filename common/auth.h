@@ -8,6 +8,8 @@
 
 #include <grpcpp/server_context.h>
 
+#include <cstddef>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -40,9 +42,21 @@ enum class Access {
 // 32 bytes (256 bits, as RFC 7518 requires for HS256).
 absl::StatusOr<std::string> ReadSigningKey(const std::string& path);
 
+// Thread-safe. A token whose signature and claims checked out is remembered
+// (by the SHA-256 of its exact text) until it expires, so a client that
+// sends the same token on every call pays for HMAC and the claims' JSON once:
+// a remembered token still has its expiry (and nbf) checked against the clock
+// on every call, and Authorize still checks its kind. Tokens that fail are
+// never remembered. At most `cache_entries` tokens are remembered (the oldest
+// are forgotten first); 0 turns the cache off.
 class TokenVerifier final {
  public:
-  TokenVerifier(std::string key, const Clock* clock) : key_(std::move(key)), clock_(clock) {}
+  static constexpr size_t kDefaultCacheEntries = 100'000;
+
+  TokenVerifier(std::string key, const Clock* clock, size_t cache_entries = kDefaultCacheEntries);
+  ~TokenVerifier();
+  TokenVerifier(TokenVerifier&&) noexcept;
+  TokenVerifier& operator=(TokenVerifier&&) noexcept;
 
   // Verifies an `authorization` header value. UnauthenticatedError (saying
   // what is wrong: missing, not a bearer token, bad signature, expired, ...)
@@ -53,10 +67,18 @@ class TokenVerifier final {
   // UNAUTHENTICATED as above, PERMISSION_DENIED when the caller's kind is not
   // accepted by the method.
   absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& context, Access access) const;
+  // The same for an `authorization` header value.
+  absl::StatusOr<Caller> Authorize(absl::string_view authorization, Access access) const;
+
+  // How many verified tokens are remembered now (for tests and metrics).
+  size_t cached_tokens() const;
 
  private:
+  class Cache;
+
   std::string key_;
   const Clock* clock_;
+  std::unique_ptr<Cache> cache_;
 };
 
 class TokenMinter final {

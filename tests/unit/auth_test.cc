@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
@@ -94,6 +96,101 @@ TEST_CASE("Service names in minted tokens are validated") {
   TokenMinter minter(kKey, &clock);
   CHECK_THAT(minter.MintService("Bad Name", absl::Hours(1)),
              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_CASE("A remembered token still expires when the clock passes its exp") {
+  ManualClock clock(kNow);
+  TokenMinter minter(kKey, &clock);
+  TokenVerifier verifier(kKey, &clock);
+  std::string token = Bearer(minter.MintMember(7, absl::Seconds(60)).value());
+  REQUIRE(verifier.Verify(token).ok());
+  REQUIRE(verifier.cached_tokens() == 1);
+  clock.Advance(absl::Seconds(59));
+  CHECK(verifier.Verify(token).ok());
+  clock.Advance(absl::Seconds(1));
+  CHECK_THAT(verifier.Verify(token), StatusIs(absl::StatusCode::kUnauthenticated, "expired"));
+  // Turning the clock back does not make an expired token fail forever: it
+  // is judged against the clock on each call, cached or not.
+  clock.Set(kNow);
+  CHECK(verifier.Verify(token).ok());
+}
+
+TEST_CASE("A token one signature byte away from a remembered one is refused") {
+  ManualClock clock(kNow);
+  TokenMinter minter(kKey, &clock);
+  TokenVerifier verifier(kKey, &clock);
+  const std::string token = minter.MintMember(42, absl::Hours(1)).value();
+  REQUIRE(verifier.Verify(Bearer(token)).ok());
+  const size_t signature = token.rfind('.') + 1;
+  // A character in the middle of the signature, and the last one.
+  for (size_t at : {signature + (token.size() - signature) / 2, token.size() - 1}) {
+    INFO(at);
+    std::string forged = token;
+    forged[at] = forged[at] == 'A' ? 'B' : 'A';
+    CHECK_THAT(verifier.Verify(Bearer(forged)), StatusIs(absl::StatusCode::kUnauthenticated));
+  }
+  CHECK(verifier.cached_tokens() == 1);
+  CHECK(verifier.Verify(Bearer(token)).value().member_id == 42);
+}
+
+TEST_CASE("Tokens that fail are never remembered") {
+  ManualClock clock(kNow);
+  TokenMinter minter(kKey, &clock);
+  TokenMinter forger("another-key-that-is-long-enough-0123456789", &clock);
+  TokenVerifier verifier(kKey, &clock);
+  const std::string forged = Bearer(forger.MintMember(42, absl::Hours(1)).value());
+  const std::string bad_subject =
+      Bearer(minter.Mint("svc:Bad_Name", kNow + absl::Hours(1)).value());
+  const std::string expired = Bearer(minter.Mint("42", kNow).value());
+  for (int i = 0; i < 2; ++i) {
+    CHECK_THAT(verifier.Verify(forged), StatusIs(absl::StatusCode::kUnauthenticated, "signature"));
+    CHECK_THAT(verifier.Verify(bad_subject), StatusIs(absl::StatusCode::kUnauthenticated));
+    CHECK_THAT(verifier.Verify(expired), StatusIs(absl::StatusCode::kUnauthenticated, "expired"));
+  }
+  CHECK(verifier.cached_tokens() == 0);
+}
+
+TEST_CASE("The verified-token cache stays within its bound under many distinct tokens") {
+  ManualClock clock(kNow);
+  TokenMinter minter(kKey, &clock);
+  constexpr size_t kBound = 64;
+  TokenVerifier verifier(kKey, &clock, kBound);
+  std::vector<std::string> tokens;
+  for (MemberId member = 1; member <= 1000; ++member) {
+    tokens.push_back(Bearer(minter.MintMember(member, absl::Hours(1)).value()));
+    REQUIRE(verifier.Verify(tokens.back()).value().member_id == member);
+    REQUIRE(verifier.cached_tokens() <= kBound);
+  }
+  CHECK(verifier.cached_tokens() > 0);
+  // Forgotten tokens are verified again, not refused.
+  for (MemberId member = 1; member <= 1000; ++member) {
+    CHECK(verifier.Verify(tokens[member - 1]).value().member_id == member);
+  }
+  CHECK(verifier.cached_tokens() <= kBound);
+
+  TokenVerifier uncached(kKey, &clock, 0);
+  CHECK(uncached.Verify(tokens.front()).ok());
+  CHECK(uncached.cached_tokens() == 0);
+}
+
+TEST_CASE("Member and service access checks apply to remembered tokens") {
+  ManualClock clock(kNow);
+  TokenMinter minter(kKey, &clock);
+  TokenVerifier verifier(kKey, &clock);
+  const std::string member = Bearer(minter.MintMember(42, absl::Hours(1)).value());
+  const std::string service = Bearer(minter.MintService("messaging", absl::Hours(1)).value());
+  for (int round = 0; round < 2; ++round) {  // the second round is served from the cache
+    INFO(round);
+    CHECK(verifier.Authorize(member, Access::kMember).value().member_id == 42);
+    CHECK(verifier.Authorize(member, Access::kMemberOrService).ok());
+    CHECK_THAT(verifier.Authorize(member, Access::kService),
+               StatusIs(absl::StatusCode::kPermissionDenied, "service token"));
+    CHECK(verifier.Authorize(service, Access::kService).value().service == "messaging");
+    CHECK(verifier.Authorize(service, Access::kMemberOrService).ok());
+    CHECK_THAT(verifier.Authorize(service, Access::kMember),
+               StatusIs(absl::StatusCode::kPermissionDenied, "member token"));
+  }
+  CHECK(verifier.cached_tokens() == 2);
 }
 
 }  // namespace
