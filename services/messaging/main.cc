@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
   add("max-streams", &messaging.streams.per_process,
       "StreamEvents streams this process holds at most; past it new ones are refused")
       ->check(CLI::Range(1, 10000000));
+  add("read-model-entries", &messaging.read_model_entries,
+      "Pairs, tiers and privacy settings the read model holds in memory (about 200 bytes "
+      "each; least recently used dropped first); 0 turns it off and every send asks")
+      ->check(CLI::Range(size_t{0}, size_t{100'000'000}));
   if (auto exit_code = liaison::ParseFlags(app, argc, argv)) return *exit_code;
   return liaison::RunService(liaison::messaging::MessagingServiceSpec(messaging), config);
 }

@@ -4,6 +4,7 @@
 // store changes that follow are posted to the writer pool.
 #include <atomic>
 #include <memory>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,13 @@ namespace liaison::messaging {
 namespace {
 
 constexpr absl::Duration kCallTimeout = absl::Seconds(2);
+
+// The dependency did not answer (down, or too slow): what the read model
+// last heard from it may stand in.
+bool Unreachable(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+}
 
 template <typename Request, typename Response>
 using Call = OutgoingCall<Request, Response>;
@@ -50,50 +58,98 @@ void ListBlockedPage(const Dependencies& deps, MemberId member, const std::strin
 
 void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone done,
                                   bool with_settings) {
+  // What the model knows now: answers outright while its feed is live, and
+  // stands if the dependency cannot answer.
   struct Gather {
     Call<identity::v1::GetRelationshipRequest, identity::v1::GetRelationshipResponse> identity;
     Call<privacy::v1::GetSettingsRequest, privacy::v1::GetSettingsResponse> privacy;
-    std::atomic<int> pending{2};
+    std::atomic<int> pending{0};
     grpc::Status identity_status, privacy_status;
+    std::optional<identity::v1::Relationship> known_relationship;
+    std::shared_ptr<const privacy::v1::PrivacySettings> known_settings;
+    bool ask_identity = false, ask_privacy = false;
     FactsDone done;
   };
   auto g = std::make_shared<Gather>();
   g->done = std::move(done);
-  g->pending = with_settings ? 2 : 1;
-  auto finish = [g] {
-    if (g->pending.fetch_sub(1) != 1) return;
+  g->known_relationship = deps_.model->Relationship(sender, recipient);
+  if (with_settings) g->known_settings = deps_.model->Settings(recipient);
+  g->ask_identity = !g->known_relationship || !deps_.identity_feed->Live();
+  g->ask_privacy = with_settings && (!g->known_settings || !deps_.privacy_feed->Live());
+  g->pending = int{g->ask_identity} + int{g->ask_privacy};
+  ReadModel* model = deps_.model;
+  auto finish = [g, model, recipient] {
+    if (g->pending.fetch_sub(1) > 1) return;
     MemberSendFacts facts;
-    if (g->identity_status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    bool stale = false;
+    if (!g->ask_identity) {
+      facts.relationship = *g->known_relationship;
+    } else if (g->identity_status.error_code() == grpc::StatusCode::NOT_FOUND) {
       facts.recipient_exists = false;  // the policy says NOT_FOUND
+      model->Count(ModelSource::kAsked);
       g->done(facts);
       return;
+    } else if (g->identity_status.ok()) {
+      facts.relationship = g->identity.response.relationship();
+      model->OfferRelationship(facts.relationship, g->identity.response.change_cursor());
+    } else if (Unreachable(g->identity_status) && g->known_relationship) {
+      facts.relationship = *g->known_relationship;  // no one can block while identity is down
+      stale = true;
+    } else {
+      return g->done(DependencyError("identity", g->identity_status));
     }
-    if (!g->identity_status.ok()) return g->done(DependencyError("identity", g->identity_status));
-    if (!g->privacy_status.ok()) return g->done(DependencyError("privacy", g->privacy_status));
-    facts.relationship = g->identity.response.relationship();
-    facts.recipient_settings = g->privacy.response.settings();
+    if (g->known_settings && !g->ask_privacy) {
+      facts.recipient_settings = *g->known_settings;
+    } else if (g->ask_privacy && g->privacy_status.ok()) {
+      facts.recipient_settings = g->privacy.response.settings();
+      model->OfferSettings(recipient, facts.recipient_settings,
+                           g->privacy.response.change_cursor());
+    } else if (g->ask_privacy && Unreachable(g->privacy_status) && g->known_settings) {
+      facts.recipient_settings = *g->known_settings;
+      stale = true;
+    } else if (g->ask_privacy) {
+      return g->done(DependencyError("privacy", g->privacy_status));
+    }
+    model->Count(stale                               ? ModelSource::kStale
+                 : g->ask_identity || g->ask_privacy ? ModelSource::kAsked
+                                                     : ModelSource::kModel);
     g->done(std::move(facts));
   };
-  deps_.tokens->Prepare(&g->identity.context, kCallTimeout);
-  g->identity.request.set_member_id(FormatMemberId(sender));
-  g->identity.request.set_other_member_id(FormatMemberId(recipient));
-  deps_.identity->async()->GetRelationship(&g->identity.context, &g->identity.request,
-                                           &g->identity.response, [g, finish](grpc::Status s) {
-                                             g->identity_status = s;
-                                             finish();
-                                           });
-  if (!with_settings) return;
-  deps_.tokens->Prepare(&g->privacy.context, kCallTimeout);
-  g->privacy.request.set_member_id(FormatMemberId(recipient));
-  deps_.privacy->async()->GetSettings(&g->privacy.context, &g->privacy.request,
-                                      &g->privacy.response, [g, finish](grpc::Status s) {
-                                        g->privacy_status = s;
-                                        finish();
-                                      });
+  if (g->pending == 0) return finish();  // between connections: no call at all
+  if (g->ask_identity) {
+    deps_.tokens->Prepare(&g->identity.context, kCallTimeout);
+    g->identity.request.set_member_id(FormatMemberId(sender));
+    g->identity.request.set_other_member_id(FormatMemberId(recipient));
+    deps_.identity->async()->GetRelationship(&g->identity.context, &g->identity.request,
+                                             &g->identity.response, [g, finish](grpc::Status s) {
+                                               g->identity_status = s;
+                                               finish();
+                                             });
+  }
+  if (g->ask_privacy) {
+    deps_.tokens->Prepare(&g->privacy.context, kCallTimeout);
+    g->privacy.request.set_member_id(FormatMemberId(recipient));
+    deps_.privacy->async()->GetSettings(&g->privacy.context, &g->privacy.request,
+                                        &g->privacy.response, [g, finish](grpc::Status s) {
+                                          g->privacy_status = s;
+                                          finish();
+                                        });
+  }
 }
 
 void MessagingHandler::FetchRelationships(MemberId member, const std::vector<MemberId>& others,
                                           RelationshipsDone done) {
+  std::vector<identity::v1::Relationship> known;
+  for (MemberId m : others) {
+    auto r = deps_.model->Relationship(member, m);
+    if (!r) break;
+    known.push_back(*std::move(r));
+  }
+  const bool all_known = known.size() == others.size();
+  if (all_known && deps_.identity_feed->Live()) {
+    deps_.model->Count(ModelSource::kModel);
+    return done(std::move(known));
+  }
   auto call = std::make_shared<Call<identity::v1::BatchGetRelationshipsRequest,
                                     identity::v1::BatchGetRelationshipsResponse>>();
   deps_.tokens->Prepare(&call->context, kCallTimeout);
@@ -101,11 +157,20 @@ void MessagingHandler::FetchRelationships(MemberId member, const std::vector<Mem
   for (MemberId m : others) call->request.add_other_member_ids(FormatMemberId(m));
   deps_.identity->async()->BatchGetRelationships(
       &call->context, &call->request, &call->response,
-      [call, done = std::move(done)](grpc::Status s) {
+      [call, model = deps_.model, known = all_known ? std::move(known) : decltype(known)(),
+       done = std::move(done)](grpc::Status s) mutable {
+        if (Unreachable(s) && !known.empty()) {
+          model->Count(ModelSource::kStale);
+          return done(std::move(known));
+        }
         if (!s.ok()) return done(DependencyError("identity", s));
+        model->Count(ModelSource::kAsked);
         if (!call->response.missing_member_ids().empty()) {
           return done(absl::NotFoundError(
               absl::StrCat("no member ", call->response.missing_member_ids(0))));
+        }
+        for (const auto& r : call->response.relationships()) {
+          model->OfferRelationship(r, call->response.change_cursor());
         }
         done(std::vector<identity::v1::Relationship>(call->response.relationships().begin(),
                                                      call->response.relationships().end()));
@@ -120,18 +185,31 @@ void MessagingHandler::FetchBlocked(MemberId member, BlockedDone done) {
 
 void MessagingHandler::FetchFocusedInbox(MemberId member,
                                          std::function<void(absl::StatusOr<bool>)> done) {
+  // Unset is the default, on.
+  auto focused = [](const privacy::v1::PrivacySettings& settings) {
+    return !settings.has_focused_inbox() || settings.focused_inbox();
+  };
+  auto known = deps_.model->Settings(member);
+  if (known && deps_.privacy_feed->Live()) {
+    deps_.model->Count(ModelSource::kModel);
+    return done(focused(*known));
+  }
   auto call =
       std::make_shared<Call<privacy::v1::GetSettingsRequest, privacy::v1::GetSettingsResponse>>();
   deps_.tokens->Prepare(&call->context, kCallTimeout);
   call->request.set_member_id(FormatMemberId(member));
-  deps_.privacy->async()->GetSettings(&call->context, &call->request, &call->response,
-                                      [call, done = std::move(done)](grpc::Status s) {
-                                        if (!s.ok()) return done(DependencyError("privacy", s));
-                                        const auto& settings = call->response.settings();
-                                        // Unset is the default, on.
-                                        done(!settings.has_focused_inbox() ||
-                                             settings.focused_inbox());
-                                      });
+  deps_.privacy->async()->GetSettings(
+      &call->context, &call->request, &call->response,
+      [call, member, model = deps_.model, known, focused, done = std::move(done)](grpc::Status s) {
+        if (Unreachable(s) && known) {
+          model->Count(ModelSource::kStale);
+          return done(focused(*known));
+        }
+        if (!s.ok()) return done(DependencyError("privacy", s));
+        model->Count(ModelSource::kAsked);
+        model->OfferSettings(member, call->response.settings(), call->response.change_cursor());
+        done(focused(call->response.settings()));
+      });
 }
 
 void MessagingHandler::HideBlocked(MemberId member,
@@ -265,39 +343,62 @@ void MessagingHandler::ShareWith(const Caller& caller, const std::string& conver
                                  std::function<void(absl::StatusOr<std::vector<MemberId>>)> done) {
   auto others = logic_->OthersIn(caller, conversation_id);
   if (!others.ok() || others->empty()) return done(std::move(others));
+  // `on`: each one's toggle, the caller's first; empty when privacy could
+  // not answer, and then nothing is shared (the safe side of the toggle).
+  auto share = [this, member = caller.member_id, others = *others,
+                done = std::move(done)](const std::vector<bool>& on) {
+    std::vector<MemberId> to;
+    if (on.size() == others.size() + 1 && on[0]) {
+      for (size_t i = 0; i < others.size(); ++i) {
+        if (on[i + 1]) to.push_back(others[i]);
+      }
+    }
+    if (to.empty()) return done(std::move(to));
+    // Nor across a block, either way (in a group both stay; neither is
+    // told of the other). Without identity's answer, nothing is shared.
+    FetchRelationships(
+        member, to, [done](absl::StatusOr<std::vector<identity::v1::Relationship>> relationships) {
+          std::vector<MemberId> unblocked;
+          for (const auto& r :
+               relationships.ok() ? *relationships : std::vector<identity::v1::Relationship>()) {
+            if (!r.blocked()) unblocked.push_back(std::stoull(r.other_member_id()));
+          }
+          done(std::move(unblocked));
+        });
+  };
+  std::vector<MemberId> members = {caller.member_id};
+  members.insert(members.end(), others->begin(), others->end());
+  if (deps_.privacy_feed->Live()) {
+    std::vector<bool> on;
+    for (MemberId m : members) {
+      auto settings = deps_.model->Settings(m);
+      if (!settings) break;
+      on.push_back(settings->read_receipts_and_typing());
+    }
+    if (on.size() == members.size()) {
+      deps_.model->Count(ModelSource::kModel);
+      return share(on);
+    }
+  }
   auto call = std::make_shared<
       Call<privacy::v1::BatchGetSettingsRequest, privacy::v1::BatchGetSettingsResponse>>();
   deps_.tokens->Prepare(&call->context, kCallTimeout);
-  call->request.add_member_ids(FormatMemberId(caller.member_id));
-  for (MemberId m : *others) call->request.add_member_ids(FormatMemberId(m));
+  for (MemberId m : members) call->request.add_member_ids(FormatMemberId(m));
   deps_.privacy->async()->BatchGetSettings(
       &call->context, &call->request, &call->response,
-      [this, member = caller.member_id, call, others = *std::move(others),
-       done = std::move(done)](grpc::Status s) {
-        // Without privacy's answer nothing is shared: the safe side of the toggle.
+      [call, model = deps_.model, members = std::move(members),
+       share = std::move(share)](grpc::Status s) {
         const auto& settings = call->response.settings();
-        std::vector<MemberId> to;
-        if (s.ok() && settings.size() == static_cast<int>(others.size()) + 1 &&
-            settings[0].read_receipts_and_typing()) {
-          for (size_t i = 0; i < others.size(); ++i) {
-            if (settings[static_cast<int>(i) + 1].read_receipts_and_typing()) {
-              to.push_back(others[i]);
-            }
+        std::vector<bool> on;
+        if (s.ok() && settings.size() == static_cast<int>(members.size())) {
+          model->Count(ModelSource::kAsked);
+          for (size_t i = 0; i < members.size(); ++i) {
+            const auto& one = settings[static_cast<int>(i)];
+            model->OfferSettings(members[i], one, call->response.change_cursor());
+            on.push_back(one.read_receipts_and_typing());
           }
         }
-        if (to.empty()) return done(std::move(to));
-        // Nor across a block, either way (in a group both stay; neither is
-        // told of the other). Without identity's answer, nothing is shared.
-        FetchRelationships(
-            member, to,
-            [done](absl::StatusOr<std::vector<identity::v1::Relationship>> relationships) {
-              std::vector<MemberId> unblocked;
-              for (const auto& r : relationships.ok() ? *relationships
-                                                      : std::vector<identity::v1::Relationship>()) {
-                if (!r.blocked()) unblocked.push_back(std::stoull(r.other_member_id()));
-              }
-              done(std::move(unblocked));
-            });
+        share(on);
       });
 }
 

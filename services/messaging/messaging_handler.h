@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "common/auth.h"
 #include "common/client.h"
+#include "common/feed_follower.h"
 #include "common/worker_pool.h"
 #include "liaison/credits/v1/credits.grpc.pb.h"
 #include "liaison/identity/v1/identity.grpc.pb.h"
@@ -18,6 +19,7 @@
 #include "liaison/privacy/v1/privacy.grpc.pb.h"
 #include "services/messaging/messaging_logic.h"
 #include "services/messaging/rate_limits.h"
+#include "services/messaging/read_model.h"
 
 namespace liaison::messaging {
 
@@ -26,6 +28,11 @@ struct Dependencies {
   privacy::v1::PrivacyService::Stub* privacy;
   credits::v1::CreditService::Stub* credits;
   ServiceTokenSource* tokens;
+  // What the send policy needs of identity's and privacy's data, and the
+  // feeds that keep it current: the model answers while its feed is live.
+  ReadModel* model;
+  const FeedFollower* identity_feed;
+  const FeedFollower* privacy_feed;
 };
 
 class MessagingHandler final : public v1::MessagingService::CallbackService {
@@ -102,8 +109,10 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   using FactsDone = std::function<void(absl::StatusOr<MemberSendFacts>)>;
   using RelationshipsDone =
       std::function<void(absl::StatusOr<std::vector<identity::v1::Relationship>>)>;
-  // Relationships from `member` to each of `others` (one identity call);
-  // NOT_FOUND naming the first member that does not exist or is hidden.
+  // Relationships from `member` to each of `others` (one identity call, or
+  // none when the read model knows every pair); NOT_FOUND naming the first
+  // member that does not exist or is hidden. A relationship from the model
+  // gives the degree only when it is FIRST.
   void FetchRelationships(MemberId member, const std::vector<MemberId>& others,
                           RelationshipsDone done);
   // Blocking hides conversations from the blocker: drops from `list` the 1:1
@@ -117,12 +126,15 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
                  std::function<void(absl::StatusOr<PageFacts>)> done);
   // Everyone `member` has blocked (identity's ListBlockedMembers).
   void FetchBlocked(MemberId member, BlockedDone done);
-  // The member's focused_inbox setting (privacy); UNAVAILABLE if privacy
-  // cannot answer.
+  // The member's focused_inbox setting (the read model, else privacy);
+  // UNAVAILABLE if privacy cannot answer and the model does not know.
   void FetchFocusedInbox(MemberId member, std::function<void(absl::StatusOr<bool>)> done);
   // The pair's relationship (identity) and, `with_settings`, the
   // recipient's settings (privacy), asked for in parallel; `done` runs once
-  // with both. Without settings they are left at their defaults.
+  // with both. Without settings they are left at their defaults. What the
+  // read model knows while its feed is live is not asked for (between
+  // connections: nothing is); what it knows also stands when the call fails
+  // with UNAVAILABLE or DEADLINE_EXCEEDED.
   void FetchFacts(MemberId sender, MemberId recipient, FactsDone done, bool with_settings = true);
   // Asks credits to refund an answered InMail, then clears its outbox
   // record; `done` runs either way (the outbox loop retries failures).

@@ -6,6 +6,65 @@
 #include "common/status.h"
 
 namespace liaison::messaging {
+std::unique_ptr<FeedFollower> MessagingModule::IdentityFollower(prometheus::Registry& registry) {
+  auto run = [this](grpc::ClientContext* context, std::optional<uint64_t> after) {
+    identity::v1::WatchChangesRequest request;
+    if (after.has_value()) request.set_after_cursor(*after);
+    for (auto kind : {identity::v1::CHANGE_KIND_MEMBER, identity::v1::CHANGE_KIND_TIER,
+                      identity::v1::CHANGE_KIND_CONNECTION, identity::v1::CHANGE_KIND_BLOCK}) {
+      request.add_kinds(kind);
+    }
+    auto reader = identity_->WatchChanges(context, request);
+    identity::v1::WatchChangesResponse response;
+    bool first = !after.has_value();
+    while (reader->Read(&response)) {
+      // From the head: every change after the first response's cursor follows.
+      if (first) model_.Begin(ModelFeed::kIdentity, response.cursor());
+      first = false;
+      for (const auto& change : response.changes()) model_.Apply(change);
+      identity_feed_->Progress(response.cursor(), response.head_cursor());
+    }
+    return reader->Finish();
+  };
+  auto rebuild = [this]() -> absl::StatusOr<std::optional<uint64_t>> {
+    model_.Clear(ModelFeed::kIdentity);
+    return std::nullopt;  // from the head; answers fill the model again
+  };
+  return std::make_unique<FeedFollower>(FeedFollowerOptions{"identity", "messaging"}, std::nullopt,
+                                        StreamCredentials(), std::move(run), std::move(rebuild),
+                                        registry);
+}
+
+std::unique_ptr<FeedFollower> MessagingModule::PrivacyFollower(prometheus::Registry& registry) {
+  auto run = [this](grpc::ClientContext* context, std::optional<uint64_t> after) {
+    privacy::v1::WatchChangesRequest request;
+    if (after.has_value()) request.set_after_cursor(*after);
+    auto reader = privacy_->WatchChanges(context, request);
+    privacy::v1::WatchChangesResponse response;
+    bool first = !after.has_value();
+    while (reader->Read(&response)) {
+      if (first) model_.Begin(ModelFeed::kPrivacy, response.cursor());
+      first = false;
+      for (const auto& change : response.changes()) model_.Apply(change);
+      privacy_feed_->Progress(response.cursor(), response.head_cursor());
+    }
+    return reader->Finish();
+  };
+  auto rebuild = [this]() -> absl::StatusOr<std::optional<uint64_t>> {
+    model_.Clear(ModelFeed::kPrivacy);
+    return std::nullopt;
+  };
+  return std::make_unique<FeedFollower>(FeedFollowerOptions{"privacy", "messaging"}, std::nullopt,
+                                        StreamCredentials(), std::move(run), std::move(rebuild),
+                                        registry);
+}
+
+// A fresh token for every (re)connect, and no deadline: the stream stays open.
+FeedFollower::Prepare MessagingModule::StreamCredentials() {
+  return [this](grpc::ClientContext* context) {
+    context->AddMetadata("authorization", "Bearer " + tokens_.Token());
+  };
+}
 
 MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingServiceConfig& config,
                                  std::shared_ptr<grpc::Channel> identity,
@@ -22,13 +81,20 @@ MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingService
       privacy_(privacy::v1::PrivacyService::NewStub(privacy)),
       credits_(credits::v1::CreditService::NewStub(credits)),
       tokens_("messaging", *deps.signing_key, deps.token_clock),
+      model_(ReadModelOptions{config.read_model_entries}, deps.metrics->registry()),
+      identity_feed_(IdentityFollower(deps.metrics->registry())),
+      privacy_feed_(PrivacyFollower(deps.metrics->registry())),
       handler_(&logic_, deps.verifier, &writers_, &readers_, &hub_, &limiter_,
-               Dependencies{identity_.get(), privacy_.get(), credits_.get(), &tokens_}),
+               Dependencies{identity_.get(), privacy_.get(), credits_.get(), &tokens_, &model_,
+                            identity_feed_.get(), privacy_feed_.get()}),
       outbox_loop_([this, interval = absl::Seconds(config.outbox_interval_seconds)] {
         do {
           DrainOutbox();
         } while (!stop_.WaitForNotificationWithTimeout(interval));
-      }) {}
+      }) {
+  identity_feed_->Start();
+  privacy_feed_->Start();
+}
 
 MessagingModule::~MessagingModule() { Stop(); }
 
@@ -39,6 +105,8 @@ void MessagingModule::Draining() { hub_.CloseAll(); }
 void MessagingModule::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (outbox_loop_.joinable()) outbox_loop_.join();
+  identity_feed_->Stop();
+  privacy_feed_->Stop();
 }
 
 std::vector<ServiceEntry> MessagingModule::services() {

@@ -1,7 +1,8 @@
 // The messaging service as the runtime runs it: store, logic, handler,
 // writer pool, channels to identity, privacy and credits, and the outbox
 // loop that finishes InMail sagas a crash or an outage left half done (at
-// start-up, then every outbox interval).
+// start-up, then every outbox interval), and the read model with the two
+// feed followers (identity's, privacy's) that keep it current.
 #ifndef LIAISON_SERVICES_MESSAGING_MESSAGING_MODULE_H_
 #define LIAISON_SERVICES_MESSAGING_MESSAGING_MODULE_H_
 
@@ -12,6 +13,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/client.h"
+#include "common/feed_follower.h"
 #include "common/server.h"
 #include "common/worker_pool.h"
 #include "services/messaging/event_hub.h"
@@ -19,6 +21,7 @@
 #include "services/messaging/messaging_logic.h"
 #include "services/messaging/messaging_store.h"
 #include "services/messaging/rate_limits.h"
+#include "services/messaging/read_model.h"
 
 namespace liaison::messaging {
 
@@ -33,6 +36,8 @@ struct MessagingServiceConfig {
   double outbox_interval_seconds = 1;
   RateLimitConfig limits;
   StreamLimits streams;
+  // Entries the read model holds at most (0: none, every send asks).
+  size_t read_model_entries = ReadModelOptions::kDefaultEntries;
 };
 
 class MessagingModule final : public ServiceModule {
@@ -63,9 +68,18 @@ class MessagingModule final : public ServiceModule {
   std::unique_ptr<privacy::v1::PrivacyService::Stub> privacy_;
   std::unique_ptr<credits::v1::CreditService::Stub> credits_;
   ServiceTokenSource tokens_;
+  ReadModel model_;
+  // Started from the feeds' heads (the model is in memory: no stored
+  // cursor); stopped in Stop().
+  std::unique_ptr<FeedFollower> identity_feed_;
+  std::unique_ptr<FeedFollower> privacy_feed_;
   MessagingHandler handler_;
   absl::Notification stop_;
   std::thread outbox_loop_;
+
+  std::unique_ptr<FeedFollower> IdentityFollower(prometheus::Registry& registry);
+  std::unique_ptr<FeedFollower> PrivacyFollower(prometheus::Registry& registry);
+  FeedFollower::Prepare StreamCredentials();
 };
 
 ServiceSpec MessagingServiceSpec(MessagingServiceConfig config);

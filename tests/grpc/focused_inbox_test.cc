@@ -142,7 +142,7 @@ TEST_CASE("Connecting moves a request to FOCUSED with the next message either si
   CHECK(Ids(again.f.Folder(again.b, v1::FOLDER_FOCUSED)) == S{again.direct, again.request});
 }
 
-TEST_CASE("Inbox folders refuse bad input, and fail rather than guess without privacy") {
+TEST_CASE("Inbox folders refuse bad input, and without privacy use its last word or fail") {
   Inbox in;
   auto& f = in.f;
   v1::ListConversationsRequest request;
@@ -173,13 +173,19 @@ TEST_CASE("Inbox folders refuse bad input, and fail rather than guess without pr
       StatusIs(Code::kInvalidArgument));
   request.clear_page_token();
   f.privacy.Stop();
+  // b's setting is what privacy last said (messaging's read model): off, so
+  // OTHER is empty. s's was never read: no guess.
+  v1::ListConversationsResponse listed;
+  CHECK_THAT(f.stub->ListConversations(TestService::Context(f.Token(in.b)).get(), request, &listed),
+             IsOk());
+  CHECK(listed.conversations().empty());
   v1::ListConversationsResponse refused;
   CHECK_THAT(
-      f.stub->ListConversations(TestService::Context(f.Token(in.b)).get(), request, &refused),
+      f.stub->ListConversations(TestService::Context(f.Token(in.s)).get(), request, &refused),
       StatusIs(Code::kUnavailable));
   CHECK(refused.conversations().empty());
   v1::GetUnreadCountsResponse counts;
-  CHECK_THAT(f.stub->GetUnreadCounts(TestService::Context(f.Token(in.b)).get(), {}, &counts),
+  CHECK_THAT(f.stub->GetUnreadCounts(TestService::Context(f.Token(in.s)).get(), {}, &counts),
              StatusIs(Code::kUnavailable));
   // Folders that do not depend on the setting still list.
   request.set_folder(v1::FOLDER_INMAIL);

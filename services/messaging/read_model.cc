@@ -1,0 +1,277 @@
+#include "services/messaging/read_model.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace liaison::messaging {
+namespace {
+
+std::optional<MemberId> IdOf(const std::string& text) {
+  auto id = ParseMemberId(text, "member_id");
+  if (!id.ok()) return std::nullopt;
+  return *id;
+}
+
+prometheus::Family<prometheus::Counter>& AnswersFamily(prometheus::Registry& registry) {
+  return prometheus::BuildCounter()
+      .Name("liaison_read_model_answers_total")
+      .Help(
+          "Send decisions by where their facts came from: the read model alone (model), a "
+          "call to identity or privacy (asked), or the read model because the call failed "
+          "(stale).")
+      .Register(registry);
+}
+
+}  // namespace
+
+ReadModel::ReadModel(ReadModelOptions options, prometheus::Registry& registry)
+    : options_(options),
+      per_shard_(options.max_entries == 0 ? 0 : std::max<size_t>(1, options.max_entries / kShards)),
+      entries_gauge_(prometheus::BuildGauge()
+                         .Name("liaison_read_model_entries")
+                         .Help("Pairs, tiers and privacy settings held by messaging's read model.")
+                         .Register(registry)
+                         .Add({})),
+      from_model_(AnswersFamily(registry).Add({{"source", "model"}})),
+      asked_(AnswersFamily(registry).Add({{"source", "asked"}})),
+      stale_(AnswersFamily(registry).Add({{"source", "stale"}})) {}
+
+ReadModel::Shard& ReadModel::ShardOf(const Key& key) {
+  return shards_[(absl::HashOf(key) >> 60) % kShards];  // the map uses the low bits
+}
+
+template <typename F>
+bool ReadModel::Read(const Key& key, F read) {
+  Shard& shard = ShardOf(key);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end()) return false;
+  shard.lru.splice(shard.lru.begin(), shard.lru, it->second.lru);
+  read(it->second);
+  return true;
+}
+
+template <typename F>
+void ReadModel::Update(const Key& key, uint64_t cursor, F update) {
+  Shard& shard = ShardOf(key);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end() || cursor <= it->second.cursor) return;
+  update(it->second);
+  it->second.cursor = cursor;
+}
+
+void ReadModel::Put(const Key& key, Entry entry) {
+  if (per_shard_ == 0) return;
+  Shard& shard = ShardOf(key);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.entries.find(key);
+  if (it != shard.entries.end()) {
+    shard.lru.splice(shard.lru.begin(), shard.lru, it->second.lru);
+    if (it->second.cursor >= entry.cursor) return;  // what is held is as new
+    entry.lru = it->second.lru;
+    it->second = std::move(entry);
+    return;
+  }
+  while (shard.entries.size() >= per_shard_) {
+    shard.entries.erase(shard.lru.back());
+    shard.lru.pop_back();
+    size_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  shard.lru.push_front(key);
+  entry.lru = shard.lru.begin();
+  shard.entries.emplace(key, std::move(entry));
+  entries_gauge_.Set(static_cast<double>(size_.fetch_add(1, std::memory_order_relaxed) + 1));
+}
+
+std::optional<identity::v1::Relationship> ReadModel::Relationship(MemberId member, MemberId other) {
+  const Key pair = PairKey(member, other);
+  bool connected = false, by_member = false, by_other = false;
+  if (!Read(pair, [&](const Entry& e) {
+        connected = e.connected;
+        by_member = member == pair.a ? e.a_blocks_b : e.b_blocks_a;
+        by_other = member == pair.a ? e.b_blocks_a : e.a_blocks_b;
+      })) {
+    return std::nullopt;
+  }
+  if (!connected && !by_member && !by_other) return std::nullopt;
+  identity::v1::AccountTier member_tier, other_tier;
+  if (!Read(Key{Kind::kTier, member, 0}, [&](const Entry& e) { member_tier = e.tier; }) ||
+      !Read(Key{Kind::kTier, other, 0}, [&](const Entry& e) { other_tier = e.tier; })) {
+    return std::nullopt;
+  }
+  identity::v1::Relationship r;
+  r.set_member_id(FormatMemberId(member));
+  r.set_other_member_id(FormatMemberId(other));
+  if (connected) r.set_degree(identity::v1::DEGREE_FIRST);
+  r.set_blocked(by_member || by_other);
+  r.set_blocked_by_member(by_member);
+  r.set_blocked_by_other(by_other);
+  r.set_member_tier(member_tier);
+  r.set_other_tier(other_tier);
+  return r;
+}
+
+std::shared_ptr<const privacy::v1::PrivacySettings> ReadModel::Settings(MemberId member) {
+  std::shared_ptr<const privacy::v1::PrivacySettings> settings;
+  Read(Key{Kind::kSettings, member, 0}, [&](const Entry& e) { settings = e.settings; });
+  return settings;
+}
+
+bool ReadModel::OfferRelationship(const identity::v1::Relationship& r, uint64_t change_cursor) {
+  const auto member = IdOf(r.member_id());
+  const auto other = IdOf(r.other_member_id());
+  if (!member || !other || *member == *other) return false;
+  absl::MutexLock lock(&feeds_mu_);
+  const Window& window = windows_[static_cast<int>(ModelFeed::kIdentity)];
+  if (!Fresh(window, *member, change_cursor) || !Fresh(window, *other, change_cursor)) {
+    return false;
+  }
+  const Key pair = PairKey(*member, *other);
+  Entry facts;
+  facts.cursor = change_cursor;
+  facts.connected = r.degree() == identity::v1::DEGREE_FIRST;
+  const bool member_is_a = *member == pair.a;
+  facts.a_blocks_b = member_is_a ? r.blocked_by_member() : r.blocked_by_other();
+  facts.b_blocks_a = member_is_a ? r.blocked_by_other() : r.blocked_by_member();
+  Put(pair, std::move(facts));
+  Entry tier;
+  tier.cursor = change_cursor;
+  tier.tier = r.member_tier();
+  Put(Key{Kind::kTier, *member, 0}, tier);
+  tier.tier = r.other_tier();
+  Put(Key{Kind::kTier, *other, 0}, tier);
+  return true;
+}
+
+bool ReadModel::OfferSettings(MemberId member, const privacy::v1::PrivacySettings& settings,
+                              uint64_t change_cursor) {
+  absl::MutexLock lock(&feeds_mu_);
+  if (!Fresh(windows_[static_cast<int>(ModelFeed::kPrivacy)], member, change_cursor)) return false;
+  Entry entry;
+  entry.cursor = change_cursor;
+  entry.settings = std::make_shared<const privacy::v1::PrivacySettings>(settings);
+  Put(Key{Kind::kSettings, member, 0}, std::move(entry));
+  return true;
+}
+
+void ReadModel::Begin(ModelFeed feed, uint64_t floor) {
+  absl::MutexLock lock(&feeds_mu_);
+  ForgetLocked(feed);
+  windows_[static_cast<int>(feed)].floor = floor;
+}
+
+void ReadModel::Clear(ModelFeed feed) {
+  absl::MutexLock lock(&feeds_mu_);
+  ForgetLocked(feed);
+}
+
+void ReadModel::ForgetLocked(ModelFeed feed) {
+  windows_[static_cast<int>(feed)] = Window{};
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (auto it = shard.lru.begin(); it != shard.lru.end();) {
+      const bool ours =
+          feed == ModelFeed::kPrivacy ? it->kind == Kind::kSettings : it->kind != Kind::kSettings;
+      if (!ours) {
+        ++it;
+        continue;
+      }
+      shard.entries.erase(*it);
+      it = shard.lru.erase(it);
+      size_.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+  entries_gauge_.Set(static_cast<double>(size_.load(std::memory_order_relaxed)));
+}
+
+void ReadModel::Touch(Window& window, MemberId member, uint64_t cursor) {
+  uint64_t& last = window.last[member];
+  last = std::max(last, cursor);
+  window.order.emplace_back(cursor, member);
+  while (window.order.size() > options_.recent_changes) {
+    const auto [oldest, who] = window.order.front();
+    window.order.pop_front();
+    auto it = window.last.find(who);
+    if (it != window.last.end() && it->second == oldest) window.last.erase(it);
+    // Whether `who` changed after an answer older than this is forgotten.
+    window.floor = std::max(window.floor.value_or(0), oldest);
+  }
+}
+
+bool ReadModel::Fresh(const Window& window, MemberId member, uint64_t cursor) const {
+  if (!window.floor.has_value() || cursor < *window.floor) return false;
+  auto it = window.last.find(member);
+  return it == window.last.end() || it->second <= cursor;
+}
+
+void ReadModel::Apply(const identity::v1::Change& change) {
+  const uint64_t cursor = change.cursor();
+  absl::MutexLock lock(&feeds_mu_);
+  Window& window = windows_[static_cast<int>(ModelFeed::kIdentity)];
+  auto set_tier = [&](const std::string& id, identity::v1::AccountTier tier) {
+    const auto member = IdOf(id);
+    if (!member) return;
+    Touch(window, *member, cursor);
+    Update(Key{Kind::kTier, *member, 0}, cursor, [tier](Entry& e) { e.tier = tier; });
+  };
+  auto pair = [&](const std::string& x_id, const std::string& y_id, auto update) {
+    const auto x = IdOf(x_id);
+    const auto y = IdOf(y_id);
+    if (!x || !y || *x == *y) return;
+    Touch(window, *x, cursor);
+    Touch(window, *y, cursor);
+    const Key key = PairKey(*x, *y);
+    Update(key, cursor, [&](Entry& e) { update(e, *x == key.a); });
+  };
+  switch (change.change_case()) {
+    case identity::v1::Change::kMember:
+      set_tier(change.member().member().member_id(), change.member().member().tier());
+      break;
+    case identity::v1::Change::kTier:
+      set_tier(change.tier().member_id(), change.tier().tier());
+      break;
+    case identity::v1::Change::kConnection: {
+      const bool connected = change.connection().connected();
+      pair(change.connection().member_id(), change.connection().other_member_id(),
+           [connected](Entry& e, bool) { e.connected = connected; });
+      break;
+    }
+    case identity::v1::Change::kBlock: {
+      const bool blocked = change.block().blocked();
+      pair(change.block().blocker_member_id(), change.block().blocked_member_id(),
+           [blocked](Entry& e, bool blocker_is_a) {
+             (blocker_is_a ? e.a_blocks_b : e.b_blocks_a) = blocked;
+           });
+      break;
+    }
+    default:
+      break;  // page follows: not asked for
+  }
+}
+
+void ReadModel::Apply(const privacy::v1::SettingsChange& change) {
+  const auto member = IdOf(change.settings().member_id());
+  if (!member) return;
+  auto settings = std::make_shared<const privacy::v1::PrivacySettings>(change.settings());
+  absl::MutexLock lock(&feeds_mu_);
+  Touch(windows_[static_cast<int>(ModelFeed::kPrivacy)], *member, change.cursor());
+  Update(Key{Kind::kSettings, *member, 0}, change.cursor(),
+         [&settings](Entry& e) { e.settings = std::move(settings); });
+}
+
+void ReadModel::Count(ModelSource source) {
+  switch (source) {
+    case ModelSource::kModel:
+      from_model_.Increment();
+      break;
+    case ModelSource::kAsked:
+      asked_.Increment();
+      break;
+    case ModelSource::kStale:
+      stale_.Increment();
+      break;
+  }
+}
+
+}  // namespace liaison::messaging
