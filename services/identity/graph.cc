@@ -166,18 +166,30 @@ std::vector<MemberId> Intersection(const std::vector<MemberId>& a, const std::ve
 }
 
 absl::StatusOr<DegreeResult> ComputeDegree(const NeighborSource& source, MemberId a, MemberId b,
-                                           int64_t third_degree_budget) {
+                                           int64_t third_degree_budget, bool count_mutual) {
   DegreeResult result;
   if (a == b) {
     result.degree = v1::DEGREE_SELF;
     return result;
   }
   ASSIGN_OR_RETURN(std::vector<MemberId> na, source.Neighbors(a));
-  ASSIGN_OR_RETURN(std::vector<MemberId> nb, source.Neighbors(b));
-  result.mutual_connections = CountIntersection(na, nb);
-  if (std::binary_search(na.begin(), na.end(), b)) {
+  const bool connected = std::binary_search(na.begin(), na.end(), b);
+  if (connected && !count_mutual) {
+    // b's list (up to 30,000 ids for a hub) is only needed for the count.
     result.degree = v1::DEGREE_FIRST;
-  } else if (result.mutual_connections > 0) {
+    return result;
+  }
+  ASSIGN_OR_RETURN(std::vector<MemberId> nb, source.Neighbors(b));
+  bool share_one = false;
+  if (count_mutual) {
+    result.mutual_connections = CountIntersection(na, nb);
+    share_one = result.mutual_connections > 0;
+  } else {
+    share_one = Intersects(na, nb);  // stops at the first
+  }
+  if (connected) {
+    result.degree = v1::DEGREE_FIRST;
+  } else if (share_one) {
     result.degree = v1::DEGREE_SECOND;
   } else {
     // 3rd degree: some connection x of one side is connected to a connection

@@ -60,11 +60,14 @@ inline constexpr int64_t kThirdDegreeSearchIds = int64_t{1} << 20;
 
 // Degree of b from a: SELF, FIRST (connected), SECOND (share a connection),
 // THIRD (a connection of a is connected to a connection of b), else
-// OUT_OF_NETWORK; with the number of shared connections. The 3rd-degree
-// search stops once it has read `third_degree_budget` ids (plus at most one
-// batch of lists): a link it did not reach by then counts as OUT_OF_NETWORK.
+// OUT_OF_NETWORK; with the number of shared connections unless
+// `count_mutual` is false (then 0: a FIRST answer reads only a's list, and a
+// SECOND one stops at the first shared connection). The 3rd-degree search
+// stops once it has read `third_degree_budget` ids (plus at most one batch of
+// lists): a link it did not reach by then counts as OUT_OF_NETWORK.
 absl::StatusOr<DegreeResult> ComputeDegree(const NeighborSource& source, MemberId a, MemberId b,
-                                           int64_t third_degree_budget = kThirdDegreeSearchIds);
+                                           int64_t third_degree_budget = kThirdDegreeSearchIds,
+                                           bool count_mutual = true);
 
 // |a ∩ b| for sorted lists; gallops through the longer one when sizes differ.
 int64_t CountIntersection(const std::vector<MemberId>& a, const std::vector<MemberId>& b);

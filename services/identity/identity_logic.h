@@ -120,8 +120,9 @@ class IdentityLogic final {
   absl::Status DeleteInvitation(rocksdb::WriteBatch* batch, const v1::Invitation& invitation,
                                 MemberId sender, MemberId recipient);
   absl::Status CheckConnectionRoom(MemberId a, MemberId b) const;
+  // `count_mutual` false leaves mutual_connection_count 0 (cheaper).
   absl::StatusOr<v1::Relationship> Relate(const Caller& caller, MemberId a, const v1::Member& am,
-                                          MemberId b) const;
+                                          MemberId b, bool count_mutual) const;
 
   // Writes the batch with `changes` appended to the feed, synced.
   absl::Status Commit(rocksdb::WriteBatch* batch, const std::vector<v1::Change>& changes = {});

@@ -118,7 +118,8 @@ absl::Status IdentityLogic::ListMutualConnections(
 }
 
 absl::StatusOr<v1::Relationship> IdentityLogic::Relate(const Caller& caller, MemberId a,
-                                                       const v1::Member& am, MemberId b) const {
+                                                       const v1::Member& am, MemberId b,
+                                                       bool count_mutual) const {
   auto bm = store_->GetMember(b);
   if (absl::IsNotFound(bm.status())) {
     return absl::NotFoundError(absl::StrCat("other_member_id: no member ", b));
@@ -138,7 +139,8 @@ absl::StatusOr<v1::Relationship> IdentityLogic::Relate(const Caller& caller, Mem
   if (caller.is_service()) r.set_blocked_by_other(by_b);
   // Neither side sees the other: the blocker learns only of their block.
   if (caller.is_member() && by_a) return r;
-  ASSIGN_OR_RETURN(DegreeResult degree, ComputeDegree(*store_, a, b));
+  ASSIGN_OR_RETURN(DegreeResult degree,
+                   ComputeDegree(*store_, a, b, kThirdDegreeSearchIds, count_mutual));
   r.set_degree(degree.degree);
   r.set_mutual_connection_count(degree.mutual_connections);
   r.set_member_tier(am.tier());
@@ -159,7 +161,8 @@ absl::Status IdentityLogic::GetRelationship(const Caller& caller,
                               : absl::NotFoundError(absl::StrCat("member_id: no member ", a));
   }
   if (!am.ok()) return am.status();
-  ASSIGN_OR_RETURN(*response->mutable_relationship(), Relate(caller, a, *am, b));
+  ASSIGN_OR_RETURN(*response->mutable_relationship(),
+                   Relate(caller, a, *am, b, !request.skip_mutual_count()));
   return absl::OkStatus();
 }
 
@@ -184,7 +187,7 @@ absl::Status IdentityLogic::BatchGetRelationships(
   }
   if (!am.ok()) return am.status();
   for (int i = 0; i < n; ++i) {
-    auto relationship = Relate(caller, a, *am, others[i]);
+    auto relationship = Relate(caller, a, *am, others[i], !request.skip_mutual_count());
     if (absl::IsNotFound(relationship.status())) {
       response->add_missing_member_ids(request.other_member_ids(i));
       continue;

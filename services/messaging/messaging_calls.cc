@@ -120,6 +120,7 @@ void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone
     deps_.tokens->Prepare(&g->identity.context, kCallTimeout);
     g->identity.request.set_member_id(FormatMemberId(sender));
     g->identity.request.set_other_member_id(FormatMemberId(recipient));
+    g->identity.request.set_skip_mutual_count(true);
     deps_.identity->async()->GetRelationship(&g->identity.context, &g->identity.request,
                                              &g->identity.response, [g, finish](grpc::Status s) {
                                                g->identity_status = s;
@@ -155,6 +156,7 @@ void MessagingHandler::FetchRelationships(MemberId member, const std::vector<Mem
   deps_.tokens->Prepare(&call->context, kCallTimeout);
   call->request.set_member_id(FormatMemberId(member));
   for (MemberId m : others) call->request.add_other_member_ids(FormatMemberId(m));
+  call->request.set_skip_mutual_count(true);
   deps_.identity->async()->BatchGetRelationships(
       &call->context, &call->request, &call->response,
       [call, model = deps_.model, known = all_known ? std::move(known) : decltype(known)(),

@@ -78,6 +78,59 @@ TEST_CASE("BatchGetRelationships answers up to 50 members in order") {
              StatusIs(Code::kInvalidArgument, "51 entries"));
 }
 
+TEST_CASE("Relationships asked without the mutual count differ only in that count") {
+  IdentityFixture f;
+  // a - m1 - b, a - m2 - b, m1 - m2, b - c, c - d; e alone.
+  const MemberId a = f.NewMember(), b = f.NewMember(), c = f.NewMember(), d = f.NewMember();
+  const MemberId e = f.NewMember(), m1 = f.NewMember(), m2 = f.NewMember();
+  f.Connect(a, m1);
+  f.Connect(m1, b);
+  f.Connect(a, m2);
+  f.Connect(m2, b);
+  f.Connect(b, c);
+  f.Connect(c, d);
+  f.Connect(m1, m2);  // a - m1 is FIRST with one mutual (m2)
+  f.SetTier(m1, v1::ACCOUNT_TIER_RECRUITER_LITE);
+  auto ask = [&](const std::string& token, MemberId x, MemberId y, bool skip) {
+    v1::GetRelationshipRequest request;
+    request.set_member_id(std::to_string(x));
+    request.set_other_member_id(std::to_string(y));
+    request.set_skip_mutual_count(skip);
+    v1::GetRelationshipResponse response;
+    REQUIRE_THAT(f.stub->GetRelationship(TestService::Context(token).get(), request, &response),
+                 IsOk());
+    return response.relationship();
+  };
+  REQUIRE(ask(f.admin, a, b, false).mutual_connection_count() == 2);
+  REQUIRE(ask(f.admin, a, m1, false).mutual_connection_count() == 1);
+  for (MemberId other : {a, m1, b, c, d, e}) {
+    INFO(other);
+    v1::Relationship full = ask(f.admin, a, other, false);
+    v1::Relationship lean = ask(f.admin, a, other, true);
+    CHECK(lean.mutual_connection_count() == 0);
+    full.set_mutual_connection_count(0);
+    CHECK(lean.SerializeAsString() == full.SerializeAsString());
+  }
+  // Honoured for members too: it only saves work.
+  CHECK(ask(f.Token(a), a, b, true).degree() == v1::DEGREE_SECOND);
+  CHECK(ask(f.Token(a), a, b, true).mutual_connection_count() == 0);
+
+  v1::BatchGetRelationshipsRequest request;
+  request.set_member_id(std::to_string(a));
+  for (MemberId other : {b, m1, c}) request.add_other_member_ids(std::to_string(other));
+  request.set_skip_mutual_count(true);
+  v1::BatchGetRelationshipsResponse response;
+  REQUIRE_THAT(
+      f.stub->BatchGetRelationships(TestService::Context(f.admin).get(), request, &response),
+      IsOk());
+  REQUIRE(response.relationships_size() == 3);
+  CHECK(response.relationships(0).degree() == v1::DEGREE_SECOND);
+  CHECK(response.relationships(1).degree() == v1::DEGREE_FIRST);
+  CHECK(response.relationships(1).other_tier() == v1::ACCOUNT_TIER_RECRUITER_LITE);
+  CHECK(response.relationships(2).degree() == v1::DEGREE_THIRD);
+  for (const auto& r : response.relationships()) CHECK(r.mutual_connection_count() == 0);
+}
+
 TEST_CASE("Connections list in a stable order across pages, and can be removed") {
   IdentityFixture f;
   const MemberId me = f.NewMember();
