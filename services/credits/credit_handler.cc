@@ -59,9 +59,17 @@ grpc::ServerUnaryReactor* CreditHandler::ServeWithFacts(grpc::CallbackServerCont
         if (fetch->response.member().has_billing_anchor_time()) {
           facts.anchor = FromTimestamp(fetch->response.member().billing_anchor_time());
         }
-        writers_->Post([reactor, member, facts, logic] {
-          reactor->Finish(ToGrpcStatus(logic(member, facts)));
-        });
+        facts.cursor = fetch->response.change_cursor();
+        auto run = [this, reactor, member, logic](const MemberFacts& resolved) {
+          writers_->Post([reactor, member, resolved, logic] {
+            reactor->Finish(ToGrpcStatus(logic(member, resolved)));
+          });
+        };
+        if (tiers_ == nullptr) {
+          run(facts);
+          return;
+        }
+        tiers_->Resolve(facts, std::move(run));
       });
   return reactor;
 }

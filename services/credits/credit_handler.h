@@ -1,6 +1,8 @@
 // gRPC in/out for liaison.credits.v1.CreditService (callback API). Methods
-// that need the member's tier ask identity asynchronously first; every
-// ledger change then runs on the writer pool (it waits for an fsync).
+// that need the member's tier ask identity asynchronously first, then wait
+// (without blocking) until the tier feed has applied what identity's answer
+// reflects; every ledger change then runs on the writer pool (it waits for an
+// fsync).
 #ifndef LIAISON_SERVICES_CREDITS_CREDIT_HANDLER_H_
 #define LIAISON_SERVICES_CREDITS_CREDIT_HANDLER_H_
 
@@ -12,18 +14,21 @@
 #include "liaison/credits/v1/credits.grpc.pb.h"
 #include "liaison/identity/v1/identity.grpc.pb.h"
 #include "services/credits/credit_logic.h"
+#include "services/credits/tier_feed.h"
 
 namespace liaison::credits {
 
 class CreditHandler final : public v1::CreditService::CallbackService {
  public:
   CreditHandler(CreditLogic* logic, const TokenVerifier* verifier, WorkerPool* writers,
-                identity::v1::IdentityService::Stub* identity, ServiceTokenSource* tokens)
+                identity::v1::IdentityService::Stub* identity, ServiceTokenSource* tokens,
+                TierFeed* tiers)
       : logic_(logic),
         verifier_(verifier),
         writers_(writers),
         identity_(identity),
-        tokens_(tokens) {}
+        tokens_(tokens),
+        tiers_(tiers) {}
 
   grpc::ServerUnaryReactor* GetBalance(grpc::CallbackServerContext* context,
                                        const v1::GetBalanceRequest* request,
@@ -55,8 +60,9 @@ class CreditHandler final : public v1::CreditService::CallbackService {
   using OnHold = absl::Status (CreditLogic::*)(MemberId, const std::string&, v1::Hold*);
 
   // Authorizes, resolves the member (`member_id`, empty meaning a member
-  // caller), fetches their tier from identity without blocking, then runs
-  // `logic` on the writer pool and finishes the call.
+  // caller), fetches their tier from identity and resolves it against the
+  // tier feed without blocking, then runs `logic` on the writer pool and
+  // finishes the call.
   grpc::ServerUnaryReactor* ServeWithFacts(grpc::CallbackServerContext* context, Access access,
                                            const std::string& member_id, WithFacts logic);
   // The internal hold methods: service token, member_id and inmail_id.
@@ -69,6 +75,7 @@ class CreditHandler final : public v1::CreditService::CallbackService {
   WorkerPool* writers_;
   identity::v1::IdentityService::Stub* identity_;
   ServiceTokenSource* tokens_;
+  TierFeed* tiers_;  // null: identity's answer alone (the lazy path)
 };
 
 }  // namespace liaison::credits

@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/keys.h"
@@ -89,7 +91,14 @@ CreditLogic::CreditLogic(CreditStore* store, const Clock* clock, CreditConfig co
       entries_(prometheus::BuildCounter()
                    .Name("liaison_inmail_credits_entries_total")
                    .Help("Ledger entries written, by type (GRANT, HOLD, COMMIT, REFUND, ...).")
-                   .Register(registry)) {}
+                   .Register(registry)),
+      tier_fallbacks_(prometheus::BuildCounter()
+                          .Name("liaison_credits_tier_fallback_total")
+                          .Help("Reads that applied identity's tier themselves because the tier "
+                                "feed had not applied what identity's answer reflects (not live, "
+                                "or not within the wait).")
+                          .Register(registry)
+                          .Add({})) {}
 
 absl::Status CreditLogic::ValidateId(const std::string& id, const char* field) {
   bool ok = !id.empty() && id.size() <= 128;
@@ -104,44 +113,108 @@ absl::Status CreditLogic::ValidateId(const std::string& id, const char* field) {
 absl::Status CreditLogic::BringUpToDate(Change& change, const MemberFacts& facts) {
   storage::v1::Account& account = change.account();
   const absl::Time now = clock_->Now();
-  const auto clamp = [&](int64_t cap, const std::string& reference) {
-    if (account.monthly() > cap) {
-      change.Append(v1::ENTRY_TYPE_EXPIRE, cap - account.monthly(), 0, 0, reference);
-    }
-  };
-  if (!IsPremium(facts.tier)) {
+  if (facts.feed_applied && account.tier() != identity::v1::ACCOUNT_TIER_UNSPECIFIED) {
+    // The tier feed already wrote every tier change identity's answer
+    // reflects: only the clock moves the account here.
+    Refresh(change, now);
+    return absl::OkStatus();
+  }
+  // A member credits has no account for yet, or the feed could not vouch
+  // for this answer: identity's tier is applied here.
+  if (!facts.feed_applied) tier_fallbacks_.Increment();
+  ApplyTier(change, facts.tier, facts.anchor);
+  Refresh(change, now);
+  if (facts.cursor > account.applied_cursor()) {
+    // Feed changes up to it are in this answer already: replayed later, they
+    // would undo and redo what is here.
+    account.set_applied_cursor(facts.cursor);
+    change.MarkChanged();
+  }
+  return absl::OkStatus();
+}
+
+void CreditLogic::ApplyTier(Change& change, identity::v1::AccountTier tier, absl::Time anchor) {
+  storage::v1::Account& account = change.account();
+  if (!IsPremium(tier)) {
     // Cancelled (or never premium): nothing may be kept.
     if (account.monthly() != 0 || account.purchased() != 0) {
       change.Append(v1::ENTRY_TYPE_FORFEIT, -account.monthly(), -account.purchased(), 0,
                     "cancelled");
     }
-    if (account.tier() != facts.tier || account.has_billing_anchor_time()) {
-      account.set_tier(facts.tier);
+    if (account.tier() != tier || account.has_billing_anchor_time()) {
+      account.set_tier(tier);
       account.clear_billing_anchor_time();
       account.set_periods_applied(0);
       change.MarkChanged();
     }
-    return absl::OkStatus();
+    return;
   }
-  const TierRule rule = RuleFor(facts.tier);
-  if (account.tier() != facts.tier || AnchorOf(account) != facts.anchor) {
-    // A new premium tier: its allotment at once, and a new billing cycle.
-    account.set_tier(facts.tier);
-    SetTimestamp(account.mutable_billing_anchor_time(), facts.anchor);
-    account.set_periods_applied(0);
-    const std::string reference =
-        absl::StrCat("upgrade:", identity::v1::AccountTier_Name(facts.tier));
-    change.Append(v1::ENTRY_TYPE_GRANT, rule.allotment, 0, 0, reference);
-    clamp(rule.cap, reference);
+  if (account.tier() == tier && AnchorOf(account) == anchor) return;
+  // A new premium tier: its allotment at once, and a new billing cycle.
+  const TierRule rule = RuleFor(tier);
+  account.set_tier(tier);
+  SetTimestamp(account.mutable_billing_anchor_time(), anchor);
+  account.set_periods_applied(0);
+  const std::string reference = absl::StrCat("upgrade:", identity::v1::AccountTier_Name(tier));
+  change.Append(v1::ENTRY_TYPE_GRANT, rule.allotment, 0, 0, reference);
+  if (account.monthly() > rule.cap) {
+    change.Append(v1::ENTRY_TYPE_EXPIRE, rule.cap - account.monthly(), 0, 0, reference);
   }
+}
+
+void CreditLogic::Refresh(Change& change, absl::Time until) {
+  storage::v1::Account& account = change.account();
+  const auto tier = static_cast<identity::v1::AccountTier>(account.tier());
+  if (!IsPremium(tier) || !account.has_billing_anchor_time()) return;
+  const TierRule rule = RuleFor(tier);
+  const absl::Time anchor = AnchorOf(account);
   // Every refresh date passed since the last access, in order: add, then clamp.
-  while (RefreshTime(facts.anchor, account.periods_applied() + 1) <= now) {
+  while (RefreshTime(anchor, account.periods_applied() + 1) <= until) {
     account.set_periods_applied(account.periods_applied() + 1);
     const std::string reference = absl::StrCat("period:", account.periods_applied());
     change.Append(v1::ENTRY_TYPE_GRANT, rule.allotment, 0, 0, reference);
-    clamp(rule.cap, reference);
+    if (account.monthly() > rule.cap) {
+      change.Append(v1::ENTRY_TYPE_EXPIRE, rule.cap - account.monthly(), 0, 0, reference);
+    }
   }
-  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> CreditLogic::ApplyTierChange(const TierEvent& event, absl::string_view feed) {
+  absl::MutexLock lock(&Stripe(event.member));
+  ASSIGN_OR_RETURN(auto account, store_->GetAccount(event.member));
+  if (event.cursor <= account.applied_cursor()) return false;
+  Change change(this, event.member, std::move(account));
+  // The old tier's refreshes due before the change, then the change. (A
+  // member with no account gets one: a read racing this change may have
+  // seen identity's tier before it, and must not be the last word.)
+  const absl::Time at = std::min(event.commit_time, clock_->Now());
+  Refresh(change, at);
+  ApplyTier(change, event.tier, event.anchor);
+  Refresh(change, at);
+  change.account().set_applied_cursor(event.cursor);
+  change.MarkChanged();
+  store_->PutFeedCursor(&change.batch(), feed, event.cursor);
+  RETURN_IF_ERROR(change.Save());
+  return true;
+}
+
+absl::Status CreditLogic::ResetTier(MemberId member, const MemberFacts& facts) {
+  absl::MutexLock lock(&Stripe(member));
+  ASSIGN_OR_RETURN(bool known, store_->HasAccount(member));
+  if (!known) return absl::NotFoundError(absl::StrCat("member ", member, " has no account"));
+  ASSIGN_OR_RETURN(auto account, store_->GetAccount(member));
+  Change change(this, member, std::move(account));
+  ApplyTier(change, facts.tier, facts.anchor);
+  Refresh(change, clock_->Now());
+  change.account().set_applied_cursor(facts.cursor);
+  change.MarkChanged();
+  return change.Save();
+}
+
+absl::Status CreditLogic::SaveFeedCursor(absl::string_view feed, uint64_t cursor) {
+  rocksdb::WriteBatch batch;
+  store_->PutFeedCursor(&batch, feed, cursor);
+  return store_->store()->Write(&batch, Durability::kBuffered);
 }
 
 void CreditLogic::FillBalance(MemberId member, const storage::v1::Account& account,
@@ -229,13 +302,14 @@ absl::Status CreditLogic::Purchase(MemberId member, const MemberFacts& facts,
     return absl::OkStatus();
   }
   if (!absl::IsNotFound(earlier.status())) return earlier.status();
-  if (!RuleFor(facts.tier).may_buy) {
-    return absl::FailedPreconditionError(
-        "only Premium Career and Premium Business members can buy credits");
-  }
   ASSIGN_OR_RETURN(auto account, store_->GetAccount(member));
   Change change(this, member, std::move(account));
   RETURN_IF_ERROR(BringUpToDate(change, facts));
+  if (!RuleFor(static_cast<identity::v1::AccountTier>(change.account().tier())).may_buy) {
+    RETURN_IF_ERROR(change.Save());  // keep any refresh or forfeit just applied
+    return absl::FailedPreconditionError(
+        "only Premium Career and Premium Business members can buy credits");
+  }
   const v1::LedgerEntry entry =
       change.Append(v1::ENTRY_TYPE_PURCHASE, 0, pack->credits() * quantity, 0,
                     absl::StrCat("purchase:", request.idempotency_key()));
@@ -288,12 +362,13 @@ absl::Status CreditLogic::Reserve(MemberId member, const MemberFacts& facts,
     pool = v1::CREDIT_POOL_PURCHASED;
   } else {
     RETURN_IF_ERROR(change.Save());  // keep any refresh or forfeit just applied
-    if (!IsPremium(facts.tier)) {
+    const auto tier = static_cast<identity::v1::AccountTier>(a.tier());
+    if (!IsPremium(tier)) {
       return absl::FailedPreconditionError("basic members have no InMail credits");
     }
     return absl::FailedPreconditionError(
-        absl::StrCat("no InMail credits left; the next ", RuleFor(facts.tier).allotment,
-                     " arrive on ", Human(RefreshTime(facts.anchor, a.periods_applied() + 1))));
+        absl::StrCat("no InMail credits left; the next ", RuleFor(tier).allotment, " arrive on ",
+                     Human(RefreshTime(AnchorOf(a), a.periods_applied() + 1))));
   }
   const bool monthly = pool == v1::CREDIT_POOL_MONTHLY;
   change.Append(v1::ENTRY_TYPE_HOLD, monthly ? -1 : 0, monthly ? 0 : -1, 1,

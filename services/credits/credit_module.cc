@@ -15,14 +15,18 @@ CreditModule::CreditModule(const ServiceDeps& deps, CreditConfig logic_config,
       identity_channel_(std::move(identity)),
       identity_(identity::v1::IdentityService::NewStub(identity_channel_)),
       tokens_("credits", *deps.signing_key, deps.token_clock),
-      handler_(&logic_, deps.verifier, &writers_, identity_.get(), &tokens_),
+      tiers_(&logic_, &store_, identity_.get(), &tokens_, deps.metrics->registry()),
+      handler_(&logic_, deps.verifier, &writers_, identity_.get(), &tokens_, &tiers_),
       sweeper_([this, sweep_interval] { SweepLoop(sweep_interval); }) {}
 
 CreditModule::~CreditModule() { Stop(); }
 
+absl::Status CreditModule::StartTierFeed() { return tiers_.Start(); }
+
 void CreditModule::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (sweeper_.joinable()) sweeper_.join();
+  tiers_.Stop();  // its stream writes to the store, which closes next
 }
 
 void CreditModule::SweepLoop(absl::Duration interval) {
@@ -53,9 +57,11 @@ ServiceSpec CreditServiceSpec(CreditsConfig config) {
         logic_config.hold_timeout = absl::Seconds(config.hold_timeout_seconds);
         ASSIGN_OR_RETURN(auto channel,
                          NewChannel(config.identity_address, *deps.config, deps.metrics));
-        return std::make_unique<CreditModule>(deps, std::move(logic_config),
-                                              absl::Seconds(config.sweep_interval_seconds),
-                                              std::move(channel));
+        auto module = std::make_unique<CreditModule>(deps, std::move(logic_config),
+                                                     absl::Seconds(config.sweep_interval_seconds),
+                                                     std::move(channel));
+        RETURN_IF_ERROR(module->StartTierFeed());
+        return std::unique_ptr<ServiceModule>(std::move(module));
       }};
 }
 

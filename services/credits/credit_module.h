@@ -1,6 +1,7 @@
 // The credits service as the runtime runs it: store, logic, handler, the
-// writer pool, the channel to identity, and the sweeper that voids holds
-// past their timeout (at start-up, then every sweep interval).
+// writer pool, the channel to identity, the tier feed that follows
+// identity's change feed, and the sweeper that voids holds past their
+// timeout (at start-up, then every sweep interval).
 #ifndef LIAISON_SERVICES_CREDITS_CREDIT_MODULE_H_
 #define LIAISON_SERVICES_CREDITS_CREDIT_MODULE_H_
 
@@ -16,6 +17,7 @@
 #include "services/credits/credit_handler.h"
 #include "services/credits/credit_logic.h"
 #include "services/credits/credit_store.h"
+#include "services/credits/tier_feed.h"
 
 namespace liaison::credits {
 
@@ -35,6 +37,9 @@ class CreditModule final : public ServiceModule {
                std::shared_ptr<grpc::Channel> identity);
   ~CreditModule() override;
 
+  // Starts following identity's change feed from the stored cursor.
+  absl::Status StartTierFeed();
+
   std::vector<ServiceEntry> services() override;
   void Stop() override;
 
@@ -47,6 +52,7 @@ class CreditModule final : public ServiceModule {
   std::shared_ptr<grpc::Channel> identity_channel_;
   std::unique_ptr<identity::v1::IdentityService::Stub> identity_;
   ServiceTokenSource tokens_;
+  TierFeed tiers_;
   CreditHandler handler_;
   absl::Notification stop_;
   std::thread sweeper_;

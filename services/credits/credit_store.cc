@@ -19,6 +19,8 @@ std::string Expiry(absl::Time t, MemberId m, absl::string_view id) {
   return KeyBuilder('X').Time(t).U64(m).Str(id).key();
 }
 
+std::string FeedCursor(absl::string_view feed) { return KeyBuilder('F').Str(feed).key(); }
+
 }  // namespace keys
 
 std::vector<ColumnFamilySpec> CreditStore::Families() { return {{"ledger", 9}, {"expiry", 0}}; }
@@ -66,6 +68,40 @@ absl::StatusOr<std::vector<v1::LedgerEntry>> CreditStore::Entries(MemberId m,
     *last = it->key().ToString().substr(prefix.size());
   }
   RETURN_IF_ERROR(FromRocksStatus(it->status(), "ledger scan"));
+  return out;
+}
+
+absl::StatusOr<std::optional<uint64_t>> CreditStore::GetFeedCursor(absl::string_view feed) const {
+  auto value = store_->Get(ledger_, keys::FeedCursor(feed));
+  if (absl::IsNotFound(value.status())) return std::optional<uint64_t>();
+  if (!value.ok()) return value.status();
+  uint64_t cursor;
+  KeyReader reader(*value);
+  if (!reader.U64(&cursor)) return absl::DataLossError("a feed cursor does not parse");
+  return std::optional<uint64_t>(cursor);
+}
+
+void CreditStore::PutFeedCursor(rocksdb::WriteBatch* batch, absl::string_view feed,
+                                uint64_t cursor) const {
+  // The kind byte is dropped: the value is the 8-byte cursor alone.
+  batch->Put(ledger_, keys::FeedCursor(feed), KeyBuilder('F').U64(cursor).key().substr(1));
+}
+
+absl::StatusOr<std::vector<MemberId>> CreditStore::AccountMembers(MemberId after,
+                                                                  size_t limit) const {
+  auto it = store_->NewIterator(ledger_, /*prefix_scan=*/false);
+  std::vector<MemberId> out;
+  it->Seek(keys::Account(after));
+  for (; it->Valid() && out.size() < limit; it->Next()) {
+    KeyReader reader(absl::string_view(it->key().data(), it->key().size()));
+    char kind;
+    MemberId member;
+    if (!reader.Kind(&kind) || kind != 'A') break;
+    if (!reader.U64(&member)) return absl::DataLossError("an account key does not parse");
+    if (member == after && after != 0) continue;
+    out.push_back(member);
+  }
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "account scan"));
   return out;
 }
 

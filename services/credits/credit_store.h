@@ -3,11 +3,16 @@
 //   'L' member -sequence    -> LedgerEntry, newest first
 //   'H' member inmail_id    -> Hold
 //   'K' member key          -> storage Purchase (idempotency)
+//   'F' feed                -> the cursor (8 bytes big-endian) of a change
+//                              feed this service follows ("identity"): every
+//                              change up to it is applied. Written with the
+//                              ledger entries a change became (one batch).
 // Family "expiry" (scanned in time order by the sweeper):
 //   'X' expire_time member inmail_id -> ""   open holds by expiry
 #ifndef LIAISON_SERVICES_CREDITS_CREDIT_STORE_H_
 #define LIAISON_SERVICES_CREDITS_CREDIT_STORE_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +32,7 @@ std::string EntryPrefix(MemberId m);
 std::string Hold(MemberId m, absl::string_view inmail_id);
 std::string Purchase(MemberId m, absl::string_view key);
 std::string Expiry(absl::Time t, MemberId m, absl::string_view inmail_id);
+std::string FeedCursor(absl::string_view feed);
 }  // namespace keys
 
 struct ExpiredHold {
@@ -56,6 +62,13 @@ class CreditStore final {
   // Newest first, after `after` (a key suffix from a previous page).
   absl::StatusOr<std::vector<v1::LedgerEntry>> Entries(MemberId m, const std::string& after,
                                                        size_t limit, std::string* last) const;
+  // The stored cursor of `feed`; nullopt when none was ever stored.
+  absl::StatusOr<std::optional<uint64_t>> GetFeedCursor(absl::string_view feed) const;
+  // Puts `cursor` as `feed`'s cursor into `batch`.
+  void PutFeedCursor(rocksdb::WriteBatch* batch, absl::string_view feed, uint64_t cursor) const;
+  // Up to `limit` members with an account, in id order, after `after`
+  // (0: from the first).
+  absl::StatusOr<std::vector<MemberId>> AccountMembers(MemberId after, size_t limit) const;
   // Holds whose expiry is at or before `now`, oldest first.
   absl::StatusOr<std::vector<ExpiredHold>> Expired(absl::Time now, size_t limit) const;
 

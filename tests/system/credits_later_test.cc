@@ -4,49 +4,14 @@
 // credits together).
 #include <catch2/catch.hpp>
 
-#include "liaison/credits/v1/credits.grpc.pb.h"
 #include "liaison/messaging/v1/messaging.grpc.pb.h"
-#include "tests/system/later_support.h"
+#include "tests/system/credits_support.h"
 
 namespace liaison::testing {
 namespace {
 
-using credits::v1::CreditService;
 using identity::v1::IdentityService;
 using messaging::v1::MessagingService;
-
-credits::v1::Balance BalanceOf(int credits_port, const std::string& member) {
-  RetryingClient<CreditService> client(credits_port, MemberToken(member));
-  credits::v1::GetBalanceRequest request;
-  credits::v1::GetBalanceResponse response;
-  grpc::Status status =
-      client.Retry([&](auto* c) { return client.stub->GetBalance(c, request, &response); });
-  INFO(status.error_message());
-  REQUIRE(status.ok());
-  return response.balance();
-}
-
-// The member's ledger entries, newest first (one page is plenty here).
-std::vector<credits::v1::LedgerEntry> LedgerOf(int credits_port, const std::string& member) {
-  RetryingClient<CreditService> client(credits_port, MemberToken(member));
-  credits::v1::ListLedgerRequest request;
-  request.set_page_size(100);
-  credits::v1::ListLedgerResponse response;
-  REQUIRE(
-      client.Retry([&](auto* c) { return client.stub->ListLedger(c, request, &response); }).ok());
-  REQUIRE(response.next_page_token().empty());
-  return {response.entries().begin(), response.entries().end()};
-}
-
-// Entries of `type`, with `reference` unless it is empty.
-int CountEntries(const std::vector<credits::v1::LedgerEntry>& ledger, credits::v1::EntryType type,
-                 const std::string& reference = "") {
-  int n = 0;
-  for (const auto& entry : ledger) {
-    n += entry.type() == type && (reference.empty() || entry.reference() == reference);
-  }
-  return n;
-}
 
 TEST_CASE("Monthly credits arrive on the billing day and roll over up to the cap, months later") {
   TempDir dir;
