@@ -7,6 +7,7 @@
 #include <prometheus/collectable.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/statistics.h>
 #include <rocksdb/write_batch.h>
 
 #include <cstdint>
@@ -100,6 +101,13 @@ class Store final {
 
   // Bytes in use in the block cache all families share.
   uint64_t BlockCacheUsage() const { return cache_->GetUsage(); }
+
+  // A RocksDB statistics counter since Open, e.g. rocksdb::NUMBER_KEYS_WRITTEN
+  // (entries written, deletes included) or rocksdb::NUMBER_KEYS_READ (point
+  // lookups): what a change costs the store.
+  uint64_t TickerCount(rocksdb::Tickers ticker) const {
+    return statistics_->getTickerCount(ticker);
+  }
 
   const std::string& path() const { return path_; }
 

@@ -150,8 +150,11 @@ absl::StatusOr<v1::StreamEventsResponse> EventHub::Stage(rocksdb::WriteBatch* ba
   event.set_cursor(FormatEventCursor(cursor));
   batch->Put(store_->events(), KeyBuilder('E').U64(member).U64(cursor).key(),
              event.SerializeAsString());
-  if (cursor > kRetained) {
-    batch->Delete(store_->events(), KeyBuilder('E').U64(member).U64(cursor - kRetained).key());
+  if (cursor > kRetained && cursor % kTrimEvery == 0) {
+    // Everything up to cursor - kRetained, from the first event on: what an
+    // earlier trim missed (a cursor handed out whose write failed) too.
+    batch->DeleteRange(store_->events(), KeyBuilder('E').U64(member).key(),
+                       KeyBuilder('E').U64(member).U64(cursor - kRetained + 1).key());
   }
   return event;
 }
@@ -233,8 +236,7 @@ std::vector<v1::StreamEventsResponse> EventHub::ReadStored(MemberId member, uint
   auto iter = store_->store()->NewIterator(store_->events(), /*prefix_scan=*/true);
   const std::string prefix = KeyBuilder('E').U64(member).key();
   for (iter->Seek(KeyBuilder('E').U64(member).U64(from).key());
-       iter->Valid() && iter->key().starts_with(prefix) && events.size() < kRetained;
-       iter->Next()) {
+       iter->Valid() && iter->key().starts_with(prefix); iter->Next()) {
     v1::StreamEventsResponse event;
     if (event.ParseFromArray(iter->value().data(), static_cast<int>(iter->value().size()))) {
       events.push_back(std::move(event));
@@ -242,6 +244,15 @@ std::vector<v1::StreamEventsResponse> EventHub::ReadStored(MemberId member, uint
   }
   if (!iter->status().ok()) {
     LogError("event_replay_failed", {{"error", iter->status().ToString()}});
+  }
+  // Up to kTrimEvery - 1 events older than the window wait for the next
+  // trim: the window is the newest kRetained cursors, whatever is stored.
+  if (!events.empty()) {
+    const uint64_t newest = CursorOf(events.back());
+    auto first = std::find_if(events.begin(), events.end(), [&](const auto& e) {
+      return newest < kRetained || CursorOf(e) > newest - kRetained;
+    });
+    events.erase(events.begin(), first);
   }
   return events;
 }

@@ -2,7 +2,10 @@
 // member and increasing; the last 1,000 events of each member are kept in
 // the store (family "events": 'E' member cursor -> StreamEventsResponse), so
 // a client that reconnects with its last cursor gets what it missed within
-// that window. Open streams are ServerWriteReactors fed from memory: a
+// that window. Older events are trimmed every kTrimEvery events of a member
+// by one range delete in the batch that stages the event (not one delete
+// per event), so up to kTrimEvery - 1 older ones may still be stored; a
+// replay never returns them. Open streams are ServerWriteReactors fed from memory: a
 // write publishes its events after it commits, and no thread ever waits on
 // a slow client (each stream queues, up to a bound).
 #ifndef LIAISON_SERVICES_MESSAGING_EVENT_HUB_H_
@@ -38,6 +41,9 @@ struct StreamLimits {
 class EventHub final {
  public:
   static constexpr uint64_t kRetained = 1000;  // stored events per member
+  // A member's events older than their newest kRetained are range-deleted
+  // when their cursor reaches a multiple of this.
+  static constexpr uint64_t kTrimEvery = 100;
   static constexpr size_t kMaxQueued = 10000;  // per open stream
 
   // With `replay_pool`, stored events a stream replays are read there, off
@@ -49,8 +55,9 @@ class EventHub final {
   // A stream that ends at once with `status` (refused before it began).
   static grpc::ServerWriteReactor<v1::StreamEventsResponse>* Refused(const grpc::Status& status);
 
-  // Gives `event` the member's next cursor and puts it in `batch`, dropping
-  // the event that falls out of the retention window.
+  // Gives `event` the member's next cursor and puts it in `batch`; every
+  // kTrimEvery cursors, with a range delete of the events that fell out of
+  // the retention window.
   absl::StatusOr<v1::StreamEventsResponse> Stage(rocksdb::WriteBatch* batch, MemberId member,
                                                  v1::StreamEventsResponse event);
   // After the batch committed: to the member's open streams.
@@ -69,6 +76,10 @@ class EventHub final {
   // Ends every open stream (UNAVAILABLE: reconnect with your last cursor).
   void CloseAll();
 
+  // The stored events of `member` from cursor `from` on, among their newest
+  // kRetained (what a stream opened after `from` - 1 replays), ascending.
+  std::vector<v1::StreamEventsResponse> ReadStored(MemberId member, uint64_t from) const;
+
  private:
   class Stream;
   friend class Stream;
@@ -76,9 +87,6 @@ class EventHub final {
   // The member's newest cursor, loaded from the store on first use.
   absl::StatusOr<uint64_t*> LastCursor(MemberId member) ABSL_EXCLUSIVE_LOCKS_REQUIRED(cursor_mu_);
   void Remove(Stream* stream);
-
-  // Up to kRetained stored events of `member` from cursor `from` on.
-  std::vector<v1::StreamEventsResponse> ReadStored(MemberId member, uint64_t from) const;
 
   MessagingStore* store_;
   const StreamLimits limits_;

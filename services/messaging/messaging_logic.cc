@@ -41,6 +41,23 @@ absl::StatusOr<ConversationId> MessagingLogic::NewConversationId() {
   return absl::InternalError("could not find a free conversation id");
 }
 
+absl::StatusOr<ConversationId> MessagingLogic::PairConversation(MemberId a, MemberId b) const {
+  {
+    absl::MutexLock lock(&pairs_mu_);
+    auto it = pairs_.find({std::min(a, b), std::max(a, b)});
+    if (it != pairs_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(ConversationId c, store_->GetId(store_->conversations(), keys::Pair(a, b)));
+  RememberPair(a, b, c);
+  return c;
+}
+
+void MessagingLogic::RememberPair(MemberId a, MemberId b, ConversationId c) const {
+  absl::MutexLock lock(&pairs_mu_);
+  if (pairs_.size() >= kMaxCachedPairs) pairs_.clear();
+  pairs_[{std::min(a, b), std::max(a, b)}] = c;
+}
+
 absl::StatusOr<ConversationId> MessagingLogic::ParseConversation(const std::string& id) const {
   return ParseConversationId(id, "conversation_id");
 }
@@ -208,13 +225,12 @@ absl::Status MessagingLogic::SendDirect(const Caller& caller, const v1::SendMess
   ASSIGN_OR_RETURN(std::string body,
                    ValidateText(request.body(), {"body", kMaxMessage, true, true}));
   const MemberId sender = caller.member_id;
-  const std::string pair_key = keys::Pair(sender, recipient);
   Locked lock({&Lock(sender), &Lock(recipient)});
   // A retry that raced the first send: answer with the first result.
   ASSIGN_OR_RETURN(auto earlier, Replay(sender, request.client_message_id(), RequestHash(request)));
   if (earlier.has_value()) return PrepareSend(caller, request, response).status();
   // One 1:1 conversation per pair.
-  auto existing = store_->GetId(store_->conversations(), pair_key);
+  auto existing = PairConversation(sender, recipient);
   if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
   const absl::Time now = clock_->Now();
   Write write(this);
@@ -229,7 +245,8 @@ absl::Status MessagingLogic::SendDirect(const Caller& caller, const v1::SendMess
     c->add_participant_ids(FormatMemberId(sender));
     c->add_participant_ids(FormatMemberId(recipient));
     SetTimestamp(c->mutable_create_time(), now);
-    write.batch().Put(store_->conversations(), pair_key, MessagingStore::EncodeId(id));
+    write.batch().Put(store_->conversations(), keys::Pair(sender, recipient),
+                      MessagingStore::EncodeId(id));
   }
   // Where a new conversation lands for the recipient: a request goes to
   // REQUESTS (shown in OTHER) until they reply or the two connect; a
@@ -243,9 +260,12 @@ absl::Status MessagingLogic::SendDirect(const Caller& caller, const v1::SendMess
                                   return m == recipient ? recipient_folder : v1::FOLDER_FOCUSED;
                                 }));
   RETURN_IF_ERROR(write.Commit(record));
+  const ConversationId c = ParseIdUnchecked(record.conversation().conversation_id());
+  if (!existing.ok()) RememberPair(sender, recipient, c);
   sent_.Add({{"kind", OutcomeName(decision.outcome)}}).Increment();
   *response->mutable_message() = message;
-  auto state = store_->GetState(sender, ParseIdUnchecked(record.conversation().conversation_id()));
+  // The sender's state as this send wrote it (no read back).
+  auto state = write.LoadState(sender, c);
   FillConversation(sender, record, state.ok() ? &*state : nullptr,
                    response->mutable_conversation());
   return absl::OkStatus();
@@ -316,7 +336,7 @@ absl::Status MessagingLogic::SendToConversation(const Caller& caller,
   RETURN_IF_ERROR(write.Commit(record));
   sent_.Add({{"kind", "reply"}}).Increment();
   *response->mutable_message() = message;
-  auto state = store_->GetState(sender, c);
+  auto state = write.LoadState(sender, c);
   FillConversation(sender, record, state.ok() ? &*state : nullptr,
                    response->mutable_conversation());
   return absl::OkStatus();

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
@@ -242,6 +243,12 @@ class MessagingLogic final {
   absl::Status HideFromView(MemberId member, const storage::v1::ConversationRecord& record,
                             const storage::v1::MemberState& state, v1::Conversation* out) const;
   absl::StatusOr<ConversationId> NewConversationId();
+  // The 1:1 conversation of a pair, if there is one: from memory when this
+  // process has seen it ('P' records are written once and never change),
+  // else from the store. NotFoundError when the pair has none yet.
+  absl::StatusOr<ConversationId> PairConversation(MemberId a, MemberId b) const;
+  // After the pair's conversation is committed (or read): remembered.
+  void RememberPair(MemberId a, MemberId b, ConversationId c) const;
   absl::Mutex& Lock(uint64_t id) const { return stripes_[id % stripes_.size()]; }
 
   MessagingStore* store_;
@@ -253,6 +260,12 @@ class MessagingLogic final {
   mutable std::array<absl::Mutex, 256> stripes_;
   absl::Mutex random_mu_;
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
+  // PairConversation's memory: (low member, high member) -> conversation,
+  // at most kMaxCachedPairs (emptied when full: bounded, and correct either way).
+  static constexpr size_t kMaxCachedPairs = size_t{1} << 16;
+  mutable absl::Mutex pairs_mu_;
+  mutable absl::flat_hash_map<std::pair<MemberId, MemberId>, ConversationId> pairs_
+      ABSL_GUARDED_BY(pairs_mu_);
 };
 
 }  // namespace liaison::messaging

@@ -67,8 +67,29 @@ absl::StatusOr<storage::v1::SentRecord> MessagingStore::GetSent(MemberId m,
   return ParseRecord<storage::v1::SentRecord>(store_->Get(members_, keys::Sent(m, id)));
 }
 
+std::string MessagingStore::EncodeMessage(const v1::Message& message) {
+  v1::Message stored = message;
+  stored.clear_conversation_id();
+  stored.clear_sequence();
+  return stored.SerializeAsString();
+}
+
+namespace {
+
+// A stored message with what its key says: records written before
+// EncodeMessage left them out hold them already (the same values).
+void Complete(ConversationId c, int64_t sequence, v1::Message* message) {
+  if (message->conversation_id().empty()) message->set_conversation_id(FormatMemberId(c));
+  if (message->sequence() == 0) message->set_sequence(sequence);
+}
+
+}  // namespace
+
 absl::StatusOr<v1::Message> MessagingStore::GetMessage(ConversationId c, int64_t seq) const {
-  return ParseRecord<v1::Message>(store_->Get(conversations_, keys::Message(c, seq)));
+  ASSIGN_OR_RETURN(auto message,
+                   ParseRecord<v1::Message>(store_->Get(conversations_, keys::Message(c, seq))));
+  Complete(c, seq, &message);
+  return message;
 }
 
 absl::StatusOr<ConversationId> MessagingStore::GetId(rocksdb::ColumnFamilyHandle* family,
@@ -97,9 +118,13 @@ absl::StatusOr<std::vector<v1::Message>> MessagingStore::Messages(ConversationId
   for (; it->Valid() && out.size() < limit && it->key().starts_with(prefix);
        descending ? it->Prev() : it->Next()) {
     v1::Message message;
-    if (!message.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+    uint64_t sequence;
+    KeyReader key(absl::string_view(it->key().data(), it->key().size()).substr(prefix.size()));
+    if (!key.U64(&sequence) ||
+        !message.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError("a message does not parse");
     }
+    Complete(c, static_cast<int64_t>(sequence), &message);
     if (descending ? message.sequence() < to : message.sequence() > to) break;
     out.push_back(std::move(message));
   }

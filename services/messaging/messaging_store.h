@@ -5,7 +5,8 @@
 //
 //   family "conversations" (prefix: kind + conversation id)
 //     'C' conversation            -> ConversationRecord
-//     'M' conversation sequence   -> Message
+//     'M' conversation sequence   -> Message, less its conversation_id and
+//                                    sequence (the key's; EncodeMessage)
 //     'P' low-member high-member  -> conversation id   (the pair's 1:1)
 //     'G' page member             -> conversation id   (a page and a member)
 //   family "members" (prefix: kind + member id)
@@ -92,6 +93,9 @@ class MessagingStore final {
                                                        int64_t to) const;
 
   static std::string EncodeId(ConversationId c);
+  // A message as stored under keys::Message: what the key says is left out
+  // (GetMessage and Messages put it back, and take records that have it).
+  static std::string EncodeMessage(const v1::Message& message);
 
  private:
   Store* store_;

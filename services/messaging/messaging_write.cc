@@ -91,13 +91,17 @@ void MessagingLogic::Write::PutState(MemberId member, ConversationId c,
                                      storage::v1::MemberState* state, v1::Folder folder,
                                      absl::Time activity) {
   auto* members = logic_->store_->members();
+  std::string index = keys::Inbox(member, folder, activity, c);
   if (state->has_indexed_activity()) {
-    batch_.Delete(
-        members, keys::Inbox(member, state->folder(), FromTimestamp(state->indexed_activity()), c));
+    std::string old_index =
+        keys::Inbox(member, state->folder(), FromTimestamp(state->indexed_activity()), c);
+    // Where it already is, the index entry stays (no delete and put back).
+    if (old_index == index) index.clear();
+    if (!index.empty()) batch_.Delete(members, old_index);
   }
   state->set_folder(folder);
   SetTimestamp(state->mutable_indexed_activity(), activity);
-  batch_.Put(members, keys::Inbox(member, folder, activity, c), "");
+  if (!index.empty()) batch_.Put(members, index, "");
   batch_.Put(members, keys::State(member, c), state->SerializeAsString());
   states_[{member, c}] = *state;
 }
@@ -128,7 +132,7 @@ absl::StatusOr<v1::Message> MessagingLogic::Write::Append(
   SetTimestamp(conversation->mutable_last_activity_time(), now);
   *conversation->mutable_last_message() = message;
   batch_.Put(logic_->store_->conversations(), keys::Message(c, message.sequence()),
-             message.SerializeAsString());
+             MessagingStore::EncodeMessage(message));
 
   for (const std::string& id : conversation->participant_ids()) {
     const MemberId member = ParseIdUnchecked(id);
