@@ -2,7 +2,9 @@
 """Turns one tools/bench.sh run into docs/BENCHMARKS.md and its latency plot.
 
 Only the part between the "generated" markers of BENCHMARKS.md is rewritten,
-so the analysis written around it survives a new run.
+so the analysis written around it survives a new run. Given a second run's
+results (tools/bench.sh --twice), it also compares the two: every throughput,
+and whether they agree within 20 %.
 """
 
 import argparse
@@ -29,7 +31,12 @@ ROWS = [
     ("metrics-on-1", "send-message, 64 in flight, RPC metrics on (after a restart)"),
     ("metrics-off-2", "send-message, 64 in flight, RPC metrics off (after a restart)"),
     ("metrics-on-2", "send-message, 64 in flight, RPC metrics on (after a restart)"),
+    ("block-to-refusal", "block-to-refusal (BlockMember returned -> first refused send), "
+                         "8 pairs at a time"),
 ]
+
+# Two runs agree when the faster is at most this much above the slower.
+AGREEMENT = 0.20
 
 
 def machine(seed_log):
@@ -73,28 +80,41 @@ def histogram_totals(path):
 
 
 def one_call_breakdown(results_dir, client):
-    """Mean time per call during send-message-c1, at each hop."""
-    def mean(service, side, method):
+    """(where, calls per SendMessage, mean ms or None) during send-message-c1, at each hop.
+
+    The hops SendMessage used to make (identity, privacy) are listed even when
+    it made none of them, as 0 calls; any other call messaging made shows too.
+    """
+    def delta(service, side, method):
         before = histogram_totals(os.path.join(results_dir, f"metrics-before-{service}.txt"))
         after = histogram_totals(os.path.join(results_dir, f"metrics-after-{service}.txt"))
         s1, c1 = after.get((side, method), (0.0, 0.0))
         s0, c0 = before.get((side, method), (0.0, 0.0))
-        return (s1 - s0) / (c1 - c0) * 1000 if c1 > c0 else None
+        return s1 - s0, c1 - c0
 
+    sent_seconds, sends = delta("messaging", "server", "SendMessage")
+    if sends <= 0:
+        return []
     rows = []
     if client:
-        rows.append(("the load generator: SendMessage, end to end", client["average_ms"]))
-    for where, service, side, method in (
-            ("messaging serves SendMessage", "messaging", "server", "SendMessage"),
-            ("messaging -> identity GetRelationship (client side)", "messaging", "client",
+        rows.append(("the load generator: SendMessage, end to end", 1.0, client["average_ms"]))
+    rows.append(("messaging serves SendMessage", 1.0, sent_seconds / sends * 1000))
+    hops = [("messaging -> identity GetRelationship (client side)", "messaging", "client",
              "GetRelationship"),
             ("identity serves GetRelationship", "identity", "server", "GetRelationship"),
             ("messaging -> privacy GetSettings (client side)", "messaging", "client",
              "GetSettings"),
-            ("privacy serves GetSettings", "privacy", "server", "GetSettings")):
-        value = mean(service, side, method)
-        if value is not None:
-            rows.append((where, value))
+            ("privacy serves GetSettings", "privacy", "server", "GetSettings")]
+    after = histogram_totals(os.path.join(results_dir, "metrics-after-messaging.txt"))
+    listed = {method for _, service, side, method in hops if side == "client"}
+    for side, method in sorted(after):
+        if side == "client" and method not in listed:
+            hops.append((f"messaging -> {method} (client side)", "messaging", "client", method))
+    for where, service, side, method in hops:
+        seconds, count = delta(service, side, method)
+        if count <= 0 and method not in listed:
+            continue  # another outgoing call, not made during this run
+        rows.append((where, max(count, 0) / sends, seconds / count * 1000 if count > 0 else None))
     return rows
 
 
@@ -102,23 +122,133 @@ def fmt(x, digits=3):
     return f"{x:.{digits}f}"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", required=True)
-    parser.add_argument("--members", required=True)
-    parser.add_argument("--seed-log")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--plot", required=True)
-    args = parser.parse_args()
+def not_ok(r):
+    """The calls that went wrong. block-to-refusal's refusals are its point:
+    there, its errors and the pairs never refused count."""
+    counters = r.get("counters")
+    if r.get("scenario") == "block-to-refusal" and counters is not None:
+        return counters.get("errors", 0) + counters.get("never_refused", 0)
+    return sum(n for code, n in r["status_codes"].items() if code != "OK")
 
+
+def load_results(results_dir):
     results = {}
     for name, _ in ROWS + [("profiled", "")]:
-        path = os.path.join(args.results, name + ".json")
+        path = os.path.join(results_dir, name + ".json")
         if os.path.exists(path):
             with open(path) as f:
                 results[name] = json.load(f)
+    return results
+
+
+def targets(results, e, second=None):
+    """Issue #12's targets, each (target, measured, met); met is yes or no
+    (no where the run lacks the scenario). `second` is another run's
+    results, for reproducibility."""
+    def p99(r):
+        return r["latency_ms"]["p99"]
+
+    def send_message():
+        sm = results["send-message-c64"]
+        ratio, bad = sm["rps"] / e, not_ok(sm)
+        stretch = "stretch met" if ratio >= 0.5 and bad == 0 else "stretch not met"
+        return (f"{ratio:.3f} E ({sm['rps']:,.0f}/s), {bad} non-OK; {stretch}",
+                ratio >= 0.25 and bad == 0)
+
+    def one_in_flight():
+        s1, e1 = results["send-message-c1"]["latency_ms"], results["echo-c1"]["latency_ms"]
+        x = s1["p50"] / e1["p50"]
+        return f"{s1['p50']:.3f} ms = {x:.1f} x echo's {e1['p50']:.3f} ms", x <= 3
+
+    def stream():
+        st = results["stream-latency"]
+        return f"{p99(st):.3f} ms at {st['target_rate']:,.0f} sends/s", p99(st) <= 5
+
+    def inmail():
+        si = results["send-inmail-c16"]
+        ratio = si["rps"] / e
+        return f"{ratio:.3f} E ({si['rps']:,.0f}/s), {not_ok(si)} non-OK", ratio >= 0.05
+
+    def p99_at_most(name, limit):
+        return lambda: (f"{p99(results[name]):.3f} ms", p99(results[name]) <= limit)
+
+    def rpc_metrics():
+        ons = [r["rps"] for n, r in results.items() if n.startswith("metrics-on")]
+        offs = [r["rps"] for n, r in results.items() if n.startswith("metrics-off")]
+        if not ons or not offs:
+            raise KeyError("metrics-on/off")
+        on, off = sum(ons) / len(ons), sum(offs) / len(offs)
+        cost = (off - on) / off
+        return (f"{cost * 100:+.1f}% (mean of {len(ons)} runs each: {on:,.0f}/s on, "
+                f"{off:,.0f}/s off; runs: on {', '.join(f'{x:,.0f}' for x in ons)}, "
+                f"off {', '.join(f'{x:,.0f}' for x in offs)})", cost <= 0.03)
+
+    def block():
+        br = results["block-to-refusal"]
+        c = br.get("counters", {})
+        return (f"{p99(br):.3f} ms over {br['count']:,} pairs; "
+                f"{c.get('slipped_through', 0):,} sends slipped through "
+                f"(in {c.get('pairs_slipped', 0):,} pairs), "
+                f"{c.get('never_refused', 0)} never refused, {c.get('errors', 0)} errors",
+                br["count"] > 0 and p99(br) <= 50 and not_ok(br) == 0)
+
+    def reproducible():
+        compared = agreement(results, second)
+        apart = [name for name, _, _, _, ok in compared if not ok]
+        rel, rel2 = results["relationship-c8"], second["relationship-c8"]
+        worst = max(compared, key=lambda row: row[3])
+        return (f"{len(compared) - len(apart)} of {len(compared)} throughputs agree"
+                + (f" (apart: {', '.join(apart)})" if apart else "")
+                + f"; widest gap {worst[3] * 100:.0f}% ({worst[0]}); relationship p99 "
+                f"{p99(rel):.3f} / {p99(rel2):.3f} ms",
+                not apart and p99(rel) <= 5 and p99(rel2) <= 5)
+
+    checks = [
+        ("send-message >= 0.25 E at 64 in flight with zero non-OK (stretch: 0.5 E)",
+         send_message),
+        ("send-message p50 with 1 in flight <= 3 x echo p50", one_in_flight),
+        ("stream-latency p99 <= 5 ms at half the maximum send rate", stream),
+        ("send-inmail >= 0.05 E at 16 in flight", inmail),
+        ("list-inbox p99 <= 2 ms (1 in flight)", p99_at_most("list-inbox-c1", 2)),
+        ("relationship p99 <= 5 ms (8 in flight)", p99_at_most("relationship-c8", 5)),
+        ("RPC metrics cost <= 3 % (send-message at 64 in flight, on vs off)", rpc_metrics),
+        ("block-to-refusal p99 <= 50 ms (BlockMember returned -> first refused send)", block),
+    ]
+    if second is not None:
+        checks.append(("reproducible: two runs from fresh BENCH_DIRs agree within 20 % on every "
+                       "throughput, relationship p99 <= 5 ms in both", reproducible))
+    rows = []
+    for text, check in checks:
+        try:
+            measured, ok = check()
+        except (KeyError, ValueError):  # a scenario missing from the run
+            measured, ok = "not measured in this run", False
+        rows.append((text, measured, "yes" if ok else "no"))
+    return rows
+
+
+def agreement(first, second):
+    """(name, rps of run 1, rps of run 2, gap, agree) for every scenario both
+    ran; the gap is how far the faster run is above the slower."""
+    out = []
+    for name, _ in ROWS:
+        a, b = first.get(name), second.get(name)
+        if not a or not b:
+            continue
+        lo, hi = sorted((a["rps"], b["rps"]))
+        gap = hi / lo - 1 if lo > 0 else float("inf")
+        out.append((name, a["rps"], b["rps"], gap, gap <= AGREEMENT))
+    return out
+
+
+def generate(runs, seed_logs, members):
+    """The generated section: the first run in full, and the second (if any)
+    beside it. `runs` are results directories."""
+    results = load_results(runs[0])
+    second = load_results(runs[1]) if len(runs) > 1 else None
     e = results["echo-c64"]["rps"]
-    cpu, mem_gib, graph = machine(args.seed_log)
+    e2 = second["echo-c64"]["rps"] if second else None
+    cpu, mem_gib, graph = machine(seed_logs[0] if seed_logs else None)
 
     lines = [START, ""]
     lines.append(f"- Machine: {os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, "
@@ -126,9 +256,15 @@ def main():
                  "same machine and shares its cores with the four services.")
     lines.append("- Build: RelWithDebInfo (-O2); every service fsyncs its writes "
                  "(RocksDB WAL sync) before it answers.")
-    lines.append(f"- Identity store: liaison-seed-graph, {args.members} members"
+    lines.append(f"- Identity store: liaison-seed-graph, {members} members"
                  + (f" ({graph})" if graph else "") + ".")
-    lines.append(f"- E (echo, 64 in flight) = {e:,.0f} calls/s in this run.")
+    if second is not None:
+        graph2 = machine(seed_logs[1])[2] if len(seed_logs) > 1 else ""
+        lines.append("- Two runs, each from a fresh BENCH_DIR with its own freshly seeded graph"
+                     + (f" (run 2: {graph2})" if graph2 else "") + "; the tables below are run "
+                     "1's, the comparison of the two follows them.")
+    lines.append(f"- E (echo, 64 in flight) = {e:,.0f} calls/s in this run"
+                 + (f" (run 2: {e2:,.0f})" if e2 else "") + ".")
     lines.append("")
     lines.append("| scenario | calls | calls/s | ÷ E | p50 ms | p90 ms | p95 ms | p99 ms "
                  "| p99.9 ms | slowest ms | not OK |")
@@ -138,72 +274,67 @@ def main():
         if r is None:
             continue
         p = r["latency_ms"]
-        not_ok = sum(n for code, n in r["status_codes"].items() if code != "OK")
         lines.append(
             f"| {title} | {r['count']:,} | {r['rps']:,.0f} | {r['rps'] / e:.3f} | "
             f"{fmt(p['p50'])} | {fmt(p['p90'])} | {fmt(p['p95'])} | {fmt(p['p99'])} | "
-            f"{fmt(p['p99.9'])} | {fmt(r['slowest_ms'])} | {not_ok} |")
+            f"{fmt(p['p99.9'])} | {fmt(r['slowest_ms'])} | {not_ok(r)} |")
     lines.append("")
     lines.append("stream-latency counts deliveries; its \"not OK\" counts the sends. Status codes "
                  "other than OK, per scenario: "
                  + (", ".join(f"{n}: {r['status_codes']}" for n, r in results.items()
-                              if any(c != "OK" for c in r["status_codes"])) or "none") + ".")
+                              if n != "block-to-refusal"
+                              and any(c != "OK" for c in r["status_codes"])) or "none") + ".")
+    br = results.get("block-to-refusal")
+    if br:
+        c = br.get("counters", {})
+        lines.append("")
+        lines.append(
+            "block-to-refusal counts pairs, one sample each: the time from BlockMember's return "
+            "to the first send refused with PERMISSION_DENIED. Sends that slipped through "
+            f"(accepted after BlockMember returned): {c.get('slipped_through', 0):,} in "
+            f"{c.get('pairs_slipped', 0):,} of {c.get('pairs', br['count']):,} pairs; never "
+            f"refused within 5 s: {c.get('never_refused', 0)}; errors: {c.get('errors', 0)}; "
+            f"the sends' status codes: {br['status_codes']}.")
     lines.append("")
 
-    # The targets of the benchmark issue, each with its measured value.
+    # The targets of issue #12, each with its measured value.
     lines.append("| target | measured | met |")
     lines.append("|---|---|---|")
-
-    def target(text, measured, ok):
-        lines.append(f"| {text} | {measured} | {'yes' if ok else 'no'} |")
-
-    sm = results.get("send-message-c64")
-    if sm:
-        ratio = sm["rps"] / e
-        bad = sum(n for c, n in sm["status_codes"].items() if c != "OK")
-        target("send-message throughput >= 0.25 E at 64 in flight, no non-OK",
-               f"{ratio:.3f} E ({sm['rps']:,.0f}/s), {bad} non-OK", ratio >= 0.25 and bad == 0)
-    s1, e1 = results.get("send-message-c1"), results.get("echo-c1")
-    if s1 and e1:
-        x = s1["latency_ms"]["p50"] / e1["latency_ms"]["p50"]
-        target("send-message p50 with 1 in flight <= 4 x echo p50",
-               f"{s1['latency_ms']['p50']:.3f} ms = {x:.1f} x echo's "
-               f"{e1['latency_ms']['p50']:.3f} ms", x <= 4)
-    li = results.get("list-inbox-c1")
-    if li:
-        target("list-inbox p99 <= 2 ms (1 in flight)", f"{li['latency_ms']['p99']:.3f} ms",
-               li["latency_ms"]["p99"] <= 2)
-    st = results.get("stream-latency")
-    if st:
-        target("stream-latency p99 <= 5 ms at half the maximum send rate",
-               f"{st['latency_ms']['p99']:.3f} ms at {st['target_rate']:,.0f} sends/s",
-               st["latency_ms"]["p99"] <= 5)
-    ons = [r["rps"] for n, r in results.items() if n.startswith("metrics-on")]
-    offs = [r["rps"] for n, r in results.items() if n.startswith("metrics-off")]
-    if ons and offs:
-        on, off = sum(ons) / len(ons), sum(offs) / len(offs)
-        cost = (off - on) / off
-        target("RPC metrics on vs off cost <= 3% throughput",
-               f"{cost * 100:+.1f}% (mean of {len(ons)} runs each: {on:,.0f}/s on, "
-               f"{off:,.0f}/s off; runs: on {', '.join(f'{x:,.0f}' for x in ons)}, "
-               f"off {', '.join(f'{x:,.0f}' for x in offs)})", cost <= 0.03)
+    lines.extend(f"| {text} | {measured} | {met} |"
+                 for text, measured, met in targets(results, e, second))
     lines.append("")
 
-    breakdown = one_call_breakdown(args.results, results.get("send-message-c1"))
+    if second is not None:
+        lines.append(f"The two runs side by side (agree: the faster at most "
+                     f"{AGREEMENT * 100:.0f}% above the slower):")
+        lines.append("")
+        lines.append("| scenario | run 1 calls/s | ÷ E | p99 ms | run 2 calls/s | ÷ E | p99 ms "
+                     "| gap | agree |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        for name, a, b, gap, ok in agreement(results, second):
+            lines.append(f"| {name} | {a:,.0f} | {a / e:.3f} | "
+                         f"{fmt(results[name]['latency_ms']['p99'])} | {b:,.0f} | {b / e2:.3f} | "
+                         f"{fmt(second[name]['latency_ms']['p99'])} | {gap * 100:.0f}% | "
+                         f"{'yes' if ok else 'no'} |")
+        lines.append("")
+
+    breakdown = one_call_breakdown(runs[0], results.get("send-message-c1"))
     if breakdown:
         lines.append("One SendMessage with one call in flight, as each service times it (mean of "
-                     "the run, from each service's own grpc_*_handling_seconds):")
+                     "the run, from each service's own grpc_*_handling_seconds; 0 calls: the "
+                     "send path did not make that call):")
         lines.append("")
-        lines.append("| where | mean ms |")
-        lines.append("|---|---:|")
-        lines.extend(f"| {where} | {ms:.3f} |" for where, ms in breakdown)
+        lines.append("| where | calls per SendMessage | mean ms |")
+        lines.append("|---|---:|---:|")
+        lines.extend(f"| {where} | {calls:.2f} | {'-' if ms is None else f'{ms:.3f}'} |"
+                     for where, calls, ms in breakdown)
         lines.append("")
-    cpu_path = os.path.join(args.results, "cpu.txt")
+    cpu_path = os.path.join(runs[0], "cpu.txt")
     profiled = results.get("profiled")
-    if os.path.exists(cpu_path) and profiled:
+    if os.path.exists(cpu_path) and profiled and profiled["count"] > 0:
         with open(cpu_path) as f:
             cpu = [(name, float(seconds)) for name, seconds in (l.split() for l in f if l.strip())]
-        total = sum(seconds for _, seconds in cpu)
+        total = sum(seconds for _, seconds in cpu) or 1e-9
         window = profiled["total_seconds"] + 2  # the measured seconds and about the warm-up
         calls = profiled["count"] * window / profiled["total_seconds"]
         lines.append(f"CPU by process during send-message at 64 in flight ({profiled['rps']:,.0f} "
@@ -220,7 +351,7 @@ def main():
                                       "self time)"),
                         ("messaging", "Inside liaison-messaging, by library and function "
                                       "(self time, share of all samples)")):
-        path = os.path.join(args.results, f"profile-{kind}.txt")
+        path = os.path.join(runs[0], f"profile-{kind}.txt")
         if os.path.exists(path) and os.path.getsize(path) > 0:
             lines.append(f"{title}:")
             lines.append("")
@@ -230,10 +361,13 @@ def main():
             lines.append("```")
             lines.append("")
     lines.append(END)
+    return "\n".join(lines), results
 
-    # The plot: latency percentiles per scenario, log scale.
-    os.makedirs(os.path.dirname(args.plot), exist_ok=True)
-    data = os.path.join(args.results, "latency.dat")
+
+def plot(results, results_dir, out):
+    """Latency percentiles per scenario, log scale (gnuplot)."""
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    data = os.path.join(results_dir, "latency.dat")
     with open(data, "w") as f:
         for name, _ in ROWS:
             r = results.get(name)
@@ -242,7 +376,7 @@ def main():
                 f.write(f"{name} {p['p50']} {p['p90']} {p['p99']} {p['p99.9']}\n")
     script = f"""
 set terminal png size 1100,560 font ",10"
-set output "{args.plot}"
+set output "{out}"
 set title "Liaison latency percentiles per scenario (one tools/bench.sh run)"
 set style data histograms
 set style histogram clustered gap 1
@@ -256,11 +390,29 @@ plot "{data}" using 2:xtic(1) title "p50", "" using 3 title "p90", "" using 4 ti
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", required=True, action="append",
+                        help="a run's results directory; twice for two runs (the first is "
+                             "reported in full)")
+    parser.add_argument("--members", required=True)
+    parser.add_argument("--seed-log", action="append", default=[],
+                        help="each run's seeder log, in the order of --results")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--plot", help="the latency plot (PNG) to write; none without it")
+    args = parser.parse_args()
+    if len(args.results) > 2:
+        parser.error("at most two --results")
+
+    generated, results = generate(args.results, args.seed_log, args.members)
+    if args.plot:
+        plot(results, args.results[0], args.plot)
+
     text = ""
     if os.path.exists(args.out):
         with open(args.out) as f:
             text = f.read()
-    generated = "\n".join(lines)
     if START in text and END in text:
         text = re.sub(re.escape(START) + ".*" + re.escape(END), lambda _: generated, text,
                       flags=re.S)

@@ -3,11 +3,13 @@
 //   liaison-bench echo -c 64 --duration 10               # this machine's ceiling E
 //   liaison-bench send-message -c 64 --graph-members 200000 --signing-key-file KEY
 //   liaison-bench stream-latency -q 500 --graph-members 200000 --signing-key-file KEY
+//   liaison-bench block-to-refusal -c 8 --blocks 2000 --graph-members 200000 ...
 //   liaison-bench serve-echo --port 50099                # the echo server alone
 //
 // Scenarios: echo, send-message, send-inmail, list-inbox, relationship,
-// stream-latency. -c N runs a closed loop with N calls in flight; -q R an open
-// loop at R calls a second. --json FILE also writes the report as JSON.
+// stream-latency, block-to-refusal. -c N runs a closed loop with N calls (for
+// block-to-refusal: pairs) in flight; -q R an open loop at R calls a second.
+// --json FILE also writes the report as JSON.
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
@@ -37,8 +39,8 @@ int main(int argc, char** argv) {
   LoadOptions load;
   int echo_port = 0;
   app.add_option("scenario", scenario,
-                 "echo, send-message, send-inmail, list-inbox, relationship, stream-latency, or "
-                 "serve-echo")
+                 "echo, send-message, send-inmail, list-inbox, relationship, stream-latency, "
+                 "block-to-refusal, or serve-echo")
       ->required();
   app.add_option("-c,--concurrency", load.concurrency, "Calls in flight (closed loop)")
       ->capture_default_str()
@@ -69,6 +71,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--conversations", target.conversations, "list-inbox: conversations per hub")
       ->capture_default_str();
+  app.add_option("--blocks", target.blocks, "block-to-refusal: pairs blocked in all")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   app.add_flag("--skip-seed", target.skip_seed,
                "list-inbox: the hubs have their conversations already (an earlier run)");
   app.add_option("--json", json_file, "Also write the report here, as JSON");
@@ -94,6 +99,10 @@ int main(int argc, char** argv) {
   Result result;
   if (scenario == "stream-latency") {
     auto measured = liaison::bench::RunStreamLatency(target, load);
+    if (!measured.ok()) return Fail(std::string(measured.status().message()));
+    result = *std::move(measured);
+  } else if (scenario == "block-to-refusal") {
+    auto measured = liaison::bench::RunBlockToRefusal(target, load);
     if (!measured.ok()) return Fail(std::string(measured.status().message()));
     result = *std::move(measured);
   } else {

@@ -94,6 +94,10 @@ std::string ToText(const Result& r) {
   }
   out += "\nStatus code distribution:\n";
   for (const auto& [code, n] : r.codes) out += absl::StrFormat("  [%s]   %d responses\n", code, n);
+  if (!r.counters.empty()) {
+    out += "\nCounters:\n";
+    for (const auto& [name, n] : r.counters) out += absl::StrFormat("  %-16s %d\n", name, n);
+  }
   return out;
 }
 
@@ -102,13 +106,15 @@ nlohmann::json ToJson(const Result& r) {
   for (double q : {0.5, 0.9, 0.95, 0.99, 0.999}) {
     percentiles[absl::StrFormat("p%g", q * 100)] = r.Ms(q);
   }
-  return {{"scenario", r.scenario},       {"mode", r.mode},
-          {"concurrency", r.concurrency}, {"target_rate", r.target_rate},
-          {"connections", r.connections}, {"count", r.Count()},
-          {"total_seconds", r.seconds},   {"rps", r.Rps()},
-          {"fastest_ms", r.Ms(0)},        {"slowest_ms", r.Ms(1)},
-          {"average_ms", r.AverageMs()},  {"latency_ms", percentiles},
-          {"status_codes", r.codes}};
+  nlohmann::json out = {{"scenario", r.scenario},       {"mode", r.mode},
+                        {"concurrency", r.concurrency}, {"target_rate", r.target_rate},
+                        {"connections", r.connections}, {"count", r.Count()},
+                        {"total_seconds", r.seconds},   {"rps", r.Rps()},
+                        {"fastest_ms", r.Ms(0)},        {"slowest_ms", r.Ms(1)},
+                        {"average_ms", r.AverageMs()},  {"latency_ms", percentiles},
+                        {"status_codes", r.codes}};
+  if (!r.counters.empty()) out["counters"] = r.counters;
+  return out;
 }
 
 }  // namespace liaison::bench

@@ -42,6 +42,9 @@ struct Result {
   double seconds = 0;                 // the measured window
   std::vector<int64_t> latencies_ns;  // sorted
   std::map<std::string, int64_t> codes;
+  // Scenario-specific tallies beside the calls (e.g. block-to-refusal's sends
+  // that slipped through); printed after the status codes, "counters" in JSON.
+  std::map<std::string, int64_t> counters;
 
   int64_t Count() const { return static_cast<int64_t>(latencies_ns.size()); }
   double Rps() const { return seconds > 0 ? Count() / seconds : 0; }

@@ -29,6 +29,7 @@ struct Target {
   int conversations = 10000;   // list-inbox conversations per hub
   int seed_concurrency = 32;   // calls in flight while seeding
   bool skip_seed = false;      // list-inbox: the hubs' inboxes are full already
+  int blocks = 2000;           // block-to-refusal: pairs blocked in all
 };
 
 // `n` channels to `address`, each its own connection.
@@ -50,6 +51,14 @@ absl::StatusOr<std::unique_ptr<Scenario>> MakeScenario(const std::string& name,
 // stream-latency: send -> the recipient's StreamEvents, timed per message.
 // Sends go out in an open loop at `options.rate`.
 absl::StatusOr<Result> RunStreamLatency(const Target& target, const LoadOptions& options);
+
+// block-to-refusal: for each of up to `target.blocks` fresh 1st-degree pairs
+// (none that the other scenarios use), `options.concurrency` at a time: one
+// send (OK), the recipient's BlockMember, then the sender's sends back to
+// back until one is PERMISSION_DENIED. Each sample is the time from
+// BlockMember's return to that refusal; counters say how many sends slipped
+// through. Ends when the pairs or `options.duration_seconds` run out.
+absl::StatusOr<Result> RunBlockToRefusal(const Target& target, const LoadOptions& options);
 
 // A bare callback server answering grpc.health.v1.Health/Check: gRPC and
 // nothing else, the ceiling of this machine. Serves until the process ends.

@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+"""Tests of tools/bench_report.py on made-up results in temp dirs: the
+targets table lists issue #12's targets, two runs are compared, a send path
+that makes no outgoing call shows as 0 calls, and the hand-written text
+around the generated markers survives.
+
+  bench_report_test.py <repo root>     (exit 0: all passed)
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = sys.argv.pop(1) if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
+REPORT = os.path.join(ROOT, "tools", "bench_report.py")
+
+TARGETS = [
+    "send-message >= 0.25 E at 64 in flight with zero non-OK (stretch: 0.5 E)",
+    "send-message p50 with 1 in flight <= 3 x echo p50",
+    "stream-latency p99 <= 5 ms at half the maximum send rate",
+    "send-inmail >= 0.05 E at 16 in flight",
+    "list-inbox p99 <= 2 ms (1 in flight)",
+    "relationship p99 <= 5 ms (8 in flight)",
+    "RPC metrics cost <= 3 % (send-message at 64 in flight, on vs off)",
+    "block-to-refusal p99 <= 50 ms (BlockMember returned -> first refused send)",
+]
+REPRODUCIBLE = ("reproducible: two runs from fresh BENCH_DIRs agree within 20 % on every "
+                "throughput, relationship p99 <= 5 ms in both")
+
+
+def result(name, rps, p50=1.0, p99=2.0, codes=None, **extra):
+    r = {"scenario": name, "mode": "closed", "concurrency": 1, "target_rate": 0,
+         "connections": 4, "count": int(rps * 10), "total_seconds": 10.0, "rps": rps,
+         "fastest_ms": p50 / 2, "slowest_ms": p99 * 2, "average_ms": p50,
+         "latency_ms": {"p50": p50, "p90": p50 * 1.5, "p95": p99 * 0.8, "p99": p99,
+                        "p99.9": p99 * 1.5},
+         "status_codes": codes or {"OK": int(rps * 10)}}
+    r.update(extra)
+    return r
+
+
+def metrics(send_count, send_sum, client=()):
+    """A /metrics scrape of messaging: SendMessage served, and outgoing calls."""
+    lines = ['grpc_server_handling_seconds_sum{grpc_method="SendMessage",grpc_code="OK"} '
+             f"{send_sum}",
+             'grpc_server_handling_seconds_count{grpc_method="SendMessage",grpc_code="OK"} '
+             f"{send_count}"]
+    for method, count, total in client:
+        lines.append(f'grpc_client_handling_seconds_sum{{grpc_method="{method}"}} {total}')
+        lines.append(f'grpc_client_handling_seconds_count{{grpc_method="{method}"}} {count}')
+    return "\n".join(lines) + "\n"
+
+
+def write_run(directory, scale=1.0, send_c64=15000.0):
+    """A run's results: every scenario bench.sh runs, SendMessage with no
+    outgoing GetRelationship/GetSettings, one other outgoing call."""
+    os.makedirs(directory)
+    runs = {
+        "echo-c1": result("echo", 7000 * scale, p50=0.136),
+        "echo-c64": result("echo", 50000 * scale),
+        "send-message-c1": result("send-message", 2500 * scale, p50=0.4),
+        "send-message-c64": result("send-message", send_c64 * scale, p99=9.0),
+        "send-inmail-c16": result("send-inmail", 3000 * scale),
+        "list-inbox-c1": result("list-inbox", 1600 * scale, p99=0.9),
+        "list-inbox-c8": result("list-inbox", 4000 * scale),
+        "relationship-c8": result("relationship", 5300 * scale, p99=3.7),
+        "stream-latency": result("stream-latency", 7000 * scale, p99=4.0, mode="open",
+                                 target_rate=7000 * scale),
+        "metrics-off-1": result("send-message", 15000 * scale),
+        "metrics-on-1": result("send-message", 14900 * scale),
+        "metrics-off-2": result("send-message", 15100 * scale),
+        "metrics-on-2": result("send-message", 15000 * scale),
+        "profiled": result("send-message", 15000 * scale),
+        "block-to-refusal": result(
+            "block-to-refusal", 600 * scale, p50=3.0, p99=12.0,
+            codes={"OK": 115, "PermissionDenied": 2000},
+            counters={"pairs": 2000, "refused": 2000, "slipped_through": 115,
+                      "pairs_slipped": 106, "never_refused": 0, "errors": 0}),
+    }
+    for name, r in runs.items():
+        with open(os.path.join(directory, name + ".json"), "w") as f:
+            json.dump(r, f)
+    with open(os.path.join(directory, "metrics-before-messaging.txt"), "w") as f:
+        f.write(metrics(100, 0.05, client=[("ReserveCredit", 3, 0.003)]))
+    with open(os.path.join(directory, "metrics-after-messaging.txt"), "w") as f:
+        f.write(metrics(25100, 12.55, client=[("ReserveCredit", 3, 0.003)]))
+    with open(os.path.join(directory, "cpu.txt"), "w") as f:
+        f.write("liaison-privacy 0.10\nliaison-identity 0.50\nliaison-credits 0.01\n"
+                "liaison-messaging 6.00\nliaison-bench 1.60\n")
+
+
+class BenchReportTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.out = os.path.join(self.dir.name, "BENCHMARKS.md")
+        with open(self.out, "w") as f:
+            f.write("# Benchmarks\n\nWritten by hand.\n\n"
+                    "<!-- generated by tools/bench.sh: start -->\nold numbers\n"
+                    "<!-- generated by tools/bench.sh: end -->\n\nAnalysis.\n")
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def report(self, *runs):
+        args = [sys.executable, REPORT, "--members", "20000", "--out", self.out]
+        for run in runs:
+            args += ["--results", run]
+        subprocess.run(args, check=True)
+        with open(self.out) as f:
+            return f.read()
+
+    def target_rows(self, text):
+        rows = {}
+        for line in text.splitlines():
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if len(cells) == 3 and cells[0] in TARGETS + [REPRODUCIBLE]:
+                rows[cells[0]] = cells
+        return rows
+
+    def test_one_run_lists_every_target_of_the_issue_in_order(self):
+        run = os.path.join(self.dir.name, "1")
+        write_run(run)
+        text = self.report(run)
+        rows = self.target_rows(text)
+        self.assertEqual(list(rows), TARGETS)
+        self.assertEqual(rows[TARGETS[0]][2], "yes")  # 0.300 E
+        self.assertIn("stretch not met", rows[TARGETS[0]][1])
+        self.assertEqual(rows[TARGETS[1]][2], "yes")  # 0.4 ms = 2.9 x 0.136 ms
+        self.assertEqual(rows[TARGETS[7]][2], "yes")
+        self.assertIn("115 sends slipped through (in 106 pairs)", rows[TARGETS[7]][1])
+        self.assertNotIn(REPRODUCIBLE, text)
+        # The refusals are block-to-refusal's point, not failures.
+        self.assertRegex(text, r"\| block-to-refusal \(.*\| 0 \|\n")
+
+    def test_a_scenario_missing_from_the_run_is_a_target_not_met(self):
+        run = os.path.join(self.dir.name, "1")
+        write_run(run)
+        os.remove(os.path.join(run, "block-to-refusal.json"))
+        rows = self.target_rows(self.report(run))
+        self.assertEqual(list(rows), TARGETS)
+        self.assertEqual(rows[TARGETS[7]][1:], ["not measured in this run", "no"])
+
+    def test_the_text_around_the_markers_survives(self):
+        run = os.path.join(self.dir.name, "1")
+        write_run(run)
+        text = self.report(run)
+        self.assertTrue(text.startswith("# Benchmarks\n\nWritten by hand.\n\n"))
+        self.assertTrue(text.endswith("<!-- generated by tools/bench.sh: end -->\n\nAnalysis.\n"))
+        self.assertNotIn("old numbers", text)
+        self.assertIn("| liaison-messaging | 6.00 |", text)
+
+    def test_a_send_path_without_outgoing_calls_shows_zero_calls(self):
+        run = os.path.join(self.dir.name, "1")
+        write_run(run)
+        text = self.report(run)
+        self.assertIn("| messaging serves SendMessage | 1.00 | 0.500 |", text)
+        self.assertIn("| messaging -> identity GetRelationship (client side) | 0.00 | - |", text)
+        self.assertIn("| messaging -> privacy GetSettings (client side) | 0.00 | - |", text)
+        self.assertNotIn("ReserveCredit", text)  # no calls during the run: not listed
+
+    def test_two_runs_that_agree(self):
+        one, two = os.path.join(self.dir.name, "1"), os.path.join(self.dir.name, "2")
+        write_run(one)
+        write_run(two, scale=1.1)
+        text = self.report(one, two)
+        rows = self.target_rows(text)
+        self.assertEqual(list(rows), TARGETS + [REPRODUCIBLE])
+        self.assertEqual(rows[REPRODUCIBLE][2], "yes")
+        self.assertIn("| send-message-c64 | 15,000 | 0.300 | 9.000 | 16,500 | 0.300 | 9.000 "
+                      "| 10% | yes |", text)
+        self.assertIn("(run 2: 55,000)", text)
+
+    def test_two_runs_that_do_not_agree(self):
+        one, two = os.path.join(self.dir.name, "1"), os.path.join(self.dir.name, "2")
+        write_run(one)
+        write_run(two, send_c64=5000.0)
+        rows = self.target_rows(self.report(one, two))
+        self.assertEqual(rows[REPRODUCIBLE][2], "no")
+        self.assertIn("apart: send-message-c64", rows[REPRODUCIBLE][1])
+        self.assertEqual(rows[TARGETS[0]][2], "yes")  # run 1's own targets
+
+
+if __name__ == "__main__":
+    unittest.main()
