@@ -87,6 +87,13 @@ class Store final {
   std::unique_ptr<rocksdb::Iterator> NewIterator(rocksdb::ColumnFamilyHandle* family,
                                                  bool prefix_scan) const;
 
+  // Flushes memtables and compacts every family down to its last level,
+  // rewriting that level too; returns when all of it is done. For bulk loads
+  // (liaison-seed-graph): the store is left with no pending compaction, so
+  // what later reads cost does not depend on when compactions happen to run.
+  // Not while other writes run.
+  absl::Status CompactAll();
+
   // Flushes memtables and closes the database. Idempotent. Callers stop all
   // other use first (the server has drained); only the metrics collector may
   // still run concurrently, and it then reads nothing.

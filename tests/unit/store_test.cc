@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "common/keys.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
@@ -97,6 +98,27 @@ TEST_CASE("The store's gauges are exported and go quiet once it is closed") {
   REQUIRE(store->Close().ok());
   CHECK(store->IntProperty("rocksdb.cur-size-all-mem-tables") == 0);
   CHECK_FALSE(collector->Collect().empty());
+}
+
+TEST_CASE("CompactAll merges every table into one level and leaves no compaction pending") {
+  testing::TempDir dir;
+  for (int round = 0; round < 3; ++round) {  // each Close flushes a table of the same keys
+    auto store = OpenStore(dir.path());
+    rocksdb::WriteBatch batch;
+    for (int i = 0; i < 1000; ++i) {
+      batch.Put(store->Family("things"), absl::StrCat("key-", i), absl::StrCat(round, "-", i));
+    }
+    REQUIRE(store->Write(&batch, Durability::kUnlogged).ok());
+    REQUIRE(store->Close().ok());
+  }
+  auto store = OpenStore(dir.path());
+  const uint64_t before = store->IntProperty("rocksdb.total-sst-files-size");
+  REQUIRE(store->CompactAll().ok());
+  // The three overwritten copies of each key are now one.
+  CHECK(store->IntProperty("rocksdb.total-sst-files-size") < before / 2);
+  CHECK(store->IntProperty("rocksdb.compaction-pending") == 0);
+  CHECK(store->IntProperty("rocksdb.estimate-pending-compaction-bytes") == 0);
+  CHECK(store->Get(store->Family("things"), "key-999").value() == "2-999");
 }
 
 TEST_CASE("A store another process holds open cannot be opened twice") {
