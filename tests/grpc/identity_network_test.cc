@@ -4,17 +4,26 @@
 namespace liaison::identity {
 namespace {
 
+// a - m1 - b, a - m2 - b, b - c, c - d; e alone: one pair of each degree.
+struct SampleNetwork {
+  MemberId a, b, c, d, e, m1, m2;
+};
+
+SampleNetwork BuildSampleNetwork(IdentityFixture& f) {
+  SampleNetwork n{f.NewMember(), f.NewMember(), f.NewMember(), f.NewMember(),
+                  f.NewMember(), f.NewMember(), f.NewMember()};
+  f.Connect(n.a, n.m1);
+  f.Connect(n.m1, n.b);
+  f.Connect(n.a, n.m2);
+  f.Connect(n.m2, n.b);
+  f.Connect(n.b, n.c);
+  f.Connect(n.c, n.d);
+  return n;
+}
+
 TEST_CASE("GetRelationship gives every degree with mutual counts and both tiers") {
   IdentityFixture f;
-  // a - m1 - b, a - m2 - b, b - c, c - d; e alone.
-  const MemberId a = f.NewMember(), b = f.NewMember(), c = f.NewMember(), d = f.NewMember();
-  const MemberId e = f.NewMember(), m1 = f.NewMember(), m2 = f.NewMember();
-  f.Connect(a, m1);
-  f.Connect(m1, b);
-  f.Connect(a, m2);
-  f.Connect(m2, b);
-  f.Connect(b, c);
-  f.Connect(c, d);
+  const auto [a, b, c, d, e, m1, m2] = BuildSampleNetwork(f);
   f.SetTier(b, v1::ACCOUNT_TIER_RECRUITER_LITE);
 
   auto r = f.RelationshipAsService(a, a);
@@ -80,15 +89,7 @@ TEST_CASE("BatchGetRelationships answers up to 50 members in order") {
 
 TEST_CASE("Relationships asked without the mutual count differ only in that count") {
   IdentityFixture f;
-  // a - m1 - b, a - m2 - b, m1 - m2, b - c, c - d; e alone.
-  const MemberId a = f.NewMember(), b = f.NewMember(), c = f.NewMember(), d = f.NewMember();
-  const MemberId e = f.NewMember(), m1 = f.NewMember(), m2 = f.NewMember();
-  f.Connect(a, m1);
-  f.Connect(m1, b);
-  f.Connect(a, m2);
-  f.Connect(m2, b);
-  f.Connect(b, c);
-  f.Connect(c, d);
+  const auto [a, b, c, d, e, m1, m2] = BuildSampleNetwork(f);
   f.Connect(m1, m2);  // a - m1 is FIRST with one mutual (m2)
   f.SetTier(m1, v1::ACCOUNT_TIER_RECRUITER_LITE);
   auto ask = [&](const std::string& token, MemberId x, MemberId y, bool skip) {
