@@ -35,10 +35,8 @@ std::vector<ServiceEntry> IdentityModule::services() {
 }
 
 ServiceSpec IdentityServiceSpec(IdentityConfig config) {
-  auto families = IdentityStore::Families();
-  families.push_back(ChangeFeed::Family());
   return ServiceSpec{
-      "identity", std::move(families),
+      "identity", IdentityStore::Families(),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
         ASSIGN_OR_RETURN(auto channel,
                          NewChannel(config.privacy_address, *deps.config, deps.metrics));

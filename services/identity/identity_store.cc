@@ -1,6 +1,7 @@
 #include "services/identity/identity_store.h"
 
 #include "absl/strings/match.h"
+#include "common/change_feed.h"
 #include "common/keys.h"
 #include "common/status.h"
 
@@ -48,7 +49,9 @@ absl::StatusOr<uint64_t> ParseU64(absl::StatusOr<std::string> value) {
 }  // namespace
 
 std::vector<ColumnFamilySpec> IdentityStore::Families() {
-  return {{"members", 0}, {"graph", 9}, {"social", 9}, {"outbox", 0}};
+  // The change feed's family is part of the layout: every tool that opens
+  // the store must open it too (RocksDB refuses to leave one out).
+  return {{"members", 0}, {"graph", 9}, {"social", 9}, {"outbox", 0}, ChangeFeed::Family()};
 }
 
 IdentityStore::IdentityStore(Store* store)

@@ -25,10 +25,8 @@ void PrivacyModule::Draining() { feed_->CloseAll(); }
 void PrivacyModule::Stop() { feed_.reset(); }
 
 ServiceSpec PrivacyServiceSpec(PrivacyConfig config) {
-  auto families = PrivacyStore::Families();
-  families.push_back(ChangeFeed::Family());
   return ServiceSpec{
-      "privacy", std::move(families),
+      "privacy", PrivacyStore::Families(),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
         ChangeFeedOptions options;
         options.name = "privacy";

@@ -12,7 +12,11 @@ constexpr char kMemberKind = 'm';
 
 }  // namespace
 
-std::vector<ColumnFamilySpec> PrivacyStore::Families() { return {{kFamily, 0}}; }
+// The change feed's family is part of the layout (RocksDB refuses to open a
+// store leaving one of its families out).
+std::vector<ColumnFamilySpec> PrivacyStore::Families() {
+  return {{kFamily, 0}, ChangeFeed::Family()};
+}
 
 std::string PrivacyStore::Key(MemberId member) {
   return KeyBuilder(kSettingsKind).U64(member).key();
