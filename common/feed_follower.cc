@@ -24,6 +24,11 @@ FeedFollower::FeedFollower(FeedFollowerOptions options, std::optional<uint64_t> 
       rebuild_(std::move(rebuild)),
       resume_(start),
       applied_(start.value_or(0)),
+      cursor_(prometheus::BuildGauge()
+                  .Name("liaison_feed_consumer_cursor")
+                  .Help("The feed cursor this consumer has applied changes up to.")
+                  .Register(registry)
+                  .Add(LabelsOf(options_))),
       lag_cursors_(prometheus::BuildGauge()
                        .Name("liaison_feed_consumer_lag_cursors")
                        .Help("How many cursors this consumer is behind the feed's head, as of "
@@ -132,6 +137,7 @@ void FeedFollower::Progress(uint64_t cursor, uint64_t head) {
     resume_ = applied_;
     head_ = std::max(head, applied_);
     if (applied_ >= head_) caught_up_ = absl::Now();
+    cursor_.Set(static_cast<double>(applied_));
     lag_cursors_.Set(static_cast<double>(head_ - applied_));
   }
   SettleWaiters();

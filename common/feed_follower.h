@@ -112,6 +112,7 @@ class FeedFollower final {
   grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
+  prometheus::Gauge& cursor_;
   prometheus::Gauge& lag_cursors_;
   prometheus::Gauge& lag_seconds_;
   prometheus::Gauge& live_;

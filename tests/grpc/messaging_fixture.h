@@ -13,6 +13,7 @@
 #include "services/identity/identity_module.h"
 #include "services/messaging/messaging_module.h"
 #include "services/privacy/privacy_module.h"
+#include "tests/support/metric_sum.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_service.h"
@@ -29,8 +30,8 @@ struct MessagingFixture {
   testing::TempDir dir;
   ManualClock clock{absl::FromUnixSeconds(1'800'000'000)};
   TestService privacy{privacy::PrivacyServiceSpec(), dir.Sub("privacy"), &clock};
-  TestService identity{identity::IdentityServiceSpec({privacy.address(), {}}),
-                       dir.Sub("identity"), &clock};
+  TestService identity{identity::IdentityServiceSpec({privacy.address(), {}}), dir.Sub("identity"),
+                       &clock};
   TestService credits{credits::CreditServiceSpec({identity.address(), 60, 3600, "5:1000"}),
                       dir.Sub("credits"), &clock};
   TestService messaging{MessagingServiceSpec(Config()), dir.Sub("messaging"), &clock};
@@ -52,6 +53,27 @@ struct MessagingFixture {
 
   std::string Token(MemberId m) { return identity.MemberToken(m); }
 
+  // Waits until messaging has applied every change identity and privacy
+  // committed so far (it hears of them on their change feeds, within
+  // milliseconds), so the next send decides on them.
+  // (A test that stopped this messaging runs its own: nothing to wait for.)
+  void Settle() {
+    using testing::MetricSum;
+    if (messaging.metrics() == nullptr || identity.metrics() == nullptr ||
+        privacy.metrics() == nullptr) {
+      return;
+    }
+    const double identity_head = MetricSum(identity, "liaison_feed_head_cursor");
+    const double privacy_head = MetricSum(privacy, "liaison_feed_head_cursor");
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < give_up && (MetricSum(messaging, "liaison_feed_consumer_cursor",
+                                               {{"feed", "identity"}}) < identity_head ||
+                                     MetricSum(messaging, "liaison_feed_consumer_cursor",
+                                               {{"feed", "privacy"}}) < privacy_head)) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+
   MemberId NewMember(AccountTier tier = identity::v1::ACCOUNT_TIER_BASIC) {
     identity::v1::CreateMemberRequest create;
     create.set_handle("member-" + std::to_string(++created));
@@ -66,6 +88,7 @@ struct MessagingFixture {
       set.set_tier(tier);
       identity::v1::SetAccountTierResponse done;
       REQUIRE_THAT(people->SetAccountTier(TestService::Context(admin).get(), set, &done), IsOk());
+      Settle();
     }
     return id;
   }
@@ -83,6 +106,7 @@ struct MessagingFixture {
     REQUIRE_THAT(
         people->RespondToInvitation(TestService::Context(Token(b)).get(), accept, &accepted),
         IsOk());
+    Settle();
   }
 
   grpc::Status Send(MemberId from, MemberId to, const std::string& body, const std::string& id,
@@ -144,6 +168,7 @@ struct MessagingFixture {
     REQUIRE_THAT(
         settings->UpdateSettings(TestService::Context(Token(member)).get(), update, &updated),
         IsOk());
+    Settle();
   }
 
   credits::v1::Balance Balance(MemberId m) {

@@ -126,6 +126,7 @@ void SetBlock(MessagingFixture& f, MemberId by, MemberId other, bool block) {
     status = f.people->UnblockMember(TestService::Context(f.Token(by)).get(), request, &response);
   }
   REQUIRE_THAT(status, IsOk());
+  f.Settle();  // messaging hears of it on identity's change feed
 }
 
 v1::Conversation View(MessagingFixture& f, MemberId reader, const std::string& c) {

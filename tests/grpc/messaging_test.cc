@@ -153,6 +153,7 @@ TEST_CASE("A block closes an existing conversation") {
   identity::v1::BlockMemberResponse blocked;
   REQUIRE_THAT(f.people->BlockMember(TestService::Context(f.Token(b)).get(), block, &blocked),
                IsOk());
+  f.Settle();  // messaging hears of it on identity's change feed
   CHECK_THAT(f.Reply(a, sent.conversation().conversation_id(), "hello?", "b2"),
              StatusIs(Code::kPermissionDenied));
   CHECK_THAT(f.Send(a, b, "hello?", "b3"), StatusIs(Code::kPermissionDenied));
@@ -183,6 +184,7 @@ TEST_CASE("A block closes an existing conversation") {
   identity::v1::UnblockMemberResponse unblocked;
   REQUIRE_THAT(f.people->UnblockMember(TestService::Context(f.Token(b)).get(), unblock, &unblocked),
                IsOk());
+  f.Settle();
   CHECK(f.Folder(b, v1::FOLDER_FOCUSED).size() == 1);
   CHECK_THAT(get(b), IsOk());
   CHECK(unread(b) == 1);

@@ -194,13 +194,21 @@ TEST_CASE("The four services together: connect, chat, InMail, answer, refund, gr
   bens_events = std::make_unique<EventStream>(messaging.grpc_port, token["ben"], last_cursor);
   CHECK(bens_events->AwaitMessages(2) == std::vector<std::string>{"Friday at 10?", "Works for me"});
 
-  // Ben blocks Ana: the chat is closed.
+  // Ben blocks Ana: the chat is closed. Messaging hears of the block on
+  // identity's change feed, within milliseconds: a send may slip through
+  // before that, none after.
   Ok(CallRpc(identity, kIdentity + "BlockMember", token["ben"],
              nlohmann::json{{"memberId", id["ana"]}}.dump()));
-  auto refused = CallRpc(
-      messaging, kMessaging + "SendMessage", token["ana"],
-      nlohmann::json{{"conversationId", chat}, {"body", "Hello?"}, {"clientMessageId", "a2"}}
-          .dump());
+  CommandResult refused;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    refused = CallRpc(messaging, kMessaging + "SendMessage", token["ana"],
+                      nlohmann::json{{"conversationId", chat},
+                                     {"body", "Hello?"},
+                                     {"clientMessageId", "a2-" + std::to_string(attempt)}}
+                          .dump());
+    if (refused.exit_code != 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   CHECK(Contains(refused.output, "\"code\": \"permission_denied\""));
 
   const std::string exposition = ScrapeAndCheck(messaging, dir.Sub("metrics.txt"));
