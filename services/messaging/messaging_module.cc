@@ -75,7 +75,11 @@ MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingService
       logic_(&store_, deps.clock, MessagingConfig{config.premium_to_premium_inmail_override},
              deps.metrics->registry(), &hub_),
       limiter_(config.limits, deps.clock),
-      writers_(8),
+      // A writer mostly waits on its group's fsync: more of them make
+      // RocksDB's commit groups larger (send-message at 64 in flight, small
+      // graph: 4,323/s with 8, 4,700-4,900/s with 16 at the same p99; 32
+      // gave 5,032/s but tripled p99).
+      writers_(16),
       readers_(4),
       identity_(identity::v1::IdentityService::NewStub(identity)),
       privacy_(privacy::v1::PrivacyService::NewStub(privacy)),
