@@ -1,10 +1,9 @@
 #include "common/config.h"
 
-#include "absl/strings/str_cat.h"
-
 #include <iostream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/clock.h"
 

@@ -217,13 +217,14 @@ grpc::ServerUnaryReactor* IdentityHandler::BatchGetRelationships(
     grpc::CallbackServerContext* context, const v1::BatchGetRelationshipsRequest* request,
     v1::BatchGetRelationshipsResponse* response) {
   // Degree search can read many lists: keep it off the callback threads.
-  return ServeUnaryOnPool(context, *verifier_, Access::kMemberOrService, *readers_,
-                          [this, request, response](const Caller& caller) {
-                            const uint64_t cursor = feed_->Head();
-                            RETURN_IF_ERROR(logic_->BatchGetRelationships(caller, *request, response));
-                            if (caller.is_service()) response->set_change_cursor(cursor);
-                            return absl::OkStatus();
-                          });
+  return ServeUnaryOnPool(
+      context, *verifier_, Access::kMemberOrService, *readers_,
+      [this, request, response](const Caller& caller) {
+        const uint64_t cursor = feed_->Head();
+        RETURN_IF_ERROR(logic_->BatchGetRelationships(caller, *request, response));
+        if (caller.is_service()) response->set_change_cursor(cursor);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* IdentityHandler::BlockMember(grpc::CallbackServerContext* context,

@@ -21,8 +21,7 @@ class IdentityHandler final : public v1::IdentityService::CallbackService {
  public:
   IdentityHandler(IdentityLogic* logic, const TokenVerifier* verifier, WorkerPool* writers,
                   WorkerPool* readers, privacy::v1::PrivacyService::Stub* privacy,
-                  ServiceTokenSource* tokens, PrivacyRegistrar* registrar,
-                  ChangeFeed* feed)
+                  ServiceTokenSource* tokens, PrivacyRegistrar* registrar, ChangeFeed* feed)
       : logic_(logic),
         verifier_(verifier),
         writers_(writers),

@@ -18,8 +18,8 @@ IdentityModule::IdentityModule(const ServiceDeps& deps, const IdentityConfig& co
       tokens_("identity", *deps.signing_key, deps.token_clock),
       registrar_(&store_, privacy_.get(), &tokens_, &writers_, deps.metrics->registry(),
                  config.registration),
-      handler_(&logic_, deps.verifier, &writers_, &readers_, privacy_.get(), &tokens_,
-               &registrar_, feed_.get()) {}
+      handler_(&logic_, deps.verifier, &writers_, &readers_, privacy_.get(), &tokens_, &registrar_,
+               feed_.get()) {}
 
 // Open feed streams would hold the drain to its deadline: end them first;
 // consumers resume from their cursor.
@@ -45,8 +45,7 @@ ServiceSpec IdentityServiceSpec(IdentityConfig config) {
         options.retention = config.change_retention;
         ASSIGN_OR_RETURN(auto feed, ChangeFeed::Open(deps.store, deps.clock, std::move(options),
                                                      deps.metrics->registry()));
-        return std::make_unique<IdentityModule>(deps, config, std::move(channel),
-                                                std::move(feed));
+        return std::make_unique<IdentityModule>(deps, config, std::move(channel), std::move(feed));
       }};
 }
 

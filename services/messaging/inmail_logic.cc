@@ -17,8 +17,8 @@ std::string MessagingLogic::InMailId(MemberId sender, const std::string& client_
   std::string id = absl::StrCat("im-", sender, "-", client_message_id);
   if (id.size() <= kMaxHoldId) return id;
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(client_message_id.data()),
-         client_message_id.size(), digest);
+  SHA256(reinterpret_cast<const unsigned char*>(client_message_id.data()), client_message_id.size(),
+         digest);
   return absl::StrCat("im-", sender, "-sha256-",
                       absl::BytesToHexString(absl::string_view(
                           reinterpret_cast<const char*>(digest), sizeof(digest))));
@@ -193,9 +193,8 @@ absl::Status MessagingLogic::RespondToInMail(const Caller& caller,
   if (!request.body().empty()) {
     ASSIGN_OR_RETURN(body, ValidateText(request.body(), {"body", kMaxMessage, true, true}));
   }
-  const v1::InMailStatus status = answer == v1::IN_MAIL_ANSWER_ACCEPT
-                                      ? v1::IN_MAIL_STATUS_ACCEPTED
-                                      : v1::IN_MAIL_STATUS_DECLINED;
+  const v1::InMailStatus status = answer == v1::IN_MAIL_ANSWER_ACCEPT ? v1::IN_MAIL_STATUS_ACCEPTED
+                                                                      : v1::IN_MAIL_STATUS_DECLINED;
   Locked lock({&Lock(caller.member_id), &Lock(c)});
   std::optional<storage::v1::SentRecord> earlier;
   if (!client_id.empty()) {

@@ -32,18 +32,17 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
   }
   const Caller who = *caller;
   if (!target->group.empty()) {
-    FetchRelationships(who.member_id, target->group,
-                       [this, reactor, request, response, who, members = target->group,
-                        name = target->group_name](
-                           absl::StatusOr<std::vector<identity::v1::Relationship>> relationships) {
-                         if (!relationships.ok())
-                           return reactor->Finish(ToGrpcStatus(relationships.status()));
-                         writers_->Post([this, reactor, request, response, who, members, name,
-                                         relationships = *std::move(relationships)] {
-                           reactor->Finish(ToGrpcStatus(logic_->SendGroup(
-                               who, *request, members, name, relationships, response)));
-                         });
-                       });
+    FetchRelationships(
+        who.member_id, target->group,
+        [this, reactor, request, response, who, members = target->group, name = target->group_name](
+            absl::StatusOr<std::vector<identity::v1::Relationship>> relationships) {
+          if (!relationships.ok()) return reactor->Finish(ToGrpcStatus(relationships.status()));
+          writers_->Post([this, reactor, request, response, who, members, name,
+                          relationships = *std::move(relationships)] {
+            reactor->Finish(ToGrpcStatus(
+                logic_->SendGroup(who, *request, members, name, relationships, response)));
+          });
+        });
     return reactor;
   }
   if (target->to_page || (target->as_page && target->recipient)) {

@@ -127,11 +127,11 @@ absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
   }
   // The members of a new group, and its name: new_group, or two or more of
   // the deprecated recipient_ids.
-  const bool new_group = request.target_case() == Request::kNewGroup ||
-                         (legacy && request.recipient_ids_size() >= 2);
-  const auto& group_ids =
-      request.target_case() == Request::kNewGroup ? request.new_group().member_ids()
-                                                  : request.recipient_ids();
+  const bool new_group =
+      request.target_case() == Request::kNewGroup || (legacy && request.recipient_ids_size() >= 2);
+  const auto& group_ids = request.target_case() == Request::kNewGroup
+                              ? request.new_group().member_ids()
+                              : request.recipient_ids();
   const char* group_field =
       request.target_case() == Request::kNewGroup ? "new_group.member_ids" : "recipient_ids";
   SendTarget target;
@@ -192,10 +192,10 @@ absl::StatusOr<SendTarget> MessagingLogic::PrepareSend(const Caller& caller,
                                                      group_ids.size(), " plus you"));
     }
     const bool named_in_group = request.target_case() == Request::kNewGroup;
-    ASSIGN_OR_RETURN(target.group_name,
-                     ValidateText(named_in_group ? request.new_group().name() : request.group_name(),
-                                  {named_in_group ? "new_group.name" : "group_name", kMaxGroupName,
-                                   false}));
+    ASSIGN_OR_RETURN(
+        target.group_name,
+        ValidateText(named_in_group ? request.new_group().name() : request.group_name(),
+                     {named_in_group ? "new_group.name" : "group_name", kMaxGroupName, false}));
     for (int i = 0; i < group_ids.size(); ++i) {
       ASSIGN_OR_RETURN(MemberId m,
                        ParseMemberId(group_ids[i], absl::StrCat(group_field, "[", i, "]")));
@@ -271,13 +271,10 @@ absl::Status MessagingLogic::SendDirect(const Caller& caller, const v1::SendMess
   return absl::OkStatus();
 }
 
-absl::Status MessagingLogic::SendToConversation(const Caller& caller,
-                                                const v1::SendMessageRequest& request,
-                                                ConversationId c,
-                                                const identity::v1::Relationship* relationship,
-                                                v1::SendMessageResponse* response,
-                                                std::string* refund_inmail_id,
-                                                std::vector<MemberId> hidden_from) {
+absl::Status MessagingLogic::SendToConversation(
+    const Caller& caller, const v1::SendMessageRequest& request, ConversationId c,
+    const identity::v1::Relationship* relationship, v1::SendMessageResponse* response,
+    std::string* refund_inmail_id, std::vector<MemberId> hidden_from) {
   if (relationship != nullptr && relationship->blocked()) {
     return absl::PermissionDeniedError("you cannot message this member");
   }

@@ -174,8 +174,8 @@ class MessagingLogic final {
   // grows with the inbox: it asks `still_wanted` as it goes and stops with
   // its error (the client cancelled, or its deadline passed).
   absl::Status GetUnreadCounts(const Caller& caller,
-                               const absl::flat_hash_set<std::string>& blocked,
-                               bool focused_inbox, v1::GetUnreadCountsResponse* response,
+                               const absl::flat_hash_set<std::string>& blocked, bool focused_inbox,
+                               v1::GetUnreadCountsResponse* response,
                                const std::function<absl::Status()>& still_wanted = nullptr) const;
   // The caller's own view (state_logic.cc).
   absl::Status UpdateConversationState(const Caller& caller,
