@@ -14,6 +14,7 @@
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/status.h>
+#include <grpcpp/support/sync_stream.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
@@ -71,6 +72,26 @@ class FeedFollower final {
 
   // From Run: the changes up to `cursor` are applied; the feed's head is `head`.
   void Progress(uint64_t cursor, uint64_t head);
+
+  // The usual body of a Run: reads `stream` to its end, giving each response
+  // to `apply` and then calling Progress with its cursors. An error from
+  // `apply` ends the stream (the follower resumes from the last cursor
+  // applied, after its backoff) as UNAVAILABLE with the error's message.
+  template <typename Response>
+  grpc::Status Follow(grpc::ClientContext* context, grpc::ClientReaderInterface<Response>* stream,
+                      const std::function<absl::Status(const Response&)>& apply) {
+    Response response;
+    while (stream->Read(&response)) {
+      const absl::Status applied = apply(response);
+      if (!applied.ok()) {
+        context->TryCancel();
+        stream->Finish();
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(applied.message()));
+      }
+      Progress(response.cursor(), response.head_cursor());
+    }
+    return stream->Finish();
+  }
 
   bool Live() const;
   // The cursor applied so far (0 before the first response).

@@ -18,9 +18,9 @@ constexpr size_t kRebuildBatch = 100;
 constexpr absl::Duration kRebuildCallTimeout = absl::Seconds(10);
 constexpr absl::Duration kStartWait = absl::Seconds(2);
 
-grpc::Status StreamFailed(const absl::Status& status) {
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                      "credits could not store a tier change: " + status.ToString());
+// Ends the stream (FeedFollower::Follow makes it UNAVAILABLE).
+absl::Status StreamFailed(const absl::Status& status) {
+  return absl::UnavailableError("credits could not store a tier change: " + status.ToString());
 }
 
 }  // namespace
@@ -110,44 +110,39 @@ grpc::Status TierFeed::Run(grpc::ClientContext* context, std::optional<uint64_t>
   if (after.has_value()) request.set_after_cursor(*after);
   request.add_kinds(identity::v1::CHANGE_KIND_TIER);
   auto reader = identity_->WatchChanges(context, request);
-  identity::v1::WatchChangesResponse response;
-  while (reader->Read(&response)) {
-    for (const identity::v1::Change& change : response.changes()) {
-      if (!change.has_tier()) continue;
-      const identity::v1::TierChange& tier = change.tier();
-      auto member = ParseMemberId(tier.member_id(), "member_id");
-      if (!member.ok()) {
-        LogError("tier_change_unparsable", {{"feed", kFeed},
-                                            {"cursor", static_cast<int64_t>(change.cursor())},
-                                            {"error", member.status().ToString()}});
-        continue;
-      }
-      TierEvent event;
-      event.cursor = change.cursor();
-      event.member = *member;
-      event.tier = tier.tier();
-      if (tier.has_billing_anchor_time()) event.anchor = FromTimestamp(tier.billing_anchor_time());
-      event.commit_time = FromTimestamp(change.commit_time());
-      auto applied = logic_->ApplyTierChange(event, kFeed);
-      if (!applied.ok()) {
-        // Resume from the last change applied, after the usual backoff.
-        context->TryCancel();
-        reader->Finish();
-        return StreamFailed(applied.status());
-      }
-      if (*applied) stored_ = std::max(stored_.value_or(0), event.cursor);
-    }
-    if (!stored_.has_value() || response.cursor() > *stored_) {
-      if (absl::Status saved = logic_->SaveFeedCursor(kFeed, response.cursor()); !saved.ok()) {
-        context->TryCancel();
-        reader->Finish();
-        return StreamFailed(saved);
-      }
-      stored_ = response.cursor();
-    }
-    follower_->Progress(response.cursor(), response.head_cursor());
-  }
-  return reader->Finish();
+  return follower_->Follow<identity::v1::WatchChangesResponse>(
+      context, reader.get(), [this](const identity::v1::WatchChangesResponse& response) {
+        for (const identity::v1::Change& change : response.changes()) {
+          if (!change.has_tier()) continue;
+          const identity::v1::TierChange& tier = change.tier();
+          auto member = ParseMemberId(tier.member_id(), "member_id");
+          if (!member.ok()) {
+            LogError("tier_change_unparsable", {{"feed", kFeed},
+                                                {"cursor", static_cast<int64_t>(change.cursor())},
+                                                {"error", member.status().ToString()}});
+            continue;
+          }
+          TierEvent event;
+          event.cursor = change.cursor();
+          event.member = *member;
+          event.tier = tier.tier();
+          if (tier.has_billing_anchor_time()) {
+            event.anchor = FromTimestamp(tier.billing_anchor_time());
+          }
+          event.commit_time = FromTimestamp(change.commit_time());
+          auto applied = logic_->ApplyTierChange(event, kFeed);
+          // Resume from the last change applied, after the usual backoff.
+          if (!applied.ok()) return StreamFailed(applied.status());
+          if (*applied) stored_ = std::max(stored_.value_or(0), event.cursor);
+        }
+        if (!stored_.has_value() || response.cursor() > *stored_) {
+          if (absl::Status saved = logic_->SaveFeedCursor(kFeed, response.cursor()); !saved.ok()) {
+            return StreamFailed(saved);
+          }
+          stored_ = response.cursor();
+        }
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<std::optional<uint64_t>> TierFeed::Rebuild() {

@@ -15,24 +15,12 @@ std::unique_ptr<FeedFollower> MessagingModule::IdentityFollower(prometheus::Regi
       request.add_kinds(kind);
     }
     auto reader = identity_->WatchChanges(context, request);
-    identity::v1::WatchChangesResponse response;
-    bool first = !after.has_value();
-    while (reader->Read(&response)) {
-      // From the head: every change after the first response's cursor follows.
-      if (first) model_.Begin(ModelFeed::kIdentity, response.cursor());
-      first = false;
-      for (const auto& change : response.changes()) model_.Apply(change);
-      identity_feed_->Progress(response.cursor(), response.head_cursor());
-    }
-    return reader->Finish();
-  };
-  auto rebuild = [this]() -> absl::StatusOr<std::optional<uint64_t>> {
-    model_.Clear(ModelFeed::kIdentity);
-    return std::nullopt;  // from the head; answers fill the model again
+    return IntoModel<identity::v1::WatchChangesResponse>(ModelFeed::kIdentity, identity_feed_.get(),
+                                                         context, reader.get(), after);
   };
   return std::make_unique<FeedFollower>(FeedFollowerOptions{"identity", "messaging"}, std::nullopt,
-                                        StreamCredentials(), std::move(run), std::move(rebuild),
-                                        registry);
+                                        StreamCredentials(), std::move(run),
+                                        ClearOnRebuild(ModelFeed::kIdentity), registry);
 }
 
 std::unique_ptr<FeedFollower> MessagingModule::PrivacyFollower(prometheus::Registry& registry) {
@@ -40,23 +28,36 @@ std::unique_ptr<FeedFollower> MessagingModule::PrivacyFollower(prometheus::Regis
     privacy::v1::WatchChangesRequest request;
     if (after.has_value()) request.set_after_cursor(*after);
     auto reader = privacy_->WatchChanges(context, request);
-    privacy::v1::WatchChangesResponse response;
-    bool first = !after.has_value();
-    while (reader->Read(&response)) {
-      if (first) model_.Begin(ModelFeed::kPrivacy, response.cursor());
-      first = false;
-      for (const auto& change : response.changes()) model_.Apply(change);
-      privacy_feed_->Progress(response.cursor(), response.head_cursor());
-    }
-    return reader->Finish();
-  };
-  auto rebuild = [this]() -> absl::StatusOr<std::optional<uint64_t>> {
-    model_.Clear(ModelFeed::kPrivacy);
-    return std::nullopt;
+    return IntoModel<privacy::v1::WatchChangesResponse>(ModelFeed::kPrivacy, privacy_feed_.get(),
+                                                        context, reader.get(), after);
   };
   return std::make_unique<FeedFollower>(FeedFollowerOptions{"privacy", "messaging"}, std::nullopt,
-                                        StreamCredentials(), std::move(run), std::move(rebuild),
-                                        registry);
+                                        StreamCredentials(), std::move(run),
+                                        ClearOnRebuild(ModelFeed::kPrivacy), registry);
+}
+
+template <typename Response>
+grpc::Status MessagingModule::IntoModel(ModelFeed feed, FeedFollower* follower,
+                                        grpc::ClientContext* context,
+                                        grpc::ClientReaderInterface<Response>* stream,
+                                        std::optional<uint64_t> after) {
+  bool first = !after.has_value();
+  return follower->Follow<Response>(context, stream, [&](const Response& response) {
+    // From the head: every change after the first response's cursor follows.
+    if (first) model_.Begin(feed, response.cursor());
+    first = false;
+    for (const auto& change : response.changes()) model_.Apply(change);
+    return absl::OkStatus();
+  });
+}
+
+// The feed no longer holds the cursor: forget what it said, follow from the
+// head; the answers messaging asks for fill the model again.
+FeedFollower::Rebuild MessagingModule::ClearOnRebuild(ModelFeed feed) {
+  return [this, feed]() -> absl::StatusOr<std::optional<uint64_t>> {
+    model_.Clear(feed);
+    return std::nullopt;
+  };
 }
 
 // A fresh token for every (re)connect, and no deadline: the stream stays open.

@@ -80,6 +80,13 @@ class MessagingModule final : public ServiceModule {
   std::unique_ptr<FeedFollower> IdentityFollower(prometheus::Registry& registry);
   std::unique_ptr<FeedFollower> PrivacyFollower(prometheus::Registry& registry);
   FeedFollower::Prepare StreamCredentials();
+  // A Run body: applies `stream`'s changes to the model (Begin on the first
+  // response of a stream from the head).
+  template <typename Response>
+  grpc::Status IntoModel(ModelFeed feed, FeedFollower* follower, grpc::ClientContext* context,
+                         grpc::ClientReaderInterface<Response>* stream,
+                         std::optional<uint64_t> after);
+  FeedFollower::Rebuild ClearOnRebuild(ModelFeed feed);
 };
 
 ServiceSpec MessagingServiceSpec(MessagingServiceConfig config);

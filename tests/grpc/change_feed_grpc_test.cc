@@ -286,16 +286,14 @@ struct Follower {
           request.add_kinds(v1::CHANGE_KIND_MEMBER);
           auto stub = v1::IdentityService::NewStub(channel);
           auto stream = stub->WatchChanges(context, request);
-          v1::WatchChangesResponse response;
-          while (stream->Read(&response)) {
-            {
-              absl::MutexLock lock(&mu);
-              for (const auto& c : response.changes())
-                handles.push_back(c.member().member().handle());
-            }
-            follower->Progress(response.cursor(), response.head_cursor());
-          }
-          return stream->Finish();
+          return follower->Follow<v1::WatchChangesResponse>(
+              context, stream.get(), [this](const v1::WatchChangesResponse& response) {
+                absl::MutexLock lock(&mu);
+                for (const auto& c : response.changes()) {
+                  handles.push_back(c.member().member().handle());
+                }
+                return absl::OkStatus();
+              });
         },
         [this]() -> absl::StatusOr<std::optional<uint64_t>> {
           ++rebuilds;
