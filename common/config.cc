@@ -53,6 +53,11 @@ void AddServerFlags(CLI::App& app, ServerConfig* config) {
       "Plaintext port serving only grpc.health.v1.Health, for probes that cannot present a "
       "client certificate under mTLS (Kubernetes' gRPC probes); -1: none, 0 picks a free one")
       ->check(CLI::Range(-1, 65535));
+  add("shard-map", &config->shard_map_file,
+      "The shard map file (JSON: epoch, each shard's partitions and addresses); none: one "
+      "shard owning every member");
+  add("shard-index", &config->shard_index, "Which shard of the map this process is (0, 1, ...)")
+      ->check(CLI::Range(0, 1023));
   add("clock-offset", &config->clock_offset,
       "Test only: run the service's time rules this far from real time (90d, 48h, -1h30m, 0); "
       "token expiry stays on real time")

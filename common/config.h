@@ -40,6 +40,11 @@ struct ServerConfig {
   // Test-only: moves the clock the service's rules run on (never token
   // expiry) by a duration such as "90d" or "-1h30m" (see ParseClockOffset).
   std::string clock_offset = "0";
+  // Sharding (DESIGN.md §8, common/shard_map.h): the shard map file, and
+  // which of its shards this process is. No file: one shard owning every
+  // partition, and the --<service>-address flags say where the others are.
+  std::string shard_map_file;
+  int shard_index = 0;
 };
 
 // Registers the shared flags on `app`, writing into `config`. The defaults

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "common/shard_map.h"
+
 namespace liaison {
 namespace {
 
@@ -13,6 +15,13 @@ uint64_t ToMicros(absl::Time t) {
 }
 
 }  // namespace
+
+KeyBuilder KeyBuilder::ForMember(char kind, uint64_t member) {
+  const uint32_t partition = PartitionOf(member);
+  KeyBuilder key(static_cast<char>(partition >> 8));
+  key.U8(static_cast<uint8_t>(partition)).U8(static_cast<uint8_t>(kind)).U64(member);
+  return key;
+}
 
 KeyBuilder& KeyBuilder::U8(uint8_t v) {
   key_.push_back(static_cast<char>(v));

@@ -19,6 +19,11 @@ class KeyBuilder final {
  public:
   // `kind` is the record-kind prefix byte.
   explicit KeyBuilder(char kind) { key_.push_back(kind); }
+  // A member-keyed record: the member's partition (2 bytes, big-endian,
+  // so a partition is one contiguous key range: DESIGN.md §8), the kind,
+  // then the member id. Partitions are below 0x1000, so such a key's first
+  // byte is below 0x10 and never a kind letter.
+  static KeyBuilder ForMember(char kind, uint64_t member);
 
   KeyBuilder& U8(uint8_t v);
   KeyBuilder& U32(uint32_t v);

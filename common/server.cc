@@ -20,6 +20,7 @@
 #include "common/logging.h"
 #include "common/memory_limits.h"
 #include "common/request_guard.h"
+#include "common/shard_router.h"
 #include "common/status.h"
 #include "common/tls.h"
 #include "grpc/health/v1/health.pb.h"
@@ -28,7 +29,8 @@ namespace liaison {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config,
                                                       const std::vector<ServiceEntry>& services,
-                                                      Metrics* metrics) {
+                                                      Metrics* metrics,
+                                                      const ShardIdentity* shard) {
   // gRPC's own health service serves grpc.health.v1.Health; linking the
   // generated health.proto puts its descriptor in the pool reflection reads.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
@@ -57,6 +59,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   creators.push_back(UnparsableRequestInterceptor());
   if (metrics != nullptr) creators.push_back(metrics->ServerInterceptor());
+  if (shard != nullptr && shard->map().epoch() > 0)
+    creators.push_back(ShardHeaderInterceptor(*shard));
   builder.experimental().SetInterceptorCreators(std::move(creators));
   for (const ServiceEntry& entry : services) builder.RegisterService(entry.service);
   server->server_ = builder.BuildAndStart();
@@ -144,7 +148,15 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
         .Add({})
         .Set(absl::ToDoubleSeconds(*clock_offset));
   }
-  ServiceDeps deps{&config, store->get(), &verifier, &metrics, &clock, &signing_key, Clock::Real()};
+  auto map =
+      config.shard_map_file.empty() ? ShardMap::Single({}) : ShardMap::Load(config.shard_map_file);
+  if (!map.ok()) return fail("shard map", map.status());
+  if (auto status = CheckShardIndex(*map, config.shard_index); !status.ok()) {
+    return fail("shard map", status);
+  }
+  const ShardIdentity shard(*std::move(map), static_cast<size_t>(config.shard_index));
+  ServiceDeps deps{&config, store->get(), &verifier,     &metrics,
+                   &clock,  &signing_key, Clock::Real(), &shard};
   auto module = spec.create(deps);
   if (!module.ok()) return fail("service", module.status());
 
@@ -152,7 +164,7 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
     return fail("metrics", status);
   }
   auto server =
-      Server::Start(config, (*module)->services(), config.rpc_metrics ? &metrics : nullptr);
+      Server::Start(config, (*module)->services(), config.rpc_metrics ? &metrics : nullptr, &shard);
   if (!server.ok()) return fail("grpc", server.status());
   LogInfo("serving", {{"grpc_port", (*server)->port()},
                       {"metrics_port", metrics.port()},

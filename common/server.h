@@ -20,6 +20,7 @@
 #include "common/config.h"
 #include "common/metrics.h"
 #include "common/probe_server.h"
+#include "common/shard_map.h"
 #include "common/store.h"
 
 namespace liaison {
@@ -38,9 +39,11 @@ class Server final {
   // config.health_port if set. Every service is marked SERVING.
   // UnavailableError if a port cannot be bound, InvalidArgumentError for
   // TLS files that are incomplete, unreadable or wrong (common/tls.h).
+  // With `shard`, every response names it (common/shard_router.h).
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerConfig& config,
                                                        const std::vector<ServiceEntry>& services,
-                                                       Metrics* metrics);
+                                                       Metrics* metrics,
+                                                       const ShardIdentity* shard = nullptr);
   ~Server();
 
   int port() const { return port_; }
@@ -72,6 +75,8 @@ struct ServiceDeps {
   // What token lifetimes are measured on: real time, whatever the offset, so
   // tokens minted anywhere stay valid on a service whose clock was moved.
   const Clock* token_clock;
+  // Which shard this process is, and the map of every service's shards.
+  const ShardIdentity* shard;
 };
 
 // What a service plugs into the runtime.

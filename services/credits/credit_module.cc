@@ -52,6 +52,7 @@ ServiceSpec CreditServiceSpec(CreditsConfig config) {
   return ServiceSpec{
       "credits", CreditStore::Families(),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
+        RETURN_IF_ERROR(RequireOneShard(*deps.shard, "credits"));
         CreditConfig logic_config;
         ASSIGN_OR_RETURN(logic_config.packs, ParsePacks(config.packs));
         logic_config.hold_timeout = absl::Seconds(config.hold_timeout_seconds);

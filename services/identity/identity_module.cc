@@ -38,6 +38,7 @@ ServiceSpec IdentityServiceSpec(IdentityConfig config) {
   return ServiceSpec{
       "identity", IdentityStore::Families(),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
+        RETURN_IF_ERROR(RequireOneShard(*deps.shard, "identity"));
         ASSIGN_OR_RETURN(auto channel,
                          NewChannel(config.privacy_address, *deps.config, deps.metrics));
         ChangeFeedOptions options;

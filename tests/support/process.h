@@ -23,6 +23,10 @@ struct CommandResult {
 // `timeout_seconds`, and returns its exit code and output.
 CommandResult RunCommand(const std::vector<std::string>& argv, int timeout_seconds = 60);
 
+// A loopback TCP port nothing listens on right now (for a config that must
+// name a port before the process behind it starts, e.g. a shard map).
+int FreePort();
+
 class Process final {
  public:
   // Starts `argv` with the parent's environment plus `env`; stdout and

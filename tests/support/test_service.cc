@@ -16,23 +16,27 @@ T ValueOrThrow(absl::StatusOr<T> value) {
 
 }  // namespace
 
-TestService::TestService(ServiceSpec spec, std::string data_dir, const Clock* clock)
+TestService::TestService(ServiceSpec spec, std::string data_dir, const Clock* clock,
+                         ShardIdentity shard, int port)
     : spec_(std::move(spec)),
       data_dir_(std::move(data_dir)),
       clock_(clock),
+      shard_(std::move(shard)),
       verifier_(kTestKey, clock),
       minter_(kTestKey, clock) {
   config_.listen_host = "127.0.0.1";
   config_.data_dir = data_dir_;
+  config_.grpc_port = port;
   Start();
 }
 
 void TestService::Start() {
   store_ = ValueOrThrow(Store::Open({data_dir_, spec_.column_families}));
   metrics_ = std::make_unique<Metrics>(spec_.name);
-  ServiceDeps deps{&config_, store_.get(), &verifier_, metrics_.get(), clock_, &kTestKey, clock_};
+  ServiceDeps deps{&config_, store_.get(), &verifier_, metrics_.get(),
+                   clock_,   &kTestKey,    clock_,     &shard_};
   module_ = ValueOrThrow(spec_.create(deps));
-  server_ = ValueOrThrow(Server::Start(config_, module_->services(), metrics_.get()));
+  server_ = ValueOrThrow(Server::Start(config_, module_->services(), metrics_.get(), &shard_));
   // A restart comes back on the same port, so the services calling this one
   // reach it again.
   config_.grpc_port = server_->port();

@@ -15,6 +15,7 @@
 #include "common/auth.h"
 #include "common/clock.h"
 #include "common/server.h"
+#include "common/shard_map.h"
 
 namespace liaison::testing {
 
@@ -23,7 +24,10 @@ inline const std::string kTestKey = "liaison-test-signing-key-0123456789abcdef";
 
 class TestService final {
  public:
-  TestService(ServiceSpec spec, std::string data_dir, const Clock* clock);
+  // `shard`: which shard of which map this is (one shard by default);
+  // `port`: where it serves (0: a free port), e.g. the one its map names.
+  TestService(ServiceSpec spec, std::string data_dir, const Clock* clock,
+              ShardIdentity shard = ShardIdentity(ShardMap::Single({}), 0), int port = 0);
   ~TestService() { Stop(); }
 
   void Start();
@@ -45,6 +49,7 @@ class TestService final {
   std::string data_dir_;
   const Clock* clock_;
   ServerConfig config_;
+  ShardIdentity shard_;
   TokenVerifier verifier_;
   TokenMinter minter_;
   std::unique_ptr<Store> store_;
