@@ -7,10 +7,7 @@
 #include "services/privacy/privacy_settings.h"
 
 namespace liaison::privacy {
-namespace {
-
-// 1 to kMaxBatch well-formed member ids, in order.
-absl::StatusOr<std::vector<MemberId>> ParseBatch(
+absl::StatusOr<std::vector<MemberId>> PrivacyLogic::ParseBatch(
     const google::protobuf::RepeatedPtrField<std::string>& ids) {
   const int count = ids.size();
   if (count == 0) return absl::InvalidArgumentError("member_ids is empty; name 1 to 1000 members");
@@ -26,8 +23,6 @@ absl::StatusOr<std::vector<MemberId>> ParseBatch(
   }
   return members;
 }
-
-}  // namespace
 
 PrivacyLogic::PrivacyLogic(PrivacyStore* store, prometheus::Registry& registry)
     : store_(store),

@@ -22,6 +22,10 @@ inline constexpr int kMaxBatch = 1000;
 
 class PrivacyLogic final {
  public:
+  // member_ids of a batch call: 1 to kMaxBatch well-formed ids, in order.
+  static absl::StatusOr<std::vector<MemberId>> ParseBatch(
+      const google::protobuf::RepeatedPtrField<std::string>& ids);
+
   // `registry` receives liaison_privacy_setting_changes_total.
   PrivacyLogic(PrivacyStore* store, prometheus::Registry& registry);
 

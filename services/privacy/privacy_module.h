@@ -26,7 +26,8 @@ class PrivacyModule final : public ServiceModule {
  public:
   // deps.store must have been opened with PrivacyStore::Families() and
   // ChangeFeed::Family().
-  PrivacyModule(const ServiceDeps& deps, std::unique_ptr<ChangeFeed> feed);
+  // `peers`: a channel to each shard of privacy (common/shard_router.h).
+  PrivacyModule(const ServiceDeps& deps, std::unique_ptr<ChangeFeed> feed, ShardChannels peers);
 
   std::vector<ServiceEntry> services() override;
   void Draining() override;
@@ -34,6 +35,8 @@ class PrivacyModule final : public ServiceModule {
 
  private:
   std::unique_ptr<ChangeFeed> feed_;
+  ShardChannels peer_channels_;
+  ShardStubs<v1::PrivacyService> peers_;
   PrivacyStore store_;
   PrivacyLogic logic_;
   WorkerPool writers_;

@@ -1,8 +1,10 @@
-// Where members' privacy choices live, in family "settings" (member ids are
-// 8 bytes, big-endian):
-//   's' member -> PrivacySettings   only the fields the member chose; absent
-//                                   for a member who never changed anything
-//   'm' member -> ""                the member exists (identity said so)
+// Where members' privacy choices live, in family "settings" (keys start
+// with the member's partition, KeyBuilder::ForMember; member ids are 8
+// bytes, big-endian):
+//   partition 's' member -> PrivacySettings   only the fields the member
+//                                   chose; absent for a member who never
+//                                   changed anything
+//   partition 'm' member -> ""      the member exists (identity said so)
 #ifndef LIAISON_SERVICES_PRIVACY_PRIVACY_STORE_H_
 #define LIAISON_SERVICES_PRIVACY_PRIVACY_STORE_H_
 
@@ -23,6 +25,9 @@ class PrivacyStore final {
   static std::vector<ColumnFamilySpec> Families();
   static std::string Key(MemberId member);
   static std::string MemberKey(MemberId member);
+  // Rewrites the keys of a store written before partitions into today's
+  // layout (once, at start); returns how many records moved.
+  static absl::StatusOr<size_t> UpgradeLayout(Store* store);
 
   // `store` must have been opened with Families() and outlive this. Every
   // Save appends the member's effective settings to `feed` (may be null).

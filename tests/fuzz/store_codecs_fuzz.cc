@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/shard_map.h"
 #include "services/credits/credit_store.h"
 #include "services/identity/graph.h"
 #include "services/identity/identity_store.h"
@@ -42,6 +43,7 @@ struct Layout {
   std::string (*make)(const F& f);
   bool scan_prefix = false;     // a prefix for scans, not a record of its own
   bool unordered_pair = false;  // the two ids are stored lowest first
+  bool partitioned = false;     // starts with the first id's partition (KeyBuilder::ForMember)
 };
 
 // The record kinds of one column family, as its store's header lists them.
@@ -120,7 +122,10 @@ const std::vector<Family>& Families() {
          [](const F& f) { return cr::Expiry(f[0].time, N(f, 1), f[2].text); }}}},
       {"privacy",
        "settings",
-       {{'s', {kU64}, [](const F& f) { return privacy::PrivacyStore::Key(N(f, 0)); }}}},
+       {{'s', {kU64}, [](const F& f) { return privacy::PrivacyStore::Key(N(f, 0)); }, false,
+         false, true},
+        {'m', {kU64}, [](const F& f) { return privacy::PrivacyStore::MemberKey(N(f, 0)); }, false,
+         false, true}}},
   };
   return *families;
 }
@@ -157,7 +162,12 @@ void CheckKeys(FuzzedDataProvider& in) {
   for (Type t : l.shape) fields.push_back(MakeField(t, in));
   const std::string key = l.make(fields);
   if (l.unordered_pair && fields[1].number < fields[0].number) std::swap(fields[0], fields[1]);
-  FUZZ_CHECK(key == Build(l.kind, fields));
+  std::string expected = Build(l.kind, fields);
+  if (l.partitioned) {
+    const uint32_t partition = PartitionOf(fields[0].number);
+    expected.insert(0, {static_cast<char>(partition >> 8), static_cast<char>(partition & 0xff)});
+  }
+  FUZZ_CHECK(key == expected);
   FUZZ_CHECK(key.size() >= PrefixLength(family.store, family.name));
 
   // Values that hold a number or a time read back with KeyReader, as the

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/keys.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 
@@ -64,9 +65,44 @@ TEST_CASE("A record that does not parse is DATA_LOSS, not defaults") {
   CHECK_THAT(f.settings.Load(9), StatusIs(absl::StatusCode::kDataLoss));
 }
 
-TEST_CASE("Keys are the kind byte and the big-endian member id") {
-  CHECK(PrivacyStore::Key(0x0102) == std::string("s\0\0\0\0\0\0\x01\x02", 9));
-  CHECK(PrivacyStore::MemberKey(0x0102) == std::string("m\0\0\0\0\0\0\x01\x02", 9));
+TEST_CASE("Keys are the partition, the kind byte and the big-endian member id") {
+  // The member's partition first (KeyBuilder::ForMember), then kind and id.
+  const std::string partition = KeyBuilder::ForMember('s', 0x0102).key().substr(0, 2);
+  CHECK(PrivacyStore::Key(0x0102) == partition + std::string("s\0\0\0\0\0\0\x01\x02", 9));
+  CHECK(PrivacyStore::MemberKey(0x0102) == partition + std::string("m\0\0\0\0\0\0\x01\x02", 9));
+}
+
+TEST_CASE("A store written before partitions is rewritten into today's layout, once") {
+  Fixture f;
+  auto* family = f.store->Family("settings");
+  v1::PrivacySettings choices;
+  choices.set_open_profile(true);
+  rocksdb::WriteBatch batch;
+  // The keys of the layout before partitions: kind, then member id.
+  for (MemberId m = 1; m <= 2500; ++m) {
+    batch.Put(family, KeyBuilder('m').U64(m).key(), "");
+    if (m % 2 == 0) batch.Put(family, KeyBuilder('s').U64(m).key(), choices.SerializeAsString());
+  }
+  REQUIRE(f.store->Write(&batch, Durability::kSynced).ok());
+  auto moved = PrivacyStore::UpgradeLayout(f.store.get());
+  REQUIRE(moved.ok());
+  CHECK(*moved == 2500 + 1250);
+  CHECK(f.settings.IsMember(2499).value());
+  CHECK(f.settings.Load(2500).value().open_profile());
+  CHECK_THAT(f.settings.Load(2499), StatusIs(absl::StatusCode::kNotFound));
+  CHECK_FALSE(f.store->Get(family, KeyBuilder('m').U64(7).key()).ok());
+  // Nothing left to move the second time.
+  CHECK(PrivacyStore::UpgradeLayout(f.store.get()).value() == 0);
+  CHECK(f.settings.IsMember(7).value());
+}
+
+TEST_CASE("An upgrade stops at a key of no known layout, changing nothing after it") {
+  Fixture f;
+  rocksdb::WriteBatch batch;
+  batch.Put(f.store->Family("settings"), std::string("zzz"), "");
+  REQUIRE(f.store->Write(&batch, Durability::kSynced).ok());
+  CHECK_THAT(PrivacyStore::UpgradeLayout(f.store.get()),
+             StatusIs(absl::StatusCode::kDataLoss, "no known layout"));
 }
 
 TEST_CASE("Registered members exist, again and again, apart from their settings") {
