@@ -154,9 +154,18 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
   if (auto status = CheckShardIndex(*map, config.shard_index); !status.ok()) {
     return fail("shard map", status);
   }
-  const ShardIdentity shard(*std::move(map), static_cast<size_t>(config.shard_index));
-  ServiceDeps deps{&config, store->get(), &verifier,     &metrics,
-                   &clock,  &signing_key, Clock::Real(), &shard};
+  // A map naming no shards of this service: it is the one instance.
+  const bool sharded = NamesService(*map, spec.name);
+  if (!sharded && config.shard_index != 0) {
+    return fail("shard map",
+                absl::InvalidArgumentError(absl::StrCat(
+                    "--shard-index is ", config.shard_index, ", but the map names no ", spec.name,
+                    " shards: give ", spec.name, " addresses in the map, or no index")));
+  }
+  const ShardIdentity shard(sharded ? *map : ShardMap::Single({}),
+                            static_cast<size_t>(config.shard_index));
+  ServiceDeps deps{&config,      store->get(),  &verifier, &metrics, &clock,
+                   &signing_key, Clock::Real(), &shard,    &*map};
   auto module = spec.create(deps);
   if (!module.ok()) return fail("service", module.status());
 

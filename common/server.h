@@ -75,8 +75,11 @@ struct ServiceDeps {
   // What token lifetimes are measured on: real time, whatever the offset, so
   // tokens minted anywhere stay valid on a service whose clock was moved.
   const Clock* token_clock;
-  // Which shard this process is, and the map of every service's shards.
+  // Which shard of its service this process is (the only one, owning every
+  // member, when the map names no shards of this service).
   const ShardIdentity* shard;
+  // The whole shard map, for reaching the shards of the services it calls.
+  const ShardMap* map;
 };
 
 // What a service plugs into the runtime.

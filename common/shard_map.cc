@@ -240,13 +240,19 @@ absl::Status ShardIdentity::CheckOwned(MemberId member) const {
                    "); route by the map of that epoch"));
 }
 
+bool NamesService(const ShardMap& map, absl::string_view service) {
+  for (size_t i = 0; i < map.size(); ++i) {
+    if (!map.shard(i).Address(service).empty()) return true;
+  }
+  return false;
+}
+
 absl::Status RequireOneShard(const ShardIdentity& shard, absl::string_view service) {
-  if (shard.map().size() == 1) return absl::OkStatus();
+  if (shard.map().size() == 1 || !NamesService(shard.map(), service)) return absl::OkStatus();
   return absl::FailedPreconditionError(
-      absl::StrCat(service,
-                   " does not run sharded yet; start it without --shard-map, or with "
-                   "a map of one shard (this one has ",
-                   shard.map().size(), ")"));
+      absl::StrCat(service, " does not run sharded yet; give it a map that names no \"", service,
+                   "\" addresses (or no map), and run one ", service, " (this map has ",
+                   shard.map().size(), " shards of it)"));
 }
 
 absl::Status CheckShardIndex(const ShardMap& map, int index) {

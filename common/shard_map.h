@@ -100,8 +100,13 @@ class ShardIdentity final {
 };
 
 // For a service that does not run sharded yet: FAILED_PRECONDITION for a
-// map of more than one shard, naming the service.
+// map of more than one shard that names addresses for `service`. (A map
+// naming none is fine: the process is the service's one instance, and
+// reads the map only to reach the others' shards.)
 absl::Status RequireOneShard(const ShardIdentity& shard, absl::string_view service);
+
+// Whether the map names an address for `service` on any shard.
+bool NamesService(const ShardMap& map, absl::string_view service);
 
 // Checks a --shard-index against a map: an index the map has.
 absl::Status CheckShardIndex(const ShardMap& map, int index);

@@ -48,8 +48,10 @@ absl::StatusOr<ShardChannels> ShardChannels::Open(const ShardMap& map, absl::str
                                                   const ServerConfig& config, Metrics* metrics) {
   ShardChannels out;
   out.map_ = &map;
-  if (map.epoch() == 0) {
-    // No map file: one shard, where the flag says.
+  out.sharded_ = map.epoch() > 0 && NamesService(map, service);
+  if (!out.sharded_) {
+    // One instance, where the flag says (none: a service that only
+    // forwards to its own shards, and there is only this one).
     if (fallback.empty()) {
       out.channels_.push_back(nullptr);
       return out;

@@ -35,8 +35,9 @@ inline constexpr char kShardHeader[] = "liaison-shard";
 inline constexpr char kForwardedHeader[] = "liaison-forwarded";
 
 // One channel per shard of `service`. With the one-shard map of a process
-// started without a map file, the shard's address is `fallback` (the
-// service's --<service>-address flag); with a map file, the map's.
+// started without a map file, or a map that names no address for `service`
+// (a service that is not sharded), there is one channel, to `fallback` (the
+// service's --<service>-address flag); otherwise one per shard of the map.
 class ShardChannels final {
  public:
   static absl::StatusOr<ShardChannels> Open(const ShardMap& map, absl::string_view service,
@@ -45,13 +46,16 @@ class ShardChannels final {
 
   size_t size() const { return channels_.size(); }
   const std::shared_ptr<grpc::Channel>& At(size_t shard) const { return channels_[shard]; }
+  size_t ShardOf(MemberId member) const { return sharded_ ? map_->ShardOf(member) : 0; }
   const std::shared_ptr<grpc::Channel>& For(MemberId member) const {
-    return channels_[map_->ShardOf(member)];
+    return channels_[ShardOf(member)];
   }
-  const ShardMap& map() const { return *map_; }
+  // The map the channels follow; null when there is one channel.
+  const ShardMap* map() const { return sharded_ ? map_ : nullptr; }
 
  private:
   const ShardMap* map_ = nullptr;
+  bool sharded_ = false;
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
 };
 
@@ -61,7 +65,8 @@ class ShardStubs final {
  public:
   using Stub = typename Service::Stub;
 
-  explicit ShardStubs(const ShardChannels& channels) : map_(&channels.map()) {
+  // `channels` must outlive this.
+  explicit ShardStubs(const ShardChannels& channels) : channels_(&channels) {
     for (size_t i = 0; i < channels.size(); ++i) {
       stubs_.push_back(channels.At(i) == nullptr ? nullptr : Service::NewStub(channels.At(i)));
     }
@@ -69,12 +74,11 @@ class ShardStubs final {
 
   size_t size() const { return stubs_.size(); }
   Stub* At(size_t shard) const { return stubs_[shard].get(); }
-  Stub* For(MemberId member) const { return stubs_[map_->ShardOf(member)].get(); }
-  size_t ShardOf(MemberId member) const { return map_->ShardOf(member); }
-  const ShardMap& map() const { return *map_; }
+  Stub* For(MemberId member) const { return stubs_[channels_->ShardOf(member)].get(); }
+  size_t ShardOf(MemberId member) const { return channels_->ShardOf(member); }
 
  private:
-  const ShardMap* map_;
+  const ShardChannels* channels_;
   std::vector<std::unique_ptr<Stub>> stubs_;
 };
 

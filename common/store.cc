@@ -10,7 +10,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/keys.h"
 #include "common/logging.h"
+#include "common/shard_map.h"
 #include "common/status.h"
 
 namespace liaison {
@@ -260,6 +262,40 @@ class Store::Collector final : public prometheus::Collectable {
 
 std::shared_ptr<prometheus::Collectable> Store::MetricsCollector() {
   return std::make_shared<Collector>(this);
+}
+
+absl::StatusOr<size_t> PartitionMemberKeys(Store* store, rocksdb::ColumnFamilyHandle* family,
+                                           absl::string_view kinds) {
+  rocksdb::WriteBatch batch;
+  size_t moved = 0;
+  auto flush = [&]() -> absl::Status {
+    if (batch.Count() == 0) return absl::OkStatus();
+    RETURN_IF_ERROR(store->Write(&batch, Durability::kSynced));
+    batch.Clear();
+    return absl::OkStatus();
+  };
+  for (char kind : kinds) {
+    auto it = store->NewIterator(family, /*prefix_scan=*/false);
+    for (it->Seek(rocksdb::Slice(&kind, 1)); it->Valid() && it->key()[0] == kind; it->Next()) {
+      const absl::string_view key(it->key().data(), it->key().size());
+      MemberId member = 0;
+      KeyReader reader(key.substr(1));
+      if (!reader.U64(&member)) {
+        return absl::DataLossError(absl::StrCat("store upgrade: a '", std::string(1, kind),
+                                                "' key too short to hold a member id"));
+      }
+      const uint32_t partition = PartitionOf(member);
+      std::string moved_key = {static_cast<char>(partition >> 8),
+                               static_cast<char>(partition & 0xff)};
+      moved_key.append(key.data(), key.size());
+      RETURN_IF_ERROR(FromRocksStatus(batch.Put(family, moved_key, it->value()), "batch put"));
+      RETURN_IF_ERROR(FromRocksStatus(batch.Delete(family, it->key()), "batch delete"));
+      if (++moved % 1000 == 0) RETURN_IF_ERROR(flush());
+    }
+    RETURN_IF_ERROR(FromRocksStatus(it->status(), "upgrade scan"));
+  }
+  RETURN_IF_ERROR(flush());
+  return moved;
 }
 
 }  // namespace liaison

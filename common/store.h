@@ -134,6 +134,17 @@ class Store final {
   absl::flat_hash_map<std::string, rocksdb::ColumnFamilyHandle*> families_;
 };
 
+// Moves a store written before partitions to today's layout: every key in
+// `family` whose first byte is one of `kinds` (then an 8-byte member id,
+// then anything) is rewritten as that member's partition followed by the
+// same bytes (KeyBuilder::ForMember's layout), in synced batches. Keys of
+// other kinds, and keys already partitioned (their first byte is below
+// 0x10, never a kind letter), are left alone, so running it again moves
+// nothing. Returns how many records moved; DataLossError for a key of one
+// of `kinds` too short to hold a member id.
+absl::StatusOr<size_t> PartitionMemberKeys(Store* store, rocksdb::ColumnFamilyHandle* family,
+                                           absl::string_view kinds);
+
 }  // namespace liaison
 
 #endif  // LIAISON_COMMON_STORE_H_

@@ -35,7 +35,7 @@ absl::Status FromIdentity(const grpc::Status& status, MemberId member) {
 
 grpc::ServerUnaryReactor* CreditHandler::ServeWithFacts(grpc::CallbackServerContext* context,
                                                         Access access, const std::string& member_id,
-                                                        WithFacts logic) {
+                                                        WithFacts logic, Forward forward) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Caller> caller = verifier_->Authorize(*context, access);
   absl::StatusOr<MemberId> member = caller.ok() ? Target(*caller, member_id) : caller.status();
@@ -43,6 +43,7 @@ grpc::ServerUnaryReactor* CreditHandler::ServeWithFacts(grpc::CallbackServerCont
     reactor->Finish(ToGrpcStatus(member.status()));
     return reactor;
   }
+  if (forwarder_.Forward(context, reactor, *member, std::move(forward))) return reactor;
   auto fetch = std::make_shared<
       OutgoingCall<identity::v1::GetMemberRequest, identity::v1::GetMemberResponse>>();
   tokens_->Prepare(&fetch->context, kIdentityTimeout);
@@ -77,30 +78,47 @@ grpc::ServerUnaryReactor* CreditHandler::ServeWithFacts(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* CreditHandler::ServeHold(grpc::CallbackServerContext* context,
                                                    const std::string& member_id,
                                                    const std::string& inmail_id, v1::Hold* hold,
-                                                   OnHold method) {
-  return ServeUnaryOnPool(context, *verifier_, Access::kService, *writers_,
-                          [this, &member_id, &inmail_id, hold, method](const Caller& caller) {
-                            ASSIGN_OR_RETURN(MemberId member, Target(caller, member_id));
-                            return (logic_->*method)(member, inmail_id, hold);
-                          });
+                                                   OnHold method, Forward forward) {
+  return ServeUnaryAsync(
+      context, *verifier_, Access::kService,
+      [&](const Caller& caller, grpc::ServerUnaryReactor* reactor) {
+        absl::StatusOr<MemberId> member = Target(caller, member_id);
+        if (member.ok() && forwarder_.Forward(context, reactor, *member, std::move(forward))) {
+          return;
+        }
+        writers_->Post([this, context, reactor, member, inmail = &inmail_id, hold, method] {
+          absl::Status status = StillWanted(*context);
+          if (status.ok()) status = member.status();
+          if (status.ok()) status = (logic_->*method)(*member, *inmail, hold);
+          reactor->Finish(ToGrpcStatus(status));
+        });
+      });
 }
 
 grpc::ServerUnaryReactor* CreditHandler::GetBalance(grpc::CallbackServerContext* context,
                                                     const v1::GetBalanceRequest* request,
                                                     v1::GetBalanceResponse* response) {
-  return ServeWithFacts(context, Access::kMemberOrService, request->member_id(),
-                        [this, response](MemberId member, const MemberFacts& facts) {
-                          return logic_->GetBalance(member, facts, response->mutable_balance());
-                        });
+  return ServeWithFacts(
+      context, Access::kMemberOrService, request->member_id(),
+      [this, response](MemberId member, const MemberFacts& facts) {
+        return logic_->GetBalance(member, facts, response->mutable_balance());
+      },
+      [request, response](auto* stub, auto* outgoing, auto done) {
+        stub->async()->GetBalance(outgoing, request, response, std::move(done));
+      });
 }
 
 grpc::ServerUnaryReactor* CreditHandler::ListLedger(grpc::CallbackServerContext* context,
                                                     const v1::ListLedgerRequest* request,
                                                     v1::ListLedgerResponse* response) {
-  return ServeWithFacts(context, Access::kMemberOrService, request->member_id(),
-                        [this, request, response](MemberId member, const MemberFacts& facts) {
-                          return logic_->ListLedger(member, facts, *request, response);
-                        });
+  return ServeWithFacts(
+      context, Access::kMemberOrService, request->member_id(),
+      [this, request, response](MemberId member, const MemberFacts& facts) {
+        return logic_->ListLedger(member, facts, *request, response);
+      },
+      [request, response](auto* stub, auto* outgoing, auto done) {
+        stub->async()->ListLedger(outgoing, request, response, std::move(done));
+      });
 }
 
 grpc::ServerUnaryReactor* CreditHandler::ListCreditPacks(grpc::CallbackServerContext* context,
@@ -115,10 +133,14 @@ grpc::ServerUnaryReactor* CreditHandler::ListCreditPacks(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* CreditHandler::PurchaseCredits(grpc::CallbackServerContext* context,
                                                          const v1::PurchaseCreditsRequest* request,
                                                          v1::PurchaseCreditsResponse* response) {
-  return ServeWithFacts(context, Access::kMember, "",
-                        [this, request, response](MemberId member, const MemberFacts& facts) {
-                          return logic_->Purchase(member, facts, *request, response);
-                        });
+  return ServeWithFacts(
+      context, Access::kMember, "",
+      [this, request, response](MemberId member, const MemberFacts& facts) {
+        return logic_->Purchase(member, facts, *request, response);
+      },
+      [request, response](auto* stub, auto* outgoing, auto done) {
+        stub->async()->PurchaseCredits(outgoing, request, response, std::move(done));
+      });
 }
 
 grpc::ServerUnaryReactor* CreditHandler::ReserveCredit(grpc::CallbackServerContext* context,
@@ -131,32 +153,43 @@ grpc::ServerUnaryReactor* CreditHandler::ReserveCredit(grpc::CallbackServerConte
     reactor->Finish(ToGrpcStatus(caller.ok() ? bad : caller.status()));
     return reactor;
   }
-  return ServeWithFacts(context, Access::kService, request->member_id(),
-                        [this, request, response](MemberId member, const MemberFacts& facts) {
-                          return logic_->Reserve(member, facts, request->inmail_id(),
-                                                 response->mutable_hold());
-                        });
+  return ServeWithFacts(
+      context, Access::kService, request->member_id(),
+      [this, request, response](MemberId member, const MemberFacts& facts) {
+        return logic_->Reserve(member, facts, request->inmail_id(), response->mutable_hold());
+      },
+      [request, response](auto* stub, auto* outgoing, auto done) {
+        stub->async()->ReserveCredit(outgoing, request, response, std::move(done));
+      });
 }
 
 grpc::ServerUnaryReactor* CreditHandler::CommitHold(grpc::CallbackServerContext* context,
                                                     const v1::CommitHoldRequest* request,
                                                     v1::CommitHoldResponse* response) {
   return ServeHold(context, request->member_id(), request->inmail_id(), response->mutable_hold(),
-                   &CreditLogic::Commit);
+                   &CreditLogic::Commit,
+                   [request, response](auto* stub, auto* outgoing, auto done) {
+                     stub->async()->CommitHold(outgoing, request, response, std::move(done));
+                   });
 }
 
 grpc::ServerUnaryReactor* CreditHandler::VoidHold(grpc::CallbackServerContext* context,
                                                   const v1::VoidHoldRequest* request,
                                                   v1::VoidHoldResponse* response) {
   return ServeHold(context, request->member_id(), request->inmail_id(), response->mutable_hold(),
-                   &CreditLogic::Void);
+                   &CreditLogic::Void, [request, response](auto* stub, auto* outgoing, auto done) {
+                     stub->async()->VoidHold(outgoing, request, response, std::move(done));
+                   });
 }
 
 grpc::ServerUnaryReactor* CreditHandler::RefundInMail(grpc::CallbackServerContext* context,
                                                       const v1::RefundInMailRequest* request,
                                                       v1::RefundInMailResponse* response) {
   return ServeHold(context, request->member_id(), request->inmail_id(), response->mutable_hold(),
-                   &CreditLogic::Refund);
+                   &CreditLogic::Refund,
+                   [request, response](auto* stub, auto* outgoing, auto done) {
+                     stub->async()->RefundInMail(outgoing, request, response, std::move(done));
+                   });
 }
 
 }  // namespace liaison::credits

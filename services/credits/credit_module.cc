@@ -7,16 +7,20 @@
 namespace liaison::credits {
 
 CreditModule::CreditModule(const ServiceDeps& deps, CreditConfig logic_config,
-                           absl::Duration sweep_interval, std::shared_ptr<grpc::Channel> identity)
-    : store_(deps.store),
+                           absl::Duration sweep_interval, std::shared_ptr<grpc::Channel> identity,
+                           ShardChannels peers)
+    : peer_channels_(std::move(peers)),
+      peers_(peer_channels_),
+      store_(deps.store),
       logic_(&store_, deps.clock, std::move(logic_config), deps.metrics->registry()),
       // Ledger writes wait for an fsync; RocksDB commits concurrent ones as a group.
       writers_(8),
       identity_channel_(std::move(identity)),
       identity_(identity::v1::IdentityService::NewStub(identity_channel_)),
       tokens_("credits", *deps.signing_key, deps.token_clock),
-      tiers_(&logic_, &store_, identity_.get(), &tokens_, deps.metrics->registry()),
-      handler_(&logic_, deps.verifier, &writers_, identity_.get(), &tokens_, &tiers_),
+      tiers_(&logic_, &store_, identity_.get(), &tokens_, deps.shard, deps.metrics->registry()),
+      handler_(&logic_, deps.verifier, &writers_, identity_.get(), &tokens_, &tiers_, deps.shard,
+               &peers_),
       sweeper_([this, sweep_interval] { SweepLoop(sweep_interval); }) {}
 
 CreditModule::~CreditModule() { Stop(); }
@@ -52,7 +56,10 @@ ServiceSpec CreditServiceSpec(CreditsConfig config) {
   return ServiceSpec{
       "credits", CreditStore::Families(),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
-        RETURN_IF_ERROR(RequireOneShard(*deps.shard, "credits"));
+        ASSIGN_OR_RETURN(size_t moved, CreditStore::UpgradeLayout(deps.store));
+        if (moved > 0) LogInfo("store_layout_upgraded", {{"records", static_cast<int64_t>(moved)}});
+        ASSIGN_OR_RETURN(auto peers,
+                         ShardChannels::Open(*deps.map, "credits", "", *deps.config, deps.metrics));
         CreditConfig logic_config;
         ASSIGN_OR_RETURN(logic_config.packs, ParsePacks(config.packs));
         logic_config.hold_timeout = absl::Seconds(config.hold_timeout_seconds);
@@ -60,7 +67,7 @@ ServiceSpec CreditServiceSpec(CreditsConfig config) {
                          NewChannel(config.identity_address, *deps.config, deps.metrics));
         auto module = std::make_unique<CreditModule>(deps, std::move(logic_config),
                                                      absl::Seconds(config.sweep_interval_seconds),
-                                                     std::move(channel));
+                                                     std::move(channel), std::move(peers));
         RETURN_IF_ERROR(module->StartTierFeed());
         return std::unique_ptr<ServiceModule>(std::move(module));
       }};

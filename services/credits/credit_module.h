@@ -33,8 +33,9 @@ struct CreditsConfig {
 
 class CreditModule final : public ServiceModule {
  public:
+  // `peers`: a channel to each shard of credits (common/shard_router.h).
   CreditModule(const ServiceDeps& deps, CreditConfig logic_config, absl::Duration sweep_interval,
-               std::shared_ptr<grpc::Channel> identity);
+               std::shared_ptr<grpc::Channel> identity, ShardChannels peers);
   ~CreditModule() override;
 
   // Starts following identity's change feed from the stored cursor.
@@ -46,6 +47,8 @@ class CreditModule final : public ServiceModule {
  private:
   void SweepLoop(absl::Duration interval);
 
+  ShardChannels peer_channels_;
+  ShardStubs<v1::CreditService> peers_;
   CreditStore store_;
   CreditLogic logic_;
   WorkerPool writers_;

@@ -1,19 +1,22 @@
 #include "services/credits/credit_store.h"
 
 #include "common/keys.h"
+#include "common/shard_map.h"
 #include "common/status.h"
 
 namespace liaison::credits {
 namespace keys {
 
-std::string Account(MemberId m) { return KeyBuilder('A').U64(m).key(); }
+std::string Account(MemberId m) { return KeyBuilder::ForMember('A', m).key(); }
 std::string Entry(MemberId m, int64_t seq) {
-  return KeyBuilder('L').U64(m).U64Desc(static_cast<uint64_t>(seq)).key();
+  return KeyBuilder::ForMember('L', m).U64Desc(static_cast<uint64_t>(seq)).key();
 }
-std::string EntryPrefix(MemberId m) { return KeyBuilder('L').U64(m).key(); }
-std::string Hold(MemberId m, absl::string_view id) { return KeyBuilder('H').U64(m).Str(id).key(); }
+std::string EntryPrefix(MemberId m) { return KeyBuilder::ForMember('L', m).key(); }
+std::string Hold(MemberId m, absl::string_view id) {
+  return KeyBuilder::ForMember('H', m).Str(id).key();
+}
 std::string Purchase(MemberId m, absl::string_view k) {
-  return KeyBuilder('K').U64(m).Str(k).key();
+  return KeyBuilder::ForMember('K', m).Str(k).key();
 }
 std::string Expiry(absl::Time t, MemberId m, absl::string_view id) {
   return KeyBuilder('X').Time(t).U64(m).Str(id).key();
@@ -23,7 +26,12 @@ std::string FeedCursor(absl::string_view feed) { return KeyBuilder('F').Str(feed
 
 }  // namespace keys
 
-std::vector<ColumnFamilySpec> CreditStore::Families() { return {{"ledger", 9}, {"expiry", 0}}; }
+// Ledger prefixes: partition (2), kind, member (8).
+std::vector<ColumnFamilySpec> CreditStore::Families() { return {{"ledger", 11}, {"expiry", 0}}; }
+
+absl::StatusOr<size_t> CreditStore::UpgradeLayout(Store* store) {
+  return PartitionMemberKeys(store, store->Family("ledger"), "ALHK");
+}
 
 CreditStore::CreditStore(Store* store)
     : store_(store), ledger_(store->Family("ledger")), expiry_(store->Family("expiry")) {}
@@ -89,19 +97,23 @@ void CreditStore::PutFeedCursor(rocksdb::WriteBatch* batch, absl::string_view fe
 
 absl::StatusOr<std::vector<MemberId>> CreditStore::AccountMembers(MemberId after,
                                                                   size_t limit) const {
+  // Accounts are in key order: partition by partition, one seek each.
   auto it = store_->NewIterator(ledger_, /*prefix_scan=*/false);
   std::vector<MemberId> out;
-  it->Seek(keys::Account(after));
-  for (; it->Valid() && out.size() < limit; it->Next()) {
-    KeyReader reader(absl::string_view(it->key().data(), it->key().size()));
-    char kind;
-    MemberId member;
-    if (!reader.Kind(&kind) || kind != 'A') break;
-    if (!reader.U64(&member)) return absl::DataLossError("an account key does not parse");
-    if (member == after && after != 0) continue;
-    out.push_back(member);
+  for (uint32_t p = after == 0 ? 0 : PartitionOf(after); p < kPartitions && out.size() < limit;
+       ++p) {
+    const std::string prefix = {static_cast<char>(p >> 8), static_cast<char>(p & 0xff), 'A'};
+    const bool resume = after != 0 && p == PartitionOf(after);
+    for (it->Seek(resume ? keys::Account(after) : prefix);
+         it->Valid() && out.size() < limit && it->key().starts_with(prefix); it->Next()) {
+      KeyReader reader(absl::string_view(it->key().data(), it->key().size()).substr(3));
+      MemberId member;
+      if (!reader.U64(&member)) return absl::DataLossError("an account key does not parse");
+      if (resume && member == after) continue;
+      out.push_back(member);
+    }
+    RETURN_IF_ERROR(FromRocksStatus(it->status(), "account scan"));
   }
-  RETURN_IF_ERROR(FromRocksStatus(it->status(), "account scan"));
   return out;
 }
 

@@ -1,13 +1,16 @@
-// The credits store. Family "ledger" (prefix scans on kind + member):
-//   'A' member              -> storage Account (balances, tier seen, cycle)
-//   'L' member -sequence    -> LedgerEntry, newest first
-//   'H' member inmail_id    -> Hold
-//   'K' member key          -> storage Purchase (idempotency)
+// The credits store. Family "ledger" (prefix scans on partition + kind +
+// member; member-keyed keys start with the member's partition,
+// KeyBuilder::ForMember):
+//   p 'A' member            -> storage Account (balances, tier seen, cycle)
+//   p 'L' member -sequence  -> LedgerEntry, newest first
+//   p 'H' member inmail_id  -> Hold
+//   p 'K' member key        -> storage Purchase (idempotency)
 //   'F' feed                -> the cursor (8 bytes big-endian) of a change
 //                              feed this service follows ("identity"): every
 //                              change up to it is applied. Written with the
 //                              ledger entries a change became (one batch).
-// Family "expiry" (scanned in time order by the sweeper):
+// Family "expiry" (scanned in time order by the sweeper; an index of this
+// shard's open holds, so not partitioned):
 //   'X' expire_time member inmail_id -> ""   open holds by expiry
 #ifndef LIAISON_SERVICES_CREDITS_CREDIT_STORE_H_
 #define LIAISON_SERVICES_CREDITS_CREDIT_STORE_H_
@@ -44,6 +47,9 @@ struct ExpiredHold {
 class CreditStore final {
  public:
   static std::vector<ColumnFamilySpec> Families();
+  // Rewrites the ledger keys of a store written before partitions (once,
+  // at start); returns how many records moved.
+  static absl::StatusOr<size_t> UpgradeLayout(Store* store);
   explicit CreditStore(Store* store);
 
   Store* store() const { return store_; }
@@ -66,8 +72,8 @@ class CreditStore final {
   absl::StatusOr<std::optional<uint64_t>> GetFeedCursor(absl::string_view feed) const;
   // Puts `cursor` as `feed`'s cursor into `batch`.
   void PutFeedCursor(rocksdb::WriteBatch* batch, absl::string_view feed, uint64_t cursor) const;
-  // Up to `limit` members with an account, in id order, after `after`
-  // (0: from the first).
+  // Up to `limit` members with an account, in key order (partition, then
+  // id), after `after` (0: from the first).
   absl::StatusOr<std::vector<MemberId>> AccountMembers(MemberId after, size_t limit) const;
   // Holds whose expiry is at or before `now`, oldest first.
   absl::StatusOr<std::vector<ExpiredHold>> Expired(absl::Time now, size_t limit) const;

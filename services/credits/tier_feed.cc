@@ -27,8 +27,13 @@ absl::Status StreamFailed(const absl::Status& status) {
 
 TierFeed::TierFeed(CreditLogic* logic, const CreditStore* store,
                    identity::v1::IdentityService::Stub* identity, ServiceTokenSource* tokens,
-                   prometheus::Registry& registry)
-    : logic_(logic), store_(store), identity_(identity), tokens_(tokens), registry_(registry) {}
+                   const ShardIdentity* shard, prometheus::Registry& registry)
+    : logic_(logic),
+      store_(store),
+      identity_(identity),
+      tokens_(tokens),
+      shard_(shard),
+      registry_(registry) {}
 
 TierFeed::~TierFeed() { Stop(); }
 
@@ -122,6 +127,8 @@ grpc::Status TierFeed::Run(grpc::ClientContext* context, std::optional<uint64_t>
                                                 {"error", member.status().ToString()}});
             continue;
           }
+          // Another shard's member: that shard applies it.
+          if (shard_ != nullptr && !shard_->Owns(*member)) continue;
           TierEvent event;
           event.cursor = change.cursor();
           event.member = *member;

@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "common/client.h"
 #include "common/feed_follower.h"
+#include "common/shard_map.h"
 #include "liaison/identity/v1/identity.grpc.pb.h"
 #include "services/credits/credit_logic.h"
 #include "services/credits/credit_store.h"
@@ -43,9 +44,11 @@ class TierFeed final {
   // How long a read waits for the feed before it falls back.
   static constexpr absl::Duration kReadWait = absl::Seconds(1);
 
+  // `shard`: changes of members another shard owns are passed over (that
+  // shard applies them); null applies every change.
   TierFeed(CreditLogic* logic, const CreditStore* store,
            identity::v1::IdentityService::Stub* identity, ServiceTokenSource* tokens,
-           prometheus::Registry& registry);
+           const ShardIdentity* shard, prometheus::Registry& registry);
   ~TierFeed();
 
   TierFeed(const TierFeed&) = delete;
@@ -74,6 +77,7 @@ class TierFeed final {
   const CreditStore* const store_;
   identity::v1::IdentityService::Stub* const identity_;
   ServiceTokenSource* const tokens_;
+  const ShardIdentity* const shard_;
   prometheus::Registry& registry_;
   std::unique_ptr<FeedFollower> follower_;
   // The stored cursor; only the follower's stream thread touches it.

@@ -34,8 +34,8 @@ ServiceSpec PrivacyServiceSpec(PrivacyConfig config) {
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
         ASSIGN_OR_RETURN(size_t moved, PrivacyStore::UpgradeLayout(deps.store));
         if (moved > 0) LogInfo("store_layout_upgraded", {{"records", static_cast<int64_t>(moved)}});
-        ASSIGN_OR_RETURN(auto peers, ShardChannels::Open(deps.shard->map(), "privacy", "",
-                                                         *deps.config, deps.metrics));
+        ASSIGN_OR_RETURN(auto peers,
+                         ShardChannels::Open(*deps.map, "privacy", "", *deps.config, deps.metrics));
         ChangeFeedOptions options;
         options.name = "privacy";
         options.retention = config.change_retention;

@@ -27,33 +27,8 @@ std::string PrivacyStore::MemberKey(MemberId member) {
 }
 
 absl::StatusOr<size_t> PrivacyStore::UpgradeLayout(Store* store) {
-  // Before partitions, keys were kind + member: their first byte is a kind
-  // letter, past every partitioned key (common/keys.h).
-  rocksdb::ColumnFamilyHandle* family = store->Family(kFamily);
-  auto it = store->NewIterator(family, /*prefix_scan=*/false);
-  rocksdb::WriteBatch batch;
-  size_t moved = 0;
-  auto flush = [&]() -> absl::Status {
-    if (batch.Count() == 0) return absl::OkStatus();
-    RETURN_IF_ERROR(store->Write(&batch, Durability::kSynced));
-    batch.Clear();
-    return absl::OkStatus();
-  };
-  for (it->Seek(rocksdb::Slice("\x10", 1)); it->Valid(); it->Next()) {
-    KeyReader reader(absl::string_view(it->key().data(), it->key().size()));
-    char kind = 0;
-    MemberId member = 0;
-    if (!reader.Kind(&kind) || (kind != kSettingsKind && kind != kMemberKind) ||
-        !reader.U64(&member) || !reader.AtEnd()) {
-      return absl::DataLossError("privacy store: a key of no known layout");
-    }
-    batch.Put(family, KeyBuilder::ForMember(kind, member).key(), it->value());
-    batch.Delete(family, it->key());
-    if (++moved % 1000 == 0) RETURN_IF_ERROR(flush());
-  }
-  RETURN_IF_ERROR(FromRocksStatus(it->status(), "upgrade scan"));
-  RETURN_IF_ERROR(flush());
-  return moved;
+  return PartitionMemberKeys(store, store->Family(kFamily),
+                             std::string({kSettingsKind, kMemberKind}));
 }
 
 PrivacyStore::PrivacyStore(Store* store, ChangeFeed* feed)

@@ -10,6 +10,7 @@
 #include "services/privacy/privacy_module.h"
 #include "services/privacy/privacy_store.h"
 #include "tests/support/process.h"
+#include "tests/support/shard_maps.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_service.h"
@@ -18,20 +19,12 @@ namespace liaison::privacy {
 namespace {
 
 using testing::FreePort;
+using testing::ShardHeader;
 using testing::StatusIs;
 using testing::TestService;
 using Code = absl::StatusCode;
 
 const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
-
-ShardMap TwoShards(int port0, int port1) {
-  return ShardMap::Parse(absl::StrCat(R"({"epoch": 5, "shards": [)",
-                                      R"({"partitions": "0-2047", "privacy": "127.0.0.1:)", port0,
-                                      R"("}, {"partitions": "2048-4095", "privacy": "127.0.0.1:)",
-                                      port1, R"("}]})"),
-                         "test")
-      .value();
-}
 
 // The first member ids past `from` owned by `shard`.
 MemberId OnShard(const ShardMap& map, size_t shard, MemberId from = 1) {
@@ -44,7 +37,7 @@ struct Fixture {
   ManualClock clock{kNow};
   int port0 = FreePort();
   int port1 = FreePort();
-  ShardMap map = TwoShards(port0, port1);
+  ShardMap map = testing::TwoShards("privacy", port0, port1, 5);
   TestService shard0{PrivacyServiceSpec(), dir0.path(), &clock, ShardIdentity(map, 0), port0};
   TestService shard1{PrivacyServiceSpec(), dir1.path(), &clock, ShardIdentity(map, 1), port1};
   std::unique_ptr<v1::PrivacyService::Stub> stub0 = v1::PrivacyService::NewStub(shard0.channel());
@@ -76,12 +69,6 @@ v1::UpdateSettingsRequest TurnOffInMail() {
   request.mutable_settings()->set_inmail_acceptance(false);
   request.mutable_update_mask()->add_paths("inmail_acceptance");
   return request;
-}
-
-std::string ShardHeader(const grpc::ClientContext& context) {
-  const auto& metadata = context.GetServerInitialMetadata();
-  auto it = metadata.find(kShardHeader);
-  return it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
 }
 
 TEST_CASE("Sharded privacy: registering members splits them among their shards") {

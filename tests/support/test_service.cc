@@ -33,8 +33,8 @@ TestService::TestService(ServiceSpec spec, std::string data_dir, const Clock* cl
 void TestService::Start() {
   store_ = ValueOrThrow(Store::Open({data_dir_, spec_.column_families}));
   metrics_ = std::make_unique<Metrics>(spec_.name);
-  ServiceDeps deps{&config_, store_.get(), &verifier_, metrics_.get(),
-                   clock_,   &kTestKey,    clock_,     &shard_};
+  ServiceDeps deps{&config_,  store_.get(), &verifier_, metrics_.get(), clock_,
+                   &kTestKey, clock_,       &shard_,    &shard_.map()};
   module_ = ValueOrThrow(spec_.create(deps));
   server_ = ValueOrThrow(Server::Start(config_, module_->services(), metrics_.get(), &shard_));
   // A restart comes back on the same port, so the services calling this one

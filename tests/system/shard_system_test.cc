@@ -93,6 +93,66 @@ TEST_CASE("Two privacy shards: any of them serves any member, through buf curl")
   CHECK(head(shard1) == 1);
 }
 
+TEST_CASE("Two credits shards behind one identity: a member's credits, asked anywhere") {
+  TempDir dir;
+  const std::string key = WriteKey(dir);
+  const int port0 = FreePort();
+  const int port1 = FreePort();
+  const std::string json = absl::StrCat(
+      R"({"epoch": 3, "shards": [)", R"({"partitions": "0-2047", "credits": "127.0.0.1:)", port0,
+      R"("},)", R"({"partitions": "2048-4095", "credits": "127.0.0.1:)", port1, R"("}]})");
+  const std::string map_file = WriteMap(dir, "map.json", json);
+  const ShardMap map = ShardMap::Parse(json, "test").value();
+  // identity is not sharded: it runs without the map, credits shards call it.
+  RunningService identity =
+      StartService(LIAISON_IDENTITY_BIN, dir.Sub("identity"), key, dir.Sub("i.log"));
+  const std::vector<std::string> to_identity = {"--identity-address",
+                                                "127.0.0.1:" + std::to_string(identity.grpc_port),
+                                                "--shard-map", map_file, "--shard-index"};
+  auto flags = [&](const char* index) {
+    auto out = to_identity;
+    out.push_back(index);
+    return out;
+  };
+  RunningService credits0 =
+      StartService(LIAISON_CREDITS_BIN, dir.Sub("c0"), key, dir.Sub("c0.log"), flags("0"), port0);
+  RunningService credits1 =
+      StartService(LIAISON_CREDITS_BIN, dir.Sub("c1"), key, dir.Sub("c1.log"), flags("1"), port1);
+  const std::string admin = CtlToken(key, {"--service", "admin"});
+  std::string member;
+  for (int i = 0; i < 64 && member.empty(); ++i) {
+    auto call =
+        CallRpc(identity, "liaison.identity.v1.IdentityService/CreateMember", admin,
+                absl::StrCat(R"({"handle":"member)", i, R"(","displayName":"M","email":"member)", i,
+                             R"(@example.com"})"));
+    INFO(call.output);
+    REQUIRE(call.exit_code == 0);
+    const std::string id = nlohmann::json::parse(call.output)["member"]["memberId"];
+    if (map.ShardOf(std::stoull(id)) == 1) member = id;
+  }
+  REQUIRE_FALSE(member.empty());
+  REQUIRE(
+      CallRpc(identity, "liaison.identity.v1.IdentityService/SetAccountTier", admin,
+              nlohmann::json{{"memberId", member}, {"tier", "ACCOUNT_TIER_SALES_NAVIGATOR"}}.dump())
+          .exit_code == 0);
+
+  // Asked at shard 0, answered by shard 1.
+  auto balance = BufCurl({"-v", "-H", "authorization: Bearer " + CtlToken(key, {member}), "-d",
+                          "{}", credits0.Url() + "/liaison.credits.v1.CreditService/GetBalance"});
+  INFO(balance.output);
+  REQUIRE(balance.exit_code == 0);
+  CHECK(Contains(balance.output, "Liaison-Shard: 1/3"));
+  CHECK(Contains(balance.output, "\"monthlyAvailable\": \"50\""));
+  const std::string hold = nlohmann::json{{"memberId", member}, {"inmailId", "im-1"}}.dump();
+  const std::string messaging = CtlToken(key, {"--service", "messaging"});
+  CHECK(CallRpc(credits0, "liaison.credits.v1.CreditService/ReserveCredit", messaging, hold)
+            .exit_code == 0);
+  auto committed =
+      CallRpc(credits1, "liaison.credits.v1.CreditService/CommitHold", messaging, hold);
+  INFO(committed.output);
+  CHECK(Contains(committed.output, "HOLD_STATE_COMMITTED"));
+}
+
 TEST_CASE("A shard map or index that cannot work stops start-up with one line saying why") {
   TempDir dir;
   const std::string key = WriteKey(dir);
@@ -129,7 +189,11 @@ TEST_CASE("A shard map or index that cannot work stops start-up with one line sa
 
   // The services not sharded yet say so rather than serve members they
   // should not own.
-  result = start(LIAISON_IDENTITY_BIN, {"--shard-map", good});
+  const std::string with_identity =
+      WriteMap(dir, "identity.json",
+               R"({"epoch":1,"shards":[{"partitions":"0-2047","identity":"127.0.0.1:1"},)"
+               R"({"partitions":"2048-4095","identity":"127.0.0.1:2"}]})");
+  result = start(LIAISON_IDENTITY_BIN, {"--shard-map", with_identity});
   INFO(result.output);
   CHECK(result.exit_code == 1);
   CHECK(Contains(result.output, "identity does not run sharded yet"));

@@ -1,0 +1,35 @@
+// Shard maps for tests of sharded services (common/shard_map.h).
+#ifndef LIAISON_TESTS_SUPPORT_SHARD_MAPS_H_
+#define LIAISON_TESTS_SUPPORT_SHARD_MAPS_H_
+
+#include <grpcpp/client_context.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/shard_map.h"
+#include "common/shard_router.h"
+
+namespace liaison::testing {
+
+// Two shards of `service` on loopback ports, partitions split in half.
+inline ShardMap TwoShards(const std::string& service, int port0, int port1, uint64_t epoch) {
+  return ShardMap::Parse(
+             absl::StrCat(R"({"epoch": )", epoch, R"(, "shards": [{"partitions": "0-2047", ")",
+                          service, R"(": "127.0.0.1:)", port0,
+                          R"("}, {"partitions": "2048-4095", ")", service, R"(": "127.0.0.1:)",
+                          port1, R"("}]})"),
+             "test")
+      .value();
+}
+
+// The liaison-shard header a call's answer carried ("" if none).
+inline std::string ShardHeader(const grpc::ClientContext& context) {
+  const auto& metadata = context.GetServerInitialMetadata();
+  auto it = metadata.find(kShardHeader);
+  return it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
+}
+
+}  // namespace liaison::testing
+
+#endif  // LIAISON_TESTS_SUPPORT_SHARD_MAPS_H_
