@@ -12,7 +12,10 @@
 # Environment: LIAISON_HOME (default: <repo>/.liaison) holds the local data,
 # logs and the dev signing key; BUILD_DIR (default: <repo>/build);
 # LIAISON_PORT_OFFSET (default 0) is added to every port, so a second copy
-# can run beside the first (liaisonctl's default addresses follow it too).
+# can run beside the first (liaisonctl's default addresses follow it too);
+# LIAISON_SHARDS (default 1, at most 16) runs that many shards of the services
+# that shard (privacy and credits so far), shard i on the usual ports + 100*i,
+# with data and logs per shard and the map in $LIAISON_HOME/shard-map.json.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -110,10 +113,56 @@ refuse_if_running() {
   fi
 }
 
+# The services to start, ports moved by $1 (the offset), one line each:
+# name (liaison-<name before any -N>), gRPC port, metrics port, flags. With
+# $2 shards (>1), privacy and credits run as privacy-0.., credits-0.. under
+# the map $3, which is written here; identity and messaging (one each) call
+# shard 0, which forwards, and messaging reads the map to follow every
+# privacy shard's change feed.
+service_entries() {
+  local offset="$1" shards="$2" map="$3" entry base=()
+  for entry in "${SERVICES[@]}"; do
+    base+=("$(awk -v o="$offset" '{ for (i = 1; i <= NF; i++) {
+        if ($i ~ /^[0-9]+$/) $i += o; else if ($i ~ /:[0-9]+$/) { split($i, a, ":"); $i = a[1] ":" a[2] + o } }
+      print }' <<<"$entry")")
+  done
+  if [ "$shards" = 1 ]; then
+    printf '%s\n' "${base[@]}"
+    return
+  fi
+  local i sep
+  {
+    echo '{"epoch": 1, "shards": ['
+    for ((i = 0; i < shards; i++)); do
+      sep=","; [ "$i" -lt $((shards - 1)) ] || sep=""
+      printf '  {"partitions": "%d-%d", "privacy": "127.0.0.1:%d", "credits": "127.0.0.1:%d"}%s\n' \
+        $((i * 4096 / shards)) $(((i + 1) * 4096 / shards - 1)) \
+        $((50054 + 100 * i + offset)) $((50053 + 100 * i + offset)) "$sep"
+    done
+    echo ']}'
+  } >"$map"
+  for ((i = 0; i < shards; i++)); do
+    echo "privacy-$i $((50054 + 100 * i + offset)) $((9104 + 100 * i + offset))" \
+      "--shard-map $map --shard-index $i"
+  done
+  echo "${base[1]}"
+  for ((i = 0; i < shards; i++)); do
+    echo "credits-$i $((50053 + 100 * i + offset)) $((9103 + 100 * i + offset))" \
+      "--identity-address 127.0.0.1:$((50051 + offset)) --shard-map $map --shard-index $i"
+  done
+  # messaging is not sharded yet: one of it, following every privacy shard's feed.
+  echo "${base[3]} --shard-map $map"
+}
+
 run_local() {
   refuse_if_running
   mkdir -p "$LIAISON_HOME/data" "$LIAISON_HOME/logs"
   local offset="${LIAISON_PORT_OFFSET:-0}"
+  local shards="${LIAISON_SHARDS:-1}"
+  if ! [[ "$shards" =~ ^[0-9]+$ ]] || [ "$shards" -lt 1 ] || [ "$shards" -gt 16 ]; then
+    log "LIAISON_SHARDS must be a whole number from 1 to 16, not \"$shards\""
+    exit 2
+  fi
   local pidfile="$LIAISON_HOME/dev.pid"
   local binary
   for binary in services/privacy/liaison-privacy services/identity/liaison-identity \
@@ -149,15 +198,13 @@ run_local() {
   }
   # Whatever ends this script (Ctrl-C, SIGTERM, a failed step) stops the services.
   trap stop_all INT TERM EXIT
-  local entry name grpc metrics extra
-  for entry in "${SERVICES[@]}"; do
-    # The ports of this service and of those it calls, moved by the offset.
-    entry="$(awk -v o="$offset" '{ for (i = 1; i <= NF; i++) {
-        if ($i ~ /^[0-9]+$/) $i += o; else if ($i ~ /:[0-9]+$/) { split($i, a, ":"); $i = a[1] ":" a[2] + o } }
-      print }' <<<"$entry")"
+  local entry name grpc metrics extra entries
+  mapfile -t entries < <(service_entries "$offset" "$shards" "$LIAISON_HOME/shard-map.json")
+  [ "$shards" = 1 ] || log "$shards shards of privacy and credits (map: $LIAISON_HOME/shard-map.json)"
+  for entry in "${entries[@]}"; do
     read -r name grpc metrics extra <<<"$entry"
     # shellcheck disable=SC2086 # extra holds several flags
-    "$BUILD_DIR/services/$name/liaison-$name" \
+    "$BUILD_DIR/services/${name%%-*}/liaison-${name%%-*}" \
       --data-dir "$LIAISON_HOME/data/$name" --signing-key-file "$key" \
       --grpc-port "$grpc" --metrics-port "$metrics" $extra \
       2>>"$LIAISON_HOME/logs/$name.log" &

@@ -75,7 +75,7 @@ void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone
   g->known_relationship = deps_.model->Relationship(sender, recipient);
   if (with_settings) g->known_settings = deps_.model->Settings(recipient);
   g->ask_identity = !g->known_relationship || !deps_.identity_feed->Live();
-  g->ask_privacy = with_settings && (!g->known_settings || !deps_.privacy_feed->Live());
+  g->ask_privacy = with_settings && (!g->known_settings || !deps_.PrivacyLive(recipient));
   g->pending = int{g->ask_identity} + int{g->ask_privacy};
   ReadModel* model = deps_.model;
   auto finish = [g, model, recipient] {
@@ -130,11 +130,12 @@ void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone
   if (g->ask_privacy) {
     deps_.tokens->Prepare(&g->privacy.context, kCallTimeout);
     g->privacy.request.set_member_id(FormatMemberId(recipient));
-    deps_.privacy->async()->GetSettings(&g->privacy.context, &g->privacy.request,
-                                        &g->privacy.response, [g, finish](grpc::Status s) {
-                                          g->privacy_status = s;
-                                          finish();
-                                        });
+    deps_.privacy->For(recipient)->async()->GetSettings(&g->privacy.context, &g->privacy.request,
+                                                        &g->privacy.response,
+                                                        [g, finish](grpc::Status s) {
+                                                          g->privacy_status = s;
+                                                          finish();
+                                                        });
   }
 }
 
@@ -192,7 +193,7 @@ void MessagingHandler::FetchFocusedInbox(MemberId member,
     return !settings.has_focused_inbox() || settings.focused_inbox();
   };
   auto known = deps_.model->Settings(member);
-  if (known && deps_.privacy_feed->Live()) {
+  if (known && deps_.PrivacyLive(member)) {
     deps_.model->Count(ModelSource::kModel);
     return done(focused(*known));
   }
@@ -200,7 +201,7 @@ void MessagingHandler::FetchFocusedInbox(MemberId member,
       std::make_shared<Call<privacy::v1::GetSettingsRequest, privacy::v1::GetSettingsResponse>>();
   deps_.tokens->Prepare(&call->context, kCallTimeout);
   call->request.set_member_id(FormatMemberId(member));
-  deps_.privacy->async()->GetSettings(
+  deps_.privacy->For(member)->async()->GetSettings(
       &call->context, &call->request, &call->response,
       [call, member, model = deps_.model, known, focused, done = std::move(done)](grpc::Status s) {
         if (Unreachable(s) && known) {
@@ -370,10 +371,10 @@ void MessagingHandler::ShareWith(const Caller& caller, const std::string& conver
   };
   std::vector<MemberId> members = {caller.member_id};
   members.insert(members.end(), others->begin(), others->end());
-  if (deps_.privacy_feed->Live()) {
+  {
     std::vector<bool> on;
     for (MemberId m : members) {
-      auto settings = deps_.model->Settings(m);
+      auto settings = deps_.PrivacyLive(m) ? deps_.model->Settings(m) : nullptr;
       if (!settings) break;
       on.push_back(settings->read_receipts_and_typing());
     }
@@ -386,22 +387,25 @@ void MessagingHandler::ShareWith(const Caller& caller, const std::string& conver
       Call<privacy::v1::BatchGetSettingsRequest, privacy::v1::BatchGetSettingsResponse>>();
   deps_.tokens->Prepare(&call->context, kCallTimeout);
   for (MemberId m : members) call->request.add_member_ids(FormatMemberId(m));
-  deps_.privacy->async()->BatchGetSettings(
-      &call->context, &call->request, &call->response,
-      [call, model = deps_.model, members = std::move(members),
-       share = std::move(share)](grpc::Status s) {
-        const auto& settings = call->response.settings();
-        std::vector<bool> on;
-        if (s.ok() && settings.size() == static_cast<int>(members.size())) {
-          model->Count(ModelSource::kAsked);
-          for (size_t i = 0; i < members.size(); ++i) {
-            const auto& one = settings[static_cast<int>(i)];
-            model->OfferSettings(members[i], one, call->response.change_cursor());
-            on.push_back(one.read_receipts_and_typing());
-          }
-        }
-        share(on);
-      });
+  // Any privacy shard splits a batch among the shards that own its members.
+  deps_.privacy->For(caller.member_id)
+      ->async()
+      ->BatchGetSettings(&call->context, &call->request, &call->response,
+                         [call, model = deps_.model, members = std::move(members),
+                          share = std::move(share)](grpc::Status s) {
+                           const auto& settings = call->response.settings();
+                           std::vector<bool> on;
+                           if (s.ok() && settings.size() == static_cast<int>(members.size())) {
+                             model->Count(ModelSource::kAsked);
+                             for (size_t i = 0; i < members.size(); ++i) {
+                               const auto& one = settings[static_cast<int>(i)];
+                               model->OfferSettings(members[i], one,
+                                                    call->response.change_cursor());
+                               on.push_back(one.read_receipts_and_typing());
+                             }
+                           }
+                           share(on);
+                         });
 }
 
 }  // namespace liaison::messaging

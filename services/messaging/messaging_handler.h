@@ -7,11 +7,13 @@
 #define LIAISON_SERVICES_MESSAGING_MESSAGING_HANDLER_H_
 
 #include <functional>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "common/auth.h"
 #include "common/client.h"
 #include "common/feed_follower.h"
+#include "common/shard_router.h"
 #include "common/worker_pool.h"
 #include "liaison/credits/v1/credits.grpc.pb.h"
 #include "liaison/identity/v1/identity.grpc.pb.h"
@@ -25,14 +27,21 @@ namespace liaison::messaging {
 
 struct Dependencies {
   identity::v1::IdentityService::Stub* identity;
-  privacy::v1::PrivacyService::Stub* privacy;
+  // One stub per privacy shard (one when privacy is not sharded).
+  const ShardStubs<privacy::v1::PrivacyService>* privacy;
   credits::v1::CreditService::Stub* credits;
   ServiceTokenSource* tokens;
   // What the send policy needs of identity's and privacy's data, and the
   // feeds that keep it current: the model answers while its feed is live.
   ReadModel* model;
   const FeedFollower* identity_feed;
-  const FeedFollower* privacy_feed;
+  // Privacy's feeds, one per privacy shard, in shard order.
+  std::vector<const FeedFollower*> privacy_feeds;
+
+  // Whether the feed of `member`'s privacy shard is live.
+  bool PrivacyLive(MemberId member) const {
+    return privacy_feeds[privacy->ShardOf(member)]->Live();
+  }
 };
 
 class MessagingHandler final : public v1::MessagingService::CallbackService {

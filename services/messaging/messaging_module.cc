@@ -15,47 +15,67 @@ std::unique_ptr<FeedFollower> MessagingModule::IdentityFollower(prometheus::Regi
       request.add_kinds(kind);
     }
     auto reader = identity_->WatchChanges(context, request);
-    return IntoModel<identity::v1::WatchChangesResponse>(ModelFeed::kIdentity, identity_feed_.get(),
-                                                         context, reader.get(), after);
+    return IntoModel<identity::v1::WatchChangesResponse>(
+        ModelFeed::kIdentity, 0, identity_feed_.get(), context, reader.get(), after);
   };
   return std::make_unique<FeedFollower>(FeedFollowerOptions{"identity", "messaging"}, std::nullopt,
                                         StreamCredentials(), std::move(run),
                                         ClearOnRebuild(ModelFeed::kIdentity), registry);
 }
 
-std::unique_ptr<FeedFollower> MessagingModule::PrivacyFollower(prometheus::Registry& registry) {
-  auto run = [this](grpc::ClientContext* context, std::optional<uint64_t> after) {
+std::unique_ptr<FeedFollower> MessagingModule::PrivacyFollower(size_t shard,
+                                                               prometheus::Registry& registry) {
+  auto run = [this, shard](grpc::ClientContext* context, std::optional<uint64_t> after) {
     privacy::v1::WatchChangesRequest request;
     if (after.has_value()) request.set_after_cursor(*after);
-    auto reader = privacy_->WatchChanges(context, request);
-    return IntoModel<privacy::v1::WatchChangesResponse>(ModelFeed::kPrivacy, privacy_feed_.get(),
-                                                        context, reader.get(), after);
+    auto reader = privacy_.At(shard)->WatchChanges(context, request);
+    return IntoModel<privacy::v1::WatchChangesResponse>(
+        ModelFeed::kPrivacy, shard, privacy_feeds_[shard].get(), context, reader.get(), after);
   };
-  return std::make_unique<FeedFollower>(FeedFollowerOptions{"privacy", "messaging"}, std::nullopt,
+  // One feed per privacy shard, told apart in metrics when there are several.
+  const std::string name =
+      privacy_.size() == 1 ? std::string("privacy") : "privacy-" + std::to_string(shard);
+  return std::make_unique<FeedFollower>(FeedFollowerOptions{name, "messaging"}, std::nullopt,
                                         StreamCredentials(), std::move(run),
-                                        ClearOnRebuild(ModelFeed::kPrivacy), registry);
+                                        ClearOnRebuild(ModelFeed::kPrivacy, shard), registry);
+}
+
+std::vector<std::unique_ptr<FeedFollower>> MessagingModule::PrivacyFollowers(
+    prometheus::Registry& registry) {
+  std::vector<std::unique_ptr<FeedFollower>> followers;
+  for (size_t shard = 0; shard < privacy_.size(); ++shard) {
+    followers.push_back(PrivacyFollower(shard, registry));
+  }
+  return followers;
+}
+
+Dependencies MessagingModule::MakeDependencies() {
+  Dependencies deps{identity_.get(),      &privacy_, credits_.get(), &tokens_, &model_,
+                    identity_feed_.get(), {}};
+  for (const auto& follower : privacy_feeds_) deps.privacy_feeds.push_back(follower.get());
+  return deps;
 }
 
 template <typename Response>
-grpc::Status MessagingModule::IntoModel(ModelFeed feed, FeedFollower* follower,
+grpc::Status MessagingModule::IntoModel(ModelFeed feed, size_t shard, FeedFollower* follower,
                                         grpc::ClientContext* context,
                                         grpc::ClientReaderInterface<Response>* stream,
                                         std::optional<uint64_t> after) {
   bool first = !after.has_value();
   return follower->Follow<Response>(context, stream, [&](const Response& response) {
     // From the head: every change after the first response's cursor follows.
-    if (first) model_.Begin(feed, response.cursor());
+    if (first) model_.Begin(feed, response.cursor(), shard);
     first = false;
-    for (const auto& change : response.changes()) model_.Apply(change);
+    for (const auto& change : response.changes()) ApplyChange(change, shard);
     return absl::OkStatus();
   });
 }
 
 // The feed no longer holds the cursor: forget what it said, follow from the
 // head; the answers messaging asks for fill the model again.
-FeedFollower::Rebuild MessagingModule::ClearOnRebuild(ModelFeed feed) {
-  return [this, feed]() -> absl::StatusOr<std::optional<uint64_t>> {
-    model_.Clear(feed);
+FeedFollower::Rebuild MessagingModule::ClearOnRebuild(ModelFeed feed, size_t shard) {
+  return [this, feed, shard]() -> absl::StatusOr<std::optional<uint64_t>> {
+    model_.Clear(feed, shard);
     return std::nullopt;
   };
 }
@@ -68,8 +88,7 @@ FeedFollower::Prepare MessagingModule::StreamCredentials() {
 }
 
 MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingServiceConfig& config,
-                                 std::shared_ptr<grpc::Channel> identity,
-                                 std::shared_ptr<grpc::Channel> privacy,
+                                 std::shared_ptr<grpc::Channel> identity, ShardChannels privacy,
                                  std::shared_ptr<grpc::Channel> credits)
     : store_(deps.store),
       hub_(&store_, config.streams, &readers_),
@@ -83,22 +102,23 @@ MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingService
       writers_(16),
       readers_(4),
       identity_(identity::v1::IdentityService::NewStub(identity)),
-      privacy_(privacy::v1::PrivacyService::NewStub(privacy)),
+      privacy_channels_(std::move(privacy)),
+      privacy_(privacy_channels_),
       credits_(credits::v1::CreditService::NewStub(credits)),
       tokens_("messaging", *deps.signing_key, deps.token_clock),
-      model_(ReadModelOptions{config.read_model_entries}, deps.metrics->registry()),
+      model_(ReadModelOptions{config.read_model_entries, ReadModelOptions{}.recent_changes,
+                              privacy_channels_.map()},
+             deps.metrics->registry()),
       identity_feed_(IdentityFollower(deps.metrics->registry())),
-      privacy_feed_(PrivacyFollower(deps.metrics->registry())),
-      handler_(&logic_, deps.verifier, &writers_, &readers_, &hub_, &limiter_,
-               Dependencies{identity_.get(), privacy_.get(), credits_.get(), &tokens_, &model_,
-                            identity_feed_.get(), privacy_feed_.get()}),
+      privacy_feeds_(PrivacyFollowers(deps.metrics->registry())),
+      handler_(&logic_, deps.verifier, &writers_, &readers_, &hub_, &limiter_, MakeDependencies()),
       outbox_loop_([this, interval = absl::Seconds(config.outbox_interval_seconds)] {
         do {
           DrainOutbox();
         } while (!stop_.WaitForNotificationWithTimeout(interval));
       }) {
   identity_feed_->Start();
-  privacy_feed_->Start();
+  for (auto& follower : privacy_feeds_) follower->Start();
 }
 
 MessagingModule::~MessagingModule() { Stop(); }
@@ -111,7 +131,7 @@ void MessagingModule::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (outbox_loop_.joinable()) outbox_loop_.join();
   identity_feed_->Stop();
-  privacy_feed_->Stop();
+  for (auto& follower : privacy_feeds_) follower->Stop();
 }
 
 std::vector<ServiceEntry> MessagingModule::services() {
@@ -182,7 +202,8 @@ ServiceSpec MessagingServiceSpec(MessagingServiceConfig config) {
         ASSIGN_OR_RETURN(auto identity,
                          NewChannel(config.identity_address, *deps.config, deps.metrics));
         ASSIGN_OR_RETURN(auto privacy,
-                         NewChannel(config.privacy_address, *deps.config, deps.metrics));
+                         ShardChannels::Open(*deps.map, "privacy", config.privacy_address,
+                                             *deps.config, deps.metrics));
         ASSIGN_OR_RETURN(auto credits,
                          NewChannel(config.credits_address, *deps.config, deps.metrics));
         return std::make_unique<MessagingModule>(deps, config, std::move(identity),

@@ -15,6 +15,7 @@
 #include "common/client.h"
 #include "common/feed_follower.h"
 #include "common/server.h"
+#include "common/shard_router.h"
 #include "common/worker_pool.h"
 #include "services/messaging/event_hub.h"
 #include "services/messaging/messaging_handler.h"
@@ -42,8 +43,9 @@ struct MessagingServiceConfig {
 
 class MessagingModule final : public ServiceModule {
  public:
+  // `privacy`: a channel per privacy shard (common/shard_router.h).
   MessagingModule(const ServiceDeps& deps, const MessagingServiceConfig& config,
-                  std::shared_ptr<grpc::Channel> identity, std::shared_ptr<grpc::Channel> privacy,
+                  std::shared_ptr<grpc::Channel> identity, ShardChannels privacy,
                   std::shared_ptr<grpc::Channel> credits);
   ~MessagingModule() override;
 
@@ -65,28 +67,37 @@ class MessagingModule final : public ServiceModule {
   // fsync'ed writes. Destroyed (its queue drained) before the hub it reads for.
   WorkerPool readers_;
   std::unique_ptr<identity::v1::IdentityService::Stub> identity_;
-  std::unique_ptr<privacy::v1::PrivacyService::Stub> privacy_;
+  ShardChannels privacy_channels_;
+  ShardStubs<privacy::v1::PrivacyService> privacy_;
   std::unique_ptr<credits::v1::CreditService::Stub> credits_;
   ServiceTokenSource tokens_;
   ReadModel model_;
   // Started from the feeds' heads (the model is in memory: no stored
   // cursor); stopped in Stop().
   std::unique_ptr<FeedFollower> identity_feed_;
-  std::unique_ptr<FeedFollower> privacy_feed_;
+  std::vector<std::unique_ptr<FeedFollower>> privacy_feeds_;  // one per privacy shard
   MessagingHandler handler_;
   absl::Notification stop_;
   std::thread outbox_loop_;
 
   std::unique_ptr<FeedFollower> IdentityFollower(prometheus::Registry& registry);
-  std::unique_ptr<FeedFollower> PrivacyFollower(prometheus::Registry& registry);
+  // Privacy shard `shard`'s feed.
+  std::unique_ptr<FeedFollower> PrivacyFollower(size_t shard, prometheus::Registry& registry);
+  std::vector<std::unique_ptr<FeedFollower>> PrivacyFollowers(prometheus::Registry& registry);
+  Dependencies MakeDependencies();
   FeedFollower::Prepare StreamCredentials();
   // A Run body: applies `stream`'s changes to the model (Begin on the first
   // response of a stream from the head).
   template <typename Response>
-  grpc::Status IntoModel(ModelFeed feed, FeedFollower* follower, grpc::ClientContext* context,
+  grpc::Status IntoModel(ModelFeed feed, size_t shard, FeedFollower* follower,
+                         grpc::ClientContext* context,
                          grpc::ClientReaderInterface<Response>* stream,
                          std::optional<uint64_t> after);
-  FeedFollower::Rebuild ClearOnRebuild(ModelFeed feed);
+  void ApplyChange(const identity::v1::Change& change, size_t) { model_.Apply(change); }
+  void ApplyChange(const privacy::v1::SettingsChange& change, size_t shard) {
+    model_.Apply(change, shard);
+  }
+  FeedFollower::Rebuild ClearOnRebuild(ModelFeed feed, size_t shard = 0);
 };
 
 ServiceSpec MessagingServiceSpec(MessagingServiceConfig config);

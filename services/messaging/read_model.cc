@@ -34,7 +34,10 @@ ReadModel::ReadModel(ReadModelOptions options, prometheus::Registry& registry)
                          .Add({})),
       from_model_(AnswersFamily(registry).Add({{"source", "model"}})),
       asked_(AnswersFamily(registry).Add({{"source", "asked"}})),
-      stale_(AnswersFamily(registry).Add({{"source", "stale"}})) {}
+      stale_(AnswersFamily(registry).Add({{"source", "stale"}})) {
+  absl::MutexLock lock(&feeds_mu_);
+  windows_.resize(1 + (options_.privacy_shards == nullptr ? 1 : options_.privacy_shards->size()));
+}
 
 ReadModel::Shard& ReadModel::ShardOf(const Key& key) {
   return shards_[(absl::HashOf(key) >> 60) % kShards];  // the map uses the low bits
@@ -123,7 +126,7 @@ bool ReadModel::OfferRelationship(const identity::v1::Relationship& r, uint64_t 
   const auto other = IdOf(r.other_member_id());
   if (!member || !other || *member == *other) return false;
   absl::MutexLock lock(&feeds_mu_);
-  const Window& window = windows_[static_cast<int>(ModelFeed::kIdentity)];
+  const Window& window = windows_[WindowOf(ModelFeed::kIdentity, 0)];
   if (!Fresh(window, *member, change_cursor) || !Fresh(window, *other, change_cursor)) {
     return false;
   }
@@ -147,7 +150,8 @@ bool ReadModel::OfferRelationship(const identity::v1::Relationship& r, uint64_t 
 bool ReadModel::OfferSettings(MemberId member, const privacy::v1::PrivacySettings& settings,
                               uint64_t change_cursor) {
   absl::MutexLock lock(&feeds_mu_);
-  if (!Fresh(windows_[static_cast<int>(ModelFeed::kPrivacy)], member, change_cursor)) return false;
+  const Window& window = windows_[WindowOf(ModelFeed::kPrivacy, PrivacyShardOf(member))];
+  if (!Fresh(window, member, change_cursor)) return false;
   Entry entry;
   entry.cursor = change_cursor;
   entry.settings = std::make_shared<const privacy::v1::PrivacySettings>(settings);
@@ -155,24 +159,26 @@ bool ReadModel::OfferSettings(MemberId member, const privacy::v1::PrivacySetting
   return true;
 }
 
-void ReadModel::Begin(ModelFeed feed, uint64_t floor) {
+void ReadModel::Begin(ModelFeed feed, uint64_t floor, size_t shard) {
   absl::MutexLock lock(&feeds_mu_);
-  ForgetLocked(feed);
-  windows_[static_cast<int>(feed)].floor = floor;
+  ForgetLocked(feed, shard);
+  windows_[WindowOf(feed, shard)].floor = floor;
 }
 
-void ReadModel::Clear(ModelFeed feed) {
+void ReadModel::Clear(ModelFeed feed, size_t shard) {
   absl::MutexLock lock(&feeds_mu_);
-  ForgetLocked(feed);
+  ForgetLocked(feed, shard);
 }
 
-void ReadModel::ForgetLocked(ModelFeed feed) {
-  windows_[static_cast<int>(feed)] = Window{};
+void ReadModel::ForgetLocked(ModelFeed feed, size_t privacy_shard) {
+  windows_[WindowOf(feed, privacy_shard)] = Window{};
   for (Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);
     for (auto it = shard.lru.begin(); it != shard.lru.end();) {
-      const bool ours =
-          feed == ModelFeed::kPrivacy ? it->kind == Kind::kSettings : it->kind != Kind::kSettings;
+      // Privacy: the settings of that shard's members; identity: the rest.
+      const bool ours = feed == ModelFeed::kPrivacy
+                            ? it->kind == Kind::kSettings && PrivacyShardOf(it->a) == privacy_shard
+                            : it->kind != Kind::kSettings;
       if (!ours) {
         ++it;
         continue;
@@ -208,7 +214,7 @@ bool ReadModel::Fresh(const Window& window, MemberId member, uint64_t cursor) co
 void ReadModel::Apply(const identity::v1::Change& change) {
   const uint64_t cursor = change.cursor();
   absl::MutexLock lock(&feeds_mu_);
-  Window& window = windows_[static_cast<int>(ModelFeed::kIdentity)];
+  Window& window = windows_[WindowOf(ModelFeed::kIdentity, 0)];
   auto set_tier = [&](const std::string& id, identity::v1::AccountTier tier) {
     const auto member = IdOf(id);
     if (!member) return;
@@ -250,12 +256,12 @@ void ReadModel::Apply(const identity::v1::Change& change) {
   }
 }
 
-void ReadModel::Apply(const privacy::v1::SettingsChange& change) {
+void ReadModel::Apply(const privacy::v1::SettingsChange& change, size_t shard) {
   const auto member = IdOf(change.settings().member_id());
   if (!member) return;
   auto settings = std::make_shared<const privacy::v1::PrivacySettings>(change.settings());
   absl::MutexLock lock(&feeds_mu_);
-  Touch(windows_[static_cast<int>(ModelFeed::kPrivacy)], *member, change.cursor());
+  Touch(windows_[WindowOf(ModelFeed::kPrivacy, shard)], *member, change.cursor());
   Update(Key{Kind::kSettings, *member, 0}, change.cursor(),
          [&settings](Entry& e) { e.settings = std::move(settings); });
 }

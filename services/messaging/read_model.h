@@ -36,11 +36,13 @@
 #include <list>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/ids.h"
+#include "common/shard_map.h"
 #include "liaison/identity/v1/identity.pb.h"
 #include "liaison/privacy/v1/privacy.pb.h"
 
@@ -53,9 +55,13 @@ struct ReadModelOptions {
   size_t max_entries = kDefaultEntries;
   // Recent changes remembered per feed to judge whether an answer is fresh.
   size_t recent_changes = 65'536;
+  // Privacy's shards (common/shard_map.h), each with a feed of its own
+  // members' changes; null: one privacy feed.
+  const ShardMap* privacy_shards = nullptr;
 };
 
-// The feeds the model follows.
+// The feeds the model follows: identity's, and privacy's (one per privacy
+// shard: the `shard` argument of Begin, Clear and Apply).
 enum class ModelFeed { kIdentity = 0, kPrivacy = 1 };
 
 // Where a decision's facts came from (liaison_read_model_answers_total).
@@ -92,12 +98,13 @@ class ReadModel final {
   // A stream of `feed` began at its head: every change after `floor` will
   // be applied, none before. Forgets what the feed said before (a stream
   // from the head follows a rebuild, or the start).
-  void Begin(ModelFeed feed, uint64_t floor);
+  void Begin(ModelFeed feed, uint64_t floor, size_t shard = 0);
   // The feed can no longer be followed from where it was (OUT_OF_RANGE):
   // forgets what it said; nothing is held again until Begin.
-  void Clear(ModelFeed feed);
+  void Clear(ModelFeed feed, size_t shard = 0);
   void Apply(const identity::v1::Change& change);
-  void Apply(const privacy::v1::SettingsChange& change);
+  // A change from privacy shard `shard`'s feed.
+  void Apply(const privacy::v1::SettingsChange& change, size_t shard = 0);
 
   // Counts one decision's facts by where they came from.
   void Count(ModelSource source);
@@ -155,7 +162,14 @@ class ReadModel final {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(feeds_mu_);
   bool Fresh(const Window& window, MemberId member, uint64_t cursor) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(feeds_mu_);
-  void ForgetLocked(ModelFeed feed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(feeds_mu_);
+  void ForgetLocked(ModelFeed feed, size_t shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(feeds_mu_);
+  // windows_[0] is identity's; windows_[1 + s] privacy shard s's.
+  size_t WindowOf(ModelFeed feed, size_t shard) const {
+    return feed == ModelFeed::kIdentity ? 0 : 1 + shard;
+  }
+  size_t PrivacyShardOf(MemberId member) const {
+    return options_.privacy_shards == nullptr ? 0 : options_.privacy_shards->ShardOf(member);
+  }
 
   const ReadModelOptions options_;
   const size_t per_shard_;
@@ -163,7 +177,7 @@ class ReadModel final {
   std::atomic<int64_t> size_{0};
 
   absl::Mutex feeds_mu_;  // taken before a shard's
-  std::array<Window, 2> windows_ ABSL_GUARDED_BY(feeds_mu_);
+  std::vector<Window> windows_ ABSL_GUARDED_BY(feeds_mu_);
 
   prometheus::Gauge& entries_gauge_;
   prometheus::Counter& from_model_;

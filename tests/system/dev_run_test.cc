@@ -12,7 +12,11 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "common/shard_map.h"
 #include "tests/system/system_support.h"
 
 namespace liaison::testing {
@@ -33,13 +37,16 @@ bool PortFree(int port) {
   return free;
 }
 
-// An offset for LIAISON_PORT_OFFSET under which all eight ports are free,
-// so the test never meets a developer's own running copy.
-int FreeOffset() {
+// An offset for LIAISON_PORT_OFFSET under which all eight ports are free
+// (and, with `shards`, those of shards 1.. at +100 each), so the test never
+// meets a developer's own running copy.
+int FreeOffset(int shards = 1) {
   for (int offset = 1000 + static_cast<int>(getpid() % 500) * 10; offset < 15000; offset += 10) {
     bool all = true;
-    for (int i = 0; i < 4; ++i) all = all && PortFree(kGrpcPorts[i] + offset);
-    for (int i = 0; i < 4; ++i) all = all && PortFree(kMetricsPorts[i] + offset);
+    for (int shard = 0; shard < shards; ++shard) {
+      for (int i = 0; i < 4; ++i) all = all && PortFree(kGrpcPorts[i] + offset + 100 * shard);
+      for (int i = 0; i < 4; ++i) all = all && PortFree(kMetricsPorts[i] + offset + 100 * shard);
+    }
     if (all) return offset;
   }
   FAIL("no free ports for the local run");
@@ -126,10 +133,10 @@ TEST_CASE("The run command starts all four services, and stop or Ctrl-C stops th
   const std::string key_line = "export LIAISON_SIGNING_KEY_FILE=" + dir.Sub("home/signing.key");
   CHECK(Contains(run->Log(), offset_line));
   CHECK(Contains(run->Log(), key_line));
-  CommandResult ctl = RunCommand(
-      {"/usr/bin/env", "LIAISON_PORT_OFFSET=" + std::to_string(offset),
-       "LIAISON_SIGNING_KEY_FILE=" + dir.Sub("home/signing.key"), LIAISON_CTL_BIN, "member",
-       "create", "--handle", "grace", "--name", "Grace Hopper", "--email", "grace@example.com"});
+  CommandResult ctl = RunCommand({"/usr/bin/env", "LIAISON_PORT_OFFSET=" + std::to_string(offset),
+                                  "LIAISON_SIGNING_KEY_FILE=" + dir.Sub("home/signing.key"),
+                                  LIAISON_CTL_BIN, "member", "create", "--handle", "grace",
+                                  "--name", "Grace Hopper", "--email", "grace@example.com"});
   INFO(ctl.output);
   CHECK(ctl.exit_code == 0);
   CHECK(Contains(ctl.output, "@grace"));
@@ -137,10 +144,10 @@ TEST_CASE("The run command starts all four services, and stop or Ctrl-C stops th
   // before it installs or builds anything.
   for (const char* command : {"serve", "run"}) {
     INFO(command);
-    CommandResult twice = RunCommand({"/usr/bin/env", "LIAISON_HOME=" + dir.Sub("home"),
-                                      std::string("BUILD_DIR=") + LIAISON_BUILD_DIR, "/bin/bash",
-                                      dev.script, command},
-                                     /*timeout_seconds=*/10);
+    CommandResult twice = RunCommand(
+        {"/usr/bin/env", "LIAISON_HOME=" + dir.Sub("home"),
+         std::string("BUILD_DIR=") + LIAISON_BUILD_DIR, "/bin/bash", dev.script, command},
+        /*timeout_seconds=*/10);
     INFO(twice.output);
     CHECK(twice.exit_code == 1);
     CHECK(Contains(twice.output, "already running from " + dir.Sub("home")));
@@ -162,6 +169,106 @@ TEST_CASE("The run command starts all four services, and stop or Ctrl-C stops th
   run->Signal(SIGINT);
   CHECK(run->Wait(60) == 0);
   CheckStoppedCleanly(run->Log(), offset);
+}
+
+TEST_CASE("LIAISON_SHARDS=2 runs two shards of privacy and credits that serve any member") {
+  TempDir dir;
+  const int offset = FreeOffset(2);
+  DevRun dev;
+  dev.env = {{"LIAISON_HOME", dir.Sub("home")},
+             {"BUILD_DIR", LIAISON_BUILD_DIR},
+             {"LIAISON_PORT_OFFSET", std::to_string(offset)},
+             {"LIAISON_SHARDS", "2"}};
+  auto run = dev.Serve(dir.Sub("run.log"));
+  for (const char* name :
+       {"privacy-0", "privacy-1", "identity", "credits-0", "credits-1", "messaging"}) {
+    INFO(name);
+    CHECK(std::filesystem::is_directory(dir.Sub("home/data/" + std::string(name))));
+  }
+  REQUIRE(std::filesystem::is_regular_file(dir.Sub("home/shard-map.json")));
+  const int privacy1 = 50054 + 100 + offset;
+  const int credits1 = 50053 + 100 + offset;
+  CHECK(Serving(privacy1));
+  CHECK(Serving(credits1));
+
+  RunningService identity, privacy0, credits0, credits_1, privacy_1;
+  identity.grpc_port = 50051 + offset;
+  privacy0.grpc_port = 50054 + offset;
+  privacy_1.grpc_port = privacy1;
+  credits0.grpc_port = 50053 + offset;
+  credits_1.grpc_port = credits1;
+  const std::string admin = AdminToken(run->Log());
+  auto created = CallRpc(identity, "liaison.identity.v1.IdentityService/CreateMember", admin,
+                         R"({"handle":"ada","displayName":"Ada","email":"ada@example.com"})");
+  INFO(created.output);
+  REQUIRE(created.exit_code == 0);
+  const std::string ada = nlohmann::json::parse(created.output)["member"]["memberId"];
+  REQUIRE(
+      CallRpc(identity, "liaison.identity.v1.IdentityService/SetAccountTier", admin,
+              nlohmann::json{{"memberId", ada}, {"tier", "ACCOUNT_TIER_SALES_NAVIGATOR"}}.dump())
+          .exit_code == 0);
+  const std::string token = CtlToken(dir.Sub("home/signing.key"), {ada});
+  // Either credits shard answers with Ada's credits, as does either privacy
+  // shard with her settings.
+  for (const RunningService* credits : {&credits0, &credits_1}) {
+    auto balance = CallRpc(*credits, "liaison.credits.v1.CreditService/GetBalance", token);
+    INFO(balance.output);
+    CHECK(Contains(balance.output, "\"monthlyAvailable\": \"50\""));
+  }
+  const std::string update = R"({"settings":{"openProfile":true},"updateMask":"openProfile"})";
+  std::string updated;
+  for (int i = 0; i < 50; ++i) {  // identity registers Ada with privacy just after creating her
+    updated = CallRpc(privacy_1, "liaison.privacy.v1.PrivacyService/UpdateSettings", token, update)
+                  .output;
+    if (Contains(updated, "openProfile")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(Contains(updated, "\"openProfile\": true"));
+  auto read = CallRpc(privacy0, "liaison.privacy.v1.PrivacyService/GetSettings", token);
+  CHECK(Contains(read.output, "\"openProfile\": true"));
+  // messaging follows both privacy shards' feeds: the change on Ada's shard
+  // reaches it, whichever shard that is.
+  const std::string feed =
+      "privacy-" +
+      std::to_string(
+          ShardMap::Load(dir.Sub("home/shard-map.json")).value().ShardOf(std::stoull(ada)));
+  double applied = 0;
+  for (int i = 0; i < 100 && applied < 1; ++i) {
+    auto scraped = RunCommand(
+        {LIAISON_CURL, "-sf", "http://127.0.0.1:" + std::to_string(9102 + offset) + "/metrics"});
+    for (absl::string_view line : absl::StrSplit(scraped.output, '\n')) {
+      if (absl::StartsWith(line, "liaison_feed_consumer_cursor{") &&
+          absl::StrContains(line, "feed=\"" + feed + "\"")) {
+        applied = std::stod(std::string(line.substr(line.rfind(' ') + 1)));
+      }
+    }
+    if (applied < 1) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(applied >= 1);
+  auto scraped = RunCommand(
+      {LIAISON_CURL, "-sf", "http://127.0.0.1:" + std::to_string(9102 + offset) + "/metrics"});
+  for (const char* shard : {"privacy-0", "privacy-1"}) {
+    INFO(shard);
+    CHECK(Contains(scraped.output, std::string("feed=\"") + shard + "\""));
+  }
+
+  auto stopped = dev.Stop();
+  CHECK(stopped.exit_code == 0);
+  CHECK(run->Wait(60) == 0);
+  INFO(run->Log());
+  for (const char* name :
+       {"privacy-0", "privacy-1", "identity", "credits-0", "credits-1", "messaging"}) {
+    CHECK(Contains(run->Log(), std::string(name) + " stopped cleanly"));
+  }
+
+  // A shard count that cannot work is refused before anything starts.
+  dev.env["LIAISON_SHARDS"] = "0";
+  std::vector<std::string> argv = {"/usr/bin/env"};
+  for (const auto& [name, value] : dev.env) argv.push_back(name + "=" + value);
+  argv.insert(argv.end(), {"/bin/bash", dev.script, "serve"});
+  auto refused = RunCommand(argv, 30);
+  CHECK(refused.exit_code == 2);
+  CHECK(Contains(refused.output, "LIAISON_SHARDS must be a whole number from 1 to 16"));
 }
 
 }  // namespace

@@ -219,5 +219,41 @@ TEST_CASE("Read model: a bound of 0 holds nothing") {
   CHECK_FALSE(model.Relationship(1, 2).has_value());
 }
 
+TEST_CASE("Read model: each privacy shard's feed judges its own members, by its own cursors") {
+  const ShardMap map =
+      ShardMap::Parse(R"({"epoch":1,"shards":[{"partitions":"0-2047","privacy":"h:1"},)"
+                      R"({"partitions":"2048-4095","privacy":"h:2"}]})",
+                      "test")
+          .value();
+  prometheus::Registry registry;
+  ReadModel model(ReadModelOptions{100, 16, &map}, registry);
+  MemberId a = 1, b = 1;
+  while (map.ShardOf(a) != 0) ++a;
+  while (map.ShardOf(b) != 1) ++b;
+  model.Begin(ModelFeed::kPrivacy, 0, 0);
+  model.Begin(ModelFeed::kPrivacy, 100, 1);
+  // Shard 0's feed is at 50 with a change to a; shard 1's began at 100.
+  model.Apply(Settings(50, a, false), 0);
+  privacy::v1::PrivacySettings on;
+  on.set_inmail_acceptance(true);
+  // b's answer is judged by shard 1's feed: 120 is after it began, and no
+  // change of b since: held, though shard 0 has seen cursor 50 only.
+  CHECK(model.OfferSettings(b, on, 120));
+  // a's answer from before shard 0's change to a is not.
+  CHECK_FALSE(model.OfferSettings(a, on, 40));
+  CHECK(model.OfferSettings(a, Settings(50, a, false).settings(), 50));
+  // A change on shard 1's feed reaches b.
+  model.Apply(Settings(121, b, false), 1);
+  CHECK_FALSE(model.Settings(b)->inmail_acceptance());
+  // Losing shard 0's feed forgets its members only.
+  model.Clear(ModelFeed::kPrivacy, 0);
+  CHECK(model.Settings(a) == nullptr);
+  REQUIRE(model.Settings(b) != nullptr);
+  CHECK_FALSE(model.Settings(b)->inmail_acceptance());
+  // And before shard 0 begins again, nothing of its members is held.
+  CHECK_FALSE(model.OfferSettings(a, on, 60));
+  CHECK(model.OfferSettings(b, on, 121));
+}
+
 }  // namespace
 }  // namespace liaison::messaging
