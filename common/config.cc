@@ -58,6 +58,9 @@ void AddServerFlags(CLI::App& app, ServerConfig* config) {
       "shard owning every member");
   add("shard-index", &config->shard_index, "Which shard of the map this process is (0, 1, ...)")
       ->check(CLI::Range(0, 1023));
+  add("shard-index-from-hostname", &config->shard_index_from_hostname,
+      "Take the shard index from the host name's trailing -N (a StatefulSet pod's ordinal: "
+      "privacy-1 is shard 1), instead of --shard-index");
   add("clock-offset", &config->clock_offset,
       "Test only: run the service's time rules this far from real time (90d, 48h, -1h30m, 0); "
       "token expiry stays on real time")

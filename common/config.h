@@ -45,6 +45,9 @@ struct ServerConfig {
   // partition, and the --<service>-address flags say where the others are.
   std::string shard_map_file;
   int shard_index = 0;
+  // Take the shard index from the host name's trailing "-N" (a
+  // StatefulSet's pod name: privacy-1 is shard 1).
+  bool shard_index_from_hostname = false;
 };
 
 // Registers the shared flags on `app`, writing into `config`. The defaults

@@ -7,6 +7,7 @@
 #include <prometheus/gauge.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -151,19 +152,27 @@ int RunService(const ServiceSpec& spec, const ServerConfig& config) {
   auto map =
       config.shard_map_file.empty() ? ShardMap::Single({}) : ShardMap::Load(config.shard_map_file);
   if (!map.ok()) return fail("shard map", map.status());
-  if (auto status = CheckShardIndex(*map, config.shard_index); !status.ok()) {
+  int shard_index = config.shard_index;
+  if (config.shard_index_from_hostname) {
+    char hostname[256] = {};
+    gethostname(hostname, sizeof(hostname) - 1);
+    auto parsed = ShardIndexFromHostname(hostname);
+    if (!parsed.ok()) return fail("shard map", parsed.status());
+    shard_index = *parsed;
+  }
+  if (auto status = CheckShardIndex(*map, shard_index); !status.ok()) {
     return fail("shard map", status);
   }
   // A map naming no shards of this service: it is the one instance.
   const bool sharded = NamesService(*map, spec.name);
-  if (!sharded && config.shard_index != 0) {
+  if (!sharded && shard_index != 0) {
     return fail("shard map",
                 absl::InvalidArgumentError(absl::StrCat(
-                    "--shard-index is ", config.shard_index, ", but the map names no ", spec.name,
+                    "--shard-index is ", shard_index, ", but the map names no ", spec.name,
                     " shards: give ", spec.name, " addresses in the map, or no index")));
   }
   const ShardIdentity shard(sharded ? *map : ShardMap::Single({}),
-                            static_cast<size_t>(config.shard_index));
+                            static_cast<size_t>(shard_index));
   ServiceDeps deps{&config,      store->get(),  &verifier, &metrics, &clock,
                    &signing_key, Clock::Real(), &shard,    &*map};
   auto module = spec.create(deps);

@@ -255,6 +255,21 @@ absl::Status RequireOneShard(const ShardIdentity& shard, absl::string_view servi
                    shard.map().size(), " shards of it)"));
 }
 
+absl::StatusOr<int> ShardIndexFromHostname(absl::string_view hostname) {
+  const size_t dash = hostname.rfind('-');
+  const absl::string_view ordinal =
+      dash == absl::string_view::npos ? absl::string_view() : hostname.substr(dash + 1);
+  int index = 0;
+  if (ordinal.empty() || ordinal.size() > 4 ||
+      !std::all_of(ordinal.begin(), ordinal.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(ordinal, &index)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--shard-index-from-hostname: the host name \"", hostname,
+                     "\" does not end in -N (a StatefulSet pod's name, e.g. privacy-1)"));
+  }
+  return index;
+}
+
 absl::Status CheckShardIndex(const ShardMap& map, int index) {
   if (index < 0 || static_cast<size_t>(index) >= map.size()) {
     return absl::InvalidArgumentError(

@@ -108,6 +108,9 @@ absl::Status RequireOneShard(const ShardIdentity& shard, absl::string_view servi
 // Whether the map names an address for `service` on any shard.
 bool NamesService(const ShardMap& map, absl::string_view service);
 
+// The shard index in a StatefulSet pod's host name: its trailing "-N".
+absl::StatusOr<int> ShardIndexFromHostname(absl::string_view hostname);
+
 // Checks a --shard-index against a map: an index the map has.
 absl::Status CheckShardIndex(const ShardMap& map, int index);
 

@@ -18,6 +18,7 @@ deploy/prometheus. Prints every failure and exits 1 if there was one.
 """
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -288,6 +289,33 @@ def check_mtls(c, name, env, container, pod, docs):
     return health
 
 
+def check_shard_map(c, docs, env, container, pod):
+    """The shard map LIAISON_SHARD_MAP names, from the ConfigMap mounted
+    above it (None without one)."""
+    path = env.get("LIAISON_SHARD_MAP")
+    if not path:
+        return None
+    mounts = [m for m in container.get("volumeMounts") or []
+              if path.startswith(m["mountPath"].rstrip("/") + "/")]
+    if not c.check(mounts, f"nothing is mounted above LIAISON_SHARD_MAP {path}"):
+        return None
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    source = (volumes.get(mounts[0]["name"]) or {}).get("configMap") or {}
+    configmaps = {d["metadata"]["name"]: d for d in by_kind(docs, "ConfigMap")}
+    data = (configmaps.get(source.get("name")) or {}).get("data") or {}
+    key = path[len(mounts[0]["mountPath"].rstrip("/")) + 1:]
+    if not c.check(key in data, f"ConfigMap {source.get('name')} has no {key}"):
+        return None
+    try:
+        shard_map = json.loads(data[key])
+    except ValueError as e:
+        c.check(False, f"the shard map is not JSON: {e}")
+        return None
+    c.check(isinstance(shard_map.get("epoch"), int) and shard_map["epoch"] >= 1,
+            "the shard map's epoch is not a whole number of at least 1")
+    return shard_map
+
+
 def check_statefulset(c, overlay, docs, sts):
     name = sts["metadata"]["name"]
     c.context = f"{overlay}/{name}"
@@ -303,11 +331,6 @@ def check_statefulset(c, overlay, docs, sts):
         c.check(key in labels, f"pod template lacks label {key}")
     c.check(labels.get("app.kubernetes.io/part-of") == "liaison",
             "pod template lacks app.kubernetes.io/part-of: liaison")
-    # One RocksDB per pod, and callers do not route by member id yet
-    # (DESIGN.md §8): a second replica would be a second, independent store
-    # behind the same Service.
-    c.check(spec.get("replicas", 1) == 1,
-            f"replicas is {spec.get('replicas')}; must be 1 until sharding by member id exists")
 
     containers = pod.get("containers") or []
     if not c.check(len(containers) == 1, f"expected 1 container, found {len(containers)}"):
@@ -329,6 +352,25 @@ def check_statefulset(c, overlay, docs, sts):
     c.check(env.get("LIAISON_METRICS_PORT") == str(metrics_port),
             f"LIAISON_METRICS_PORT is {env.get('LIAISON_METRICS_PORT')}, want {metrics_port}")
     services = {d["metadata"]["name"]: d for d in by_kind(docs, "Service")}
+    # One RocksDB per pod: a pod is a shard (DESIGN.md §8). Replicas are the
+    # shards the map gives the service, or 1 where it names none (a second
+    # replica would be a second, independent store behind the same Service).
+    shard_map = check_shard_map(c, docs, env, container, pod)
+    shards = [s for s in (shard_map or {}).get("shards") or [] if name in s]
+    c.check(spec.get("replicas", 1) == max(1, len(shards)),
+            f"replicas is {spec.get('replicas')}; the shard map gives {name} "
+            f"{max(1, len(shards))} shard(s)")
+    if shards:
+        c.check(env.get("LIAISON_SHARD_INDEX_FROM_HOSTNAME") == "true",
+                "a sharded service must take its shard index from its pod's name "
+                "(LIAISON_SHARD_INDEX_FROM_HOSTNAME=true)")
+        headless = sts["spec"].get("serviceName")
+        c.check((services.get(headless) or {}).get("spec", {}).get("clusterIP") == "None",
+                f"the governing Service {headless} is not headless")
+        for i, shard in enumerate(shards):
+            want = f"{name}-{i}.{headless}.{NAMESPACE}.svc.cluster.local:{grpc_port}"
+            c.check(shard[name] == want,
+                    f"the shard map puts shard {i} at {shard[name]}, not its pod {want}")
     for callee in PORTS:
         variable = f"LIAISON_{callee.upper()}_ADDRESS"
         if callee in CALLS[name]:
@@ -598,6 +640,22 @@ def check_network_policies(c, overlay, docs, statefulsets):
             for port in (53, 443, grpc_port):
                 c.check(not network.egress_allowed(pod, target, port),
                         f"may connect out to {target.name} ({target.namespace}) port {port}")
+    # Shard to shard: a sharded service's pods reach each other on its gRPC
+    # port (forwarding, split batches), and on nothing else; an unsharded
+    # service's pod has no one of its kind to reach.
+    for sts in statefulsets:
+        name = sts["metadata"]["name"]
+        pod = pods[name]
+        c.context = f"{overlay}/NetworkPolicy/{name}"
+        sharded = sts["spec"].get("replicas", 1) > 1
+        grpc_port, metrics_port = PORTS[name]
+        c.check(network.connection_allowed(pod, pod, grpc_port) == sharded,
+                f"shard-to-shard {name}:{grpc_port} is "
+                f"{'blocked' if sharded else 'allowed'} with {sts['spec'].get('replicas', 1)} "
+                "replica(s)")
+        for port in (metrics_port, unlisted_port):
+            c.check(not network.connection_allowed(pod, pod, port),
+                    f"{name}'s pods may reach each other on port {port}")
     # Default deny, observed: a pod nobody wrote a rule for.
     c.context = f"{overlay}/NetworkPolicy"
     loner = strangers[0]

@@ -153,6 +153,20 @@ TEST_CASE("Two credits shards behind one identity: a member's credits, asked any
   CHECK(Contains(committed.output, "HOLD_STATE_COMMITTED"));
 }
 
+TEST_CASE("The Kubernetes overlay's shard map is one the services accept") {
+  auto map = ShardMap::Load(std::string(LIAISON_SOURCE_DIR) +
+                            "/deploy/k8s/overlays/prod-sharded/shard-map.json");
+  INFO(map.status().ToString());
+  REQUIRE(map.ok());
+  CHECK(map->size() == 2);
+  CHECK(map->CheckAddresses("privacy").ok());
+  CHECK(map->CheckAddresses("credits").ok());
+  // identity and messaging are not sharded yet: the map must leave them out.
+  CHECK_FALSE(NamesService(*map, "identity"));
+  CHECK_FALSE(NamesService(*map, "messaging"));
+  CHECK(ShardIndexFromHostname("privacy-1").value() == 1);
+}
+
 TEST_CASE("A shard map or index that cannot work stops start-up with one line saying why") {
   TempDir dir;
   const std::string key = WriteKey(dir);

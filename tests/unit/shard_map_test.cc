@@ -174,6 +174,15 @@ TEST_CASE("A service not sharded yet runs with a map only if the map does not sh
   CHECK(RequireOneShard(ShardIdentity(ShardMap::Single({}), 0), "identity").ok());
 }
 
+TEST_CASE("A StatefulSet pod's host name gives its shard index") {
+  CHECK(ShardIndexFromHostname("privacy-0").value() == 0);
+  CHECK(ShardIndexFromHostname("liaison-credits-12").value() == 12);
+  for (const char* bad : {"privacy", "privacy-", "privacy-x1", "privacy-+1", "privacy-99999", ""}) {
+    INFO(bad);
+    CHECK_THAT(ShardIndexFromHostname(bad), StatusIs(Code::kInvalidArgument, "does not end in -N"));
+  }
+}
+
 TEST_CASE("A shard index must be one of the map's shards") {
   auto map = ShardMap::Parse(kTwoShards, "test.json");
   REQUIRE(map.ok());
