@@ -1,11 +1,16 @@
 // The real binaries with a shard map (DESIGN.md §8): two liaison-privacy
 // shards behind the ports the map names, reached with buf curl at either
 // one; and the start-up lines of a map or index that cannot work.
+#include <grpcpp/create_channel.h>
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/auth.h"
 #include "common/shard_map.h"
+#include "liaison/privacy/v1/privacy.grpc.pb.h"
 #include "tests/system/system_support.h"
 
 namespace liaison::testing {
@@ -151,6 +156,126 @@ TEST_CASE("Two credits shards behind one identity: a member's credits, asked any
       CallRpc(credits1, "liaison.credits.v1.CreditService/CommitHold", messaging, hold);
   INFO(committed.output);
   CHECK(Contains(committed.output, "HOLD_STATE_COMMITTED"));
+}
+
+std::string PrivacyMap(const std::vector<std::pair<std::string, int>>& shards, int epoch) {
+  std::string json = absl::StrCat(R"({"epoch": )", epoch, R"(, "shards": [)");
+  for (size_t i = 0; i < shards.size(); ++i) {
+    absl::StrAppend(&json, i ? "," : "", R"({"partitions": ")", shards[i].first,
+                    R"(", "privacy": "127.0.0.1:)", shards[i].second, R"("})");
+  }
+  return json + "]}";
+}
+
+TEST_CASE("liaison-reshard grows privacy from 2 shards to 3, and every setting reads back") {
+  TempDir dir;
+  const std::string key = WriteKey(dir);
+  const int ports[] = {FreePort(), FreePort(), FreePort()};
+  const std::string two =
+      WriteMap(dir, "two.json", PrivacyMap({{"0-2047", ports[0]}, {"2048-4095", ports[1]}}, 1));
+  const std::string three = WriteMap(
+      dir, "three.json",
+      PrivacyMap({{"0-1364", ports[0]}, {"1365-2729", ports[1]}, {"2730-4095", ports[2]}}, 2));
+  auto start = [&](const std::string& map, int shard) {
+    return StartService(LIAISON_PRIVACY_BIN, dir.Sub("p" + std::to_string(shard)), key,
+                        dir.Sub("p" + std::to_string(shard) + ".log"),
+                        {"--shard-map", map, "--shard-index", std::to_string(shard)}, ports[shard]);
+  };
+  const TokenMinter minter(kSystemKey, Clock::Real());
+  auto context = [&](const std::string& token) {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->AddMetadata("authorization", "Bearer " + token);
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return c;
+  };
+  const std::string service = minter.MintService("identity", absl::Hours(1)).value();
+  constexpr int kMembers = 300;
+  {
+    RunningService shard0 = start(two, 0);
+    RunningService shard1 = start(two, 1);
+    auto stub = liaison::privacy::v1::PrivacyService::NewStub(
+        grpc::CreateChannel(shard0.Url().substr(7), grpc::InsecureChannelCredentials()));
+    liaison::privacy::v1::RegisterMembersRequest all;
+    for (int m = 1; m <= kMembers; ++m) all.add_member_ids(std::to_string(m));
+    liaison::privacy::v1::RegisterMembersResponse registered;
+    REQUIRE(stub->RegisterMembers(context(service).get(), all, &registered).ok());
+    // Every third member turns their open profile on.
+    for (int m = 3; m <= kMembers; m += 3) {
+      liaison::privacy::v1::UpdateSettingsRequest update;
+      update.mutable_settings()->set_open_profile(true);
+      update.mutable_update_mask()->add_paths("open_profile");
+      liaison::privacy::v1::UpdateSettingsResponse updated;
+      REQUIRE(stub->UpdateSettings(context(minter.MintMember(m, absl::Hours(1)).value()).get(),
+                                   update, &updated)
+                  .ok());
+    }
+    for (auto* s : {&shard0, &shard1}) {
+      s->process->Signal(SIGTERM);
+      REQUIRE(s->process->Wait() == 0);
+    }
+  }
+
+  // Refused while a map is not newer, or a store is missing.
+  auto refused = RunCommand({LIAISON_RESHARD_BIN, "--service", "privacy", "--from-map", three,
+                             "--to-map", two, "--data-dir", dir.Sub("p0"), "--data-dir",
+                             dir.Sub("p1"), "--data-dir", dir.Sub("p2")});
+  CHECK(refused.exit_code == 1);
+  CHECK(Contains(refused.output, "must be above the old one's"));
+  refused = RunCommand({LIAISON_RESHARD_BIN, "--service", "privacy", "--from-map", two, "--to-map",
+                        three, "--data-dir", dir.Sub("p0")});
+  CHECK(refused.exit_code == 1);
+  CHECK(Contains(refused.output, "--data-dir: give 3"));
+
+  auto moved = RunCommand({LIAISON_RESHARD_BIN, "--service", "privacy", "--from-map", two,
+                           "--to-map", three, "--data-dir", dir.Sub("p0"), "--data-dir",
+                           dir.Sub("p1"), "--data-dir", dir.Sub("p2")});
+  INFO(moved.output);
+  REQUIRE(moved.exit_code == 0);
+  auto report = nlohmann::json::parse(moved.output);
+  // 1365-2047 move from shard 0 to 1, 2730-4095 from 1 to 2.
+  CHECK(report["partitions_moved"] == 683 + 1366);
+  CHECK(report["records_moved"].get<int>() > kMembers / 2);
+  // Again: nothing left to move.
+  auto again = RunCommand({LIAISON_RESHARD_BIN, "--service", "privacy", "--from-map", two,
+                           "--to-map", three, "--data-dir", dir.Sub("p0"), "--data-dir",
+                           dir.Sub("p1"), "--data-dir", dir.Sub("p2")});
+  CHECK(nlohmann::json::parse(again.output)["records_moved"] == 0);
+
+  RunningService shard0 = start(three, 0);
+  RunningService shard1 = start(three, 1);
+  RunningService shard2 = start(three, 2);
+  for (const RunningService* s : {&shard0, &shard1, &shard2}) {
+    auto stub = liaison::privacy::v1::PrivacyService::NewStub(
+        grpc::CreateChannel(s->Url().substr(7), grpc::InsecureChannelCredentials()));
+    liaison::privacy::v1::BatchGetSettingsRequest request;
+    for (int m = 1; m <= kMembers; ++m) request.add_member_ids(std::to_string(m));
+    liaison::privacy::v1::BatchGetSettingsResponse response;
+    grpc::Status status = stub->BatchGetSettings(context(service).get(), request, &response);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    REQUIRE(response.settings_size() == kMembers);
+    int wrong = 0;
+    for (int m = 1; m <= kMembers; ++m) {
+      if (response.settings(m - 1).open_profile() != (m % 3 == 0)) ++wrong;
+    }
+    CHECK(wrong == 0);
+  }
+  // Each member's registration moved too: a member of the new shard 2 may
+  // still change a setting there.
+  MemberId on_new_shard = 1;
+  const ShardMap map3 = ShardMap::Load(three).value();
+  while (map3.ShardOf(on_new_shard) != 2) ++on_new_shard;
+  REQUIRE(on_new_shard <= static_cast<MemberId>(kMembers));
+  auto stub = liaison::privacy::v1::PrivacyService::NewStub(
+      grpc::CreateChannel(shard2.Url().substr(7), grpc::InsecureChannelCredentials()));
+  liaison::privacy::v1::UpdateSettingsRequest update;
+  update.mutable_settings()->set_focused_inbox(false);
+  update.mutable_update_mask()->add_paths("focused_inbox");
+  liaison::privacy::v1::UpdateSettingsResponse updated;
+  grpc::Status status = stub->UpdateSettings(
+      context(minter.MintMember(on_new_shard, absl::Hours(1)).value()).get(), update, &updated);
+  INFO(status.error_message());
+  CHECK(status.ok());
 }
 
 TEST_CASE("The Kubernetes overlay's shard map is one the services accept") {
