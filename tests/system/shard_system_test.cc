@@ -85,6 +85,19 @@ TEST_CASE("Two privacy shards: any of them serves any member, through buf curl")
   CHECK(batch.output.find(absl::StrCat("\"memberId\": \"", a, "\"")) <
         batch.output.find(absl::StrCat("\"memberId\": \"", b, "\"")));
 
+  // liaisonctl with the map reaches b's shard itself (the --privacy it is
+  // given listens nowhere).
+  auto ctl = RunCommand({LIAISON_CTL_BIN, "--shard-map", map_file, "--privacy", "127.0.0.1:1",
+                         "--signing-key-file", key, "--as", std::to_string(b), "--json",
+                         "settings"});
+  INFO(ctl.output);
+  CHECK(ctl.exit_code == 0);
+  CHECK(Contains(ctl.output, "\"openProfile\": true"));
+  auto bad_map = RunCommand({LIAISON_CTL_BIN, "--shard-map", dir.Sub("none.json"),
+                             "--signing-key-file", key, "--as", std::to_string(b), "settings"});
+  CHECK(bad_map.exit_code == 2);
+  CHECK(Contains(bad_map.output, "cannot read the file"));
+
   // Each shard's metrics and its own feed: shard 0 never stored b's change.
   auto head = [](const RunningService& s) {
     auto scraped = RunCommand(

@@ -20,6 +20,7 @@
 #include "common/auth.h"
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/shard_map.h"
 
 namespace liaison::ctl {
 namespace {
@@ -168,6 +169,30 @@ absl::StatusOr<std::string> Cli::LookupToken() {
 }
 
 absl::Status Cli::Authenticate(Actor actor) {
+  absl::Status authenticated = AuthenticateAs(actor);
+  if (!authenticated.ok()) return authenticated;
+  return Route();
+}
+
+absl::Status Cli::Route() {
+  if (options_->shard_map_file.empty()) return absl::OkStatus();
+  auto map = ShardMap::Load(options_->shard_map_file);
+  if (!map.ok()) return UsageError(map.status().message());
+  MemberId member = 0;
+  if (!acting_member_.empty()) (void)absl::SimpleAtoi(acting_member_, &member);
+  const size_t shard = member == 0 ? 0 : map->ShardOf(member);
+  if (NamesService(*map, "credits")) {
+    routed_credits_ = map->shard(shard).credits;
+    std::get<Endpoint<CreditsStub>>(endpoints_).address = &routed_credits_;
+  }
+  if (NamesService(*map, "privacy")) {
+    routed_privacy_ = map->shard(shard).privacy;
+    std::get<Endpoint<PrivacyStub>>(endpoints_).address = &routed_privacy_;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Cli::AuthenticateAs(Actor actor) {
   if (actor == Actor::kNone) return absl::OkStatus();
   const Options& o = *options_;
   // What the user named wins, in this order; see docs/liaisonctl.md.

@@ -50,6 +50,9 @@ struct Options {
   std::string tls_key_file;
   std::string timeout = "10s";
   bool json = false;
+  // A shard map (DESIGN.md §8): calls to a service it names go to the
+  // acting member's shard (a service acting: shard 0, which forwards).
+  std::string shard_map_file;
 };
 
 // Whom a command calls as.
@@ -188,6 +191,12 @@ class Cli final {
                  Endpoint<PrivacyStub>("privacy", &options_->privacy_address)};
   absl::flat_hash_map<std::string, std::string> member_labels_;
   absl::flat_hash_map<std::string, std::string> page_labels_;
+  // With --shard-map: the addresses the acting member's shard has.
+  std::string routed_credits_, routed_privacy_;
+
+  absl::Status AuthenticateAs(Actor actor);
+  // Points the sharded services' endpoints at the acting member's shard.
+  absl::Status Route();
 };
 
 }  // namespace liaison::ctl

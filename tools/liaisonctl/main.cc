@@ -11,7 +11,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-
 #include "tools/liaisonctl/client.h"
 #include "tools/liaisonctl/commands.h"
 
@@ -72,6 +71,10 @@ void AddGlobalFlags(CLI::App& app, liaison::ctl::Options* o) {
   app.add_option("--privacy", o->privacy_address, "privacy service host:port")
       ->envname("LIAISON_PRIVACY_ADDRESS")
       ->capture_default_str();
+  app.add_option("--shard-map", o->shard_map_file,
+                 "Shard map file: calls to the services it names go to the acting member's "
+                 "shard (instead of --privacy and --credits)")
+      ->envname("LIAISON_SHARD_MAP");
   app.add_option("--timeout", o->timeout, "Deadline of each call (10s, 1m, ...)")
       ->envname("LIAISON_TIMEOUT")
       ->capture_default_str();
