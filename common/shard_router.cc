@@ -91,6 +91,16 @@ void RelayShardHeader(const grpc::ClientContext& outgoing, grpc::CallbackServerC
   }
 }
 
+bool RefusedAsWrongShard(const grpc::ClientContext& context) {
+  return context.GetServerTrailingMetadata().count(kWrongShardTrailer) > 0;
+}
+
+void RefuseWrongShard(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                      const ShardIdentity& shard, MemberId member) {
+  context->AddTrailingMetadata(kWrongShardTrailer, absl::StrCat(shard.map().epoch()));
+  reactor->Finish(ToGrpcStatus(shard.CheckOwned(member)));
+}
+
 bool WasForwarded(const grpc::CallbackServerContext& context) {
   return context.client_metadata().count(kForwardedHeader) > 0;
 }
@@ -104,7 +114,7 @@ std::vector<std::vector<int>> SplitByShard(const ShardMap& map,
   return parts;
 }
 
-bool PlanBatch(const grpc::CallbackServerContext& context, grpc::ServerUnaryReactor* reactor,
+bool PlanBatch(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                const ShardIdentity& shard, const std::vector<MemberId>& members,
                std::vector<std::vector<int>>* parts, std::vector<size_t>* shards) {
   *parts = SplitByShard(shard.map(), members);
@@ -116,10 +126,10 @@ bool PlanBatch(const grpc::CallbackServerContext& context, grpc::ServerUnaryReac
     shards->clear();
     return true;
   }
-  if (WasForwarded(context)) {
+  if (WasForwarded(*context)) {
     for (MemberId member : members) {
       if (!shard.Owns(member)) {
-        reactor->Finish(ToGrpcStatus(shard.CheckOwned(member)));
+        RefuseWrongShard(context, reactor, shard, member);
         return false;
       }
     }

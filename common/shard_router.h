@@ -33,6 +33,17 @@ namespace liaison {
 
 inline constexpr char kShardHeader[] = "liaison-shard";
 inline constexpr char kForwardedHeader[] = "liaison-forwarded";
+// Trailer of a call refused because this shard does not own its member (the
+// value: the epoch of this shard's map). Such a FAILED_PRECONDITION says
+// nothing about the member's data: callers retry, as after UNAVAILABLE.
+inline constexpr char kWrongShardTrailer[] = "liaison-wrong-shard";
+
+// Whether a finished outgoing call was refused by a shard not owning its
+// member (kWrongShardTrailer).
+bool RefusedAsWrongShard(const grpc::ClientContext& context);
+// Refuses `reactor`'s call as `shard` not owning `member`.
+void RefuseWrongShard(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                      const ShardIdentity& shard, MemberId member);
 
 // One channel per shard of `service`. With the one-shard map of a process
 // started without a map file, or a map that names no address for `service`
@@ -110,7 +121,7 @@ class ShardForwarder final {
                MemberId member, Call call) const {
     if (shard_ == nullptr || shard_->Owns(member)) return false;
     if (WasForwarded(*context)) {
-      reactor->Finish(ToGrpcStatus(shard_->CheckOwned(member)));
+      RefuseWrongShard(context, reactor, *shard_, member);
       return true;
     }
     Stub* owner = peers_->For(member);
@@ -148,7 +159,7 @@ void ScatterCalls(
 // (SplitByShard) and `shards` the shards to ask, empty when this shard owns
 // them all (serve it here). A forwarded batch naming a member this shard
 // does not own is refused: `reactor` is finished and false returned.
-bool PlanBatch(const grpc::CallbackServerContext& context, grpc::ServerUnaryReactor* reactor,
+bool PlanBatch(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                const ShardIdentity& shard, const std::vector<MemberId>& members,
                std::vector<std::vector<int>>* parts, std::vector<size_t>* shards);
 

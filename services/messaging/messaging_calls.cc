@@ -285,7 +285,7 @@ void MessagingHandler::Refund(MemberId sender, const std::string& inmail_id,
   deps_.tokens->Prepare(&call->context, kCallTimeout);
   call->request.set_member_id(FormatMemberId(sender));
   call->request.set_inmail_id(inmail_id);
-  deps_.credits->async()->RefundInMail(
+  deps_.credits->For(sender)->async()->RefundInMail(
       &call->context, &call->request, &call->response,
       [this, call, inmail_id, done = std::move(done)](grpc::Status s) {
         if (!s.ok()) return done();  // the outbox loop tries again
@@ -303,12 +303,14 @@ void MessagingHandler::Reserve(MemberId sender, const std::string& inmail_id,
   deps_.tokens->Prepare(&call->context, kCallTimeout);
   call->request.set_member_id(FormatMemberId(sender));
   call->request.set_inmail_id(inmail_id);
-  deps_.credits->async()->ReserveCredit(
+  deps_.credits->For(sender)->async()->ReserveCredit(
       &call->context, &call->request, &call->response,
       [call, done = std::move(done)](grpc::Status s) {
         // No credit, or the hold was voided already: credits' own words are
-        // for the client; anything else means credits could not answer.
-        const bool decided = s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+        // for the client; anything else means credits could not answer (a
+        // shard that does not own the sender, too: shards mid-reshard).
+        const bool decided = (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+                              !RefusedAsWrongShard(call->context)) ||
                              s.error_code() == grpc::StatusCode::ABORTED;
         done(s.ok() || decided ? s : ToGrpcStatus(DependencyError("credits", s)));
       });
@@ -321,12 +323,13 @@ void MessagingHandler::CommitAndDeliver(MemberId sender, const std::string& inma
   deps_.tokens->Prepare(&call->context, kCallTimeout);
   call->request.set_member_id(FormatMemberId(sender));
   call->request.set_inmail_id(inmail_id);
-  deps_.credits->async()->CommitHold(
+  deps_.credits->For(sender)->async()->CommitHold(
       &call->context, &call->request, &call->response,
       [this, call, inmail_id, done = std::move(done)](grpc::Status s) {
         if (s.ok()) {
           writers_->Post([this, inmail_id, done] { done(logic_->Deliver(inmail_id)); });
-        } else if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+        } else if ((s.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+                    !RefusedAsWrongShard(call->context)) ||
                    s.error_code() == grpc::StatusCode::NOT_FOUND) {
           // The hold is gone: this InMail can never be paid for, so it is not sent.
           writers_->Post([this, inmail_id, done] {

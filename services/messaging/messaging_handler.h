@@ -29,7 +29,8 @@ struct Dependencies {
   identity::v1::IdentityService::Stub* identity;
   // One stub per privacy shard (one when privacy is not sharded).
   const ShardStubs<privacy::v1::PrivacyService>* privacy;
-  credits::v1::CreditService::Stub* credits;
+  // One stub per credits shard (one when credits is not sharded).
+  const ShardStubs<credits::v1::CreditService>* credits;
   ServiceTokenSource* tokens;
   // What the send policy needs of identity's and privacy's data, and the
   // feeds that keep it current: the model answers while its feed is live.

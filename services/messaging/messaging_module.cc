@@ -6,6 +6,16 @@
 #include "common/status.h"
 
 namespace liaison::messaging {
+namespace {
+
+// A member id this service wrote itself; 0 (shard 0, which forwards) if not.
+MemberId ParseMemberIdOr0(const std::string& id) {
+  auto member = ParseMemberId(id, "member_id");
+  return member.ok() ? *member : 0;
+}
+
+}  // namespace
+
 std::unique_ptr<FeedFollower> MessagingModule::IdentityFollower(prometheus::Registry& registry) {
   auto run = [this](grpc::ClientContext* context, std::optional<uint64_t> after) {
     identity::v1::WatchChangesRequest request;
@@ -50,7 +60,7 @@ std::vector<std::unique_ptr<FeedFollower>> MessagingModule::PrivacyFollowers(
 }
 
 Dependencies MessagingModule::MakeDependencies() {
-  Dependencies deps{identity_.get(),      &privacy_, credits_.get(), &tokens_, &model_,
+  Dependencies deps{identity_.get(),      &privacy_, &credits_, &tokens_, &model_,
                     identity_feed_.get(), {}};
   for (const auto& follower : privacy_feeds_) deps.privacy_feeds.push_back(follower.get());
   return deps;
@@ -89,7 +99,7 @@ FeedFollower::Prepare MessagingModule::StreamCredentials() {
 
 MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingServiceConfig& config,
                                  std::shared_ptr<grpc::Channel> identity, ShardChannels privacy,
-                                 std::shared_ptr<grpc::Channel> credits)
+                                 ShardChannels credits)
     : store_(deps.store),
       hub_(&store_, config.streams, &readers_),
       logic_(&store_, deps.clock, MessagingConfig{config.premium_to_premium_inmail_override},
@@ -104,7 +114,8 @@ MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingService
       identity_(identity::v1::IdentityService::NewStub(identity)),
       privacy_channels_(std::move(privacy)),
       privacy_(privacy_channels_),
-      credits_(credits::v1::CreditService::NewStub(credits)),
+      credits_channels_(std::move(credits)),
+      credits_(credits_channels_),
       tokens_("messaging", *deps.signing_key, deps.token_clock),
       model_(ReadModelOptions{config.read_model_entries, ReadModelOptions{}.recent_changes,
                               privacy_channels_.map()},
@@ -156,10 +167,12 @@ int MessagingModule::DrainOutbox() {
       request.set_member_id(record.member_id());
       request.set_inmail_id(record.inmail_id());
       credits::v1::CommitHoldResponse response;
-      status = credits_->CommitHold(&context, request, &response);
+      status = credits_.For(ParseMemberIdOr0(record.member_id()))
+                   ->CommitHold(&context, request, &response);
       if (status.ok()) {
         applied = logic_.Deliver(record.inmail_id());
-      } else if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+      } else if ((status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+                  !RefusedAsWrongShard(context)) ||
                  status.error_code() == grpc::StatusCode::NOT_FOUND) {
         applied = logic_.Abandon(record.inmail_id());
         LogWarn("inmail_not_sent",
@@ -172,9 +185,11 @@ int MessagingModule::DrainOutbox() {
       request.set_member_id(record.member_id());
       request.set_inmail_id(record.inmail_id());
       credits::v1::RefundInMailResponse response;
-      status = credits_->RefundInMail(&context, request, &response);
+      status = credits_.For(ParseMemberIdOr0(record.member_id()))
+                   ->RefundInMail(&context, request, &response);
       const auto code = status.error_code();
-      if (code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      if (code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
+          RefusedAsWrongShard(context)) {
         continue;
       }
       if (!status.ok()) {
@@ -205,7 +220,8 @@ ServiceSpec MessagingServiceSpec(MessagingServiceConfig config) {
                          ShardChannels::Open(*deps.map, "privacy", config.privacy_address,
                                              *deps.config, deps.metrics));
         ASSIGN_OR_RETURN(auto credits,
-                         NewChannel(config.credits_address, *deps.config, deps.metrics));
+                         ShardChannels::Open(*deps.map, "credits", config.credits_address,
+                                             *deps.config, deps.metrics));
         return std::make_unique<MessagingModule>(deps, config, std::move(identity),
                                                  std::move(privacy), std::move(credits));
       }};

@@ -43,10 +43,10 @@ struct MessagingServiceConfig {
 
 class MessagingModule final : public ServiceModule {
  public:
-  // `privacy`: a channel per privacy shard (common/shard_router.h).
+  // `privacy`, `credits`: a channel per shard of each (common/shard_router.h).
   MessagingModule(const ServiceDeps& deps, const MessagingServiceConfig& config,
                   std::shared_ptr<grpc::Channel> identity, ShardChannels privacy,
-                  std::shared_ptr<grpc::Channel> credits);
+                  ShardChannels credits);
   ~MessagingModule() override;
 
   std::vector<ServiceEntry> services() override;
@@ -69,7 +69,8 @@ class MessagingModule final : public ServiceModule {
   std::unique_ptr<identity::v1::IdentityService::Stub> identity_;
   ShardChannels privacy_channels_;
   ShardStubs<privacy::v1::PrivacyService> privacy_;
-  std::unique_ptr<credits::v1::CreditService::Stub> credits_;
+  ShardChannels credits_channels_;
+  ShardStubs<credits::v1::CreditService> credits_;
   ServiceTokenSource tokens_;
   ReadModel model_;
   // Started from the feeds' heads (the model is in memory: no stored

@@ -68,7 +68,7 @@ bool PrivacyHandler::Plan(grpc::CallbackServerContext* context, grpc::ServerUnar
     reactor->Finish(ToGrpcStatus(members.status()));
     return false;
   }
-  return PlanBatch(*context, reactor, *forwarder_.shard(), *members, parts, shards);
+  return PlanBatch(context, reactor, *forwarder_.shard(), *members, parts, shards);
 }
 
 grpc::ServerUnaryReactor* PrivacyHandler::BatchGetSettings(

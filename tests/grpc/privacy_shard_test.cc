@@ -175,6 +175,8 @@ TEST_CASE("Sharded privacy: a forwarded call is never forwarded again") {
   context->AddMetadata(kForwardedHeader, "1");
   CHECK_THAT(f.stub0->GetSettings(context.get(), get, &got),
              StatusIs(Code::kFailedPrecondition, "owned by shard 1 in shard map epoch 5"));
+  // Marked so, for callers that must not read it as "no such data".
+  CHECK(RefusedAsWrongShard(*context));
   v1::BatchGetSettingsRequest batch;
   batch.add_member_ids(FormatMemberId(f.a));
   batch.add_member_ids(FormatMemberId(f.b));
@@ -183,6 +185,13 @@ TEST_CASE("Sharded privacy: a forwarded call is never forwarded again") {
   batch_context->AddMetadata(kForwardedHeader, "1");
   CHECK_THAT(f.stub0->BatchGetSettings(batch_context.get(), batch, &response),
              StatusIs(Code::kFailedPrecondition, "not by this shard (0)"));
+  CHECK(RefusedAsWrongShard(*batch_context));
+  // A refusal of the member's own making carries no such mark.
+  v1::GetSettingsRequest bad;
+  bad.set_member_id("0");
+  auto plain = TestService::Context(f.Service());
+  CHECK_FALSE(f.stub0->GetSettings(plain.get(), bad, &got).ok());
+  CHECK_FALSE(RefusedAsWrongShard(*plain));
 }
 
 TEST_CASE("Sharded privacy: with the owner down, a forwarded call says so and nothing is kept") {

@@ -252,6 +252,28 @@ TEST_CASE("LIAISON_SHARDS=2 runs two shards of privacy and credits that serve an
     CHECK(Contains(scraped.output, std::string("feed=\"") + shard + "\""));
   }
 
+  // An InMail through messaging, which pays with Ada's credit on her credits
+  // shard (reached through the map), and the debit shows on both shards.
+  auto bob = CallRpc(identity, "liaison.identity.v1.IdentityService/CreateMember", admin,
+                     R"({"handle":"bob","displayName":"Bob","email":"bob@example.com"})");
+  REQUIRE(bob.exit_code == 0);
+  const std::string bob_id = nlohmann::json::parse(bob.output)["member"]["memberId"];
+  RunningService messaging;
+  messaging.grpc_port = 50052 + offset;
+  auto inmail = CallRpc(messaging, "liaison.messaging.v1.MessagingService/SendInMail", token,
+                        nlohmann::json{{"recipientId", bob_id},
+                                       {"subject", "Hello"},
+                                       {"body", "A role you may like"},
+                                       {"clientMessageId", "im-1"}}
+                            .dump());
+  INFO(inmail.output);
+  CHECK(inmail.exit_code == 0);
+  for (const RunningService* credits : {&credits0, &credits_1}) {
+    auto balance = CallRpc(*credits, "liaison.credits.v1.CreditService/GetBalance", token);
+    INFO(balance.output);
+    CHECK(Contains(balance.output, "\"monthlyAvailable\": \"49\""));
+  }
+
   auto stopped = dev.Stop();
   CHECK(stopped.exit_code == 0);
   CHECK(run->Wait(60) == 0);
