@@ -16,10 +16,14 @@ uint64_t ToMicros(absl::Time t) {
 
 }  // namespace
 
+std::string KeyBuilder::PartitionPrefix(uint32_t partition) {
+  return {static_cast<char>(partition >> 8), static_cast<char>(partition & 0xff)};
+}
+
 KeyBuilder KeyBuilder::ForMember(char kind, uint64_t member) {
-  const uint32_t partition = PartitionOf(member);
-  KeyBuilder key(static_cast<char>(partition >> 8));
-  key.U8(static_cast<uint8_t>(partition)).U8(static_cast<uint8_t>(kind)).U64(member);
+  KeyBuilder key(0);
+  key.key_ = PartitionPrefix(PartitionOf(member));
+  key.U8(static_cast<uint8_t>(kind)).U64(member);
   return key;
 }
 

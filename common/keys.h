@@ -24,6 +24,8 @@ class KeyBuilder final {
   // then the member id. Partitions are below 0x1000, so such a key's first
   // byte is below 0x10 and never a kind letter.
   static KeyBuilder ForMember(char kind, uint64_t member);
+  // The 2 bytes every key of `partition` starts with (ForMember's layout).
+  static std::string PartitionPrefix(uint32_t partition);
 
   KeyBuilder& U8(uint8_t v);
   KeyBuilder& U32(uint32_t v);

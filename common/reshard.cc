@@ -9,10 +9,6 @@ namespace {
 
 constexpr size_t kBatch = 1000;
 
-std::string PartitionPrefix(uint32_t partition) {
-  return {static_cast<char>(partition >> 8), static_cast<char>(partition & 0xff)};
-}
-
 // Copies batch after batch into `to`, synced; `moved` counts the records.
 class Copier final {
  public:
@@ -53,7 +49,7 @@ absl::StatusOr<uint64_t> MovePartition(uint32_t partition, Store* from, Store* t
                                        const std::string& family_name) {
   rocksdb::ColumnFamilyHandle* source = from->Family(family_name);
   rocksdb::ColumnFamilyHandle* target = to->Family(family_name);
-  const std::string prefix = PartitionPrefix(partition);
+  const std::string prefix = KeyBuilder::PartitionPrefix(partition);
   Copier copier(to, target);
   auto it = from->NewIterator(source, /*prefix_scan=*/false);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
@@ -68,11 +64,10 @@ absl::StatusOr<uint64_t> MovePartition(uint32_t partition, Store* from, Store* t
                                             " found after the copy"));
   }
   rocksdb::WriteBatch remove;
-  const std::string end = PartitionPrefix(partition + 1);
-  RETURN_IF_ERROR(FromRocksStatus(partition + 1 < kPartitions
-                                      ? remove.DeleteRange(source, prefix, end)
-                                      : remove.DeleteRange(source, prefix, std::string(1, '\x10')),
-                                  "batch delete range"));
+  // The next partition's prefix bounds this one; after the last, 0x10 0x00
+  // is still below every key that is not partitioned (kind letters).
+  const std::string end = KeyBuilder::PartitionPrefix(partition + 1);
+  RETURN_IF_ERROR(FromRocksStatus(remove.DeleteRange(source, prefix, end), "batch delete range"));
   RETURN_IF_ERROR(from->Write(&remove, Durability::kSynced));
   return copier.moved();
 }

@@ -39,6 +39,18 @@ inline absl::Status StillWanted(const grpc::CallbackServerContext& context) {
   return absl::OkStatus();
 }
 
+// Runs `logic` (`absl::Status()`) on `pool` and finishes `reactor` with its
+// status; a call its client gave up on while it waited in the queue is not
+// run.
+template <typename Logic>
+void FinishOnPool(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                  WorkerPool& pool, Logic logic) {
+  pool.Post([context, reactor, logic = std::move(logic)]() mutable {
+    absl::Status wanted = StillWanted(*context);
+    reactor->Finish(ToGrpcStatus(wanted.ok() ? logic() : wanted));
+  });
+}
+
 // Like ServeUnary, but runs `logic` on `pool` (for logic that blocks, e.g.
 // on an fsync, or reads that can be long); the callback thread returns at
 // once. Authorization is cheap and happens inline. A call its client gave up
@@ -53,10 +65,9 @@ grpc::ServerUnaryReactor* ServeUnaryOnPool(grpc::CallbackServerContext* context,
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
-  pool.Post([context, reactor, caller = *std::move(caller), logic = std::move(logic)]() mutable {
-    absl::Status wanted = StillWanted(*context);
-    reactor->Finish(ToGrpcStatus(wanted.ok() ? logic(caller) : wanted));
-  });
+  FinishOnPool(
+      context, reactor, pool,
+      [caller = *std::move(caller), logic = std::move(logic)]() mutable { return logic(caller); });
   return reactor;
 }
 

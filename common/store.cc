@@ -284,9 +284,7 @@ absl::StatusOr<size_t> PartitionMemberKeys(Store* store, rocksdb::ColumnFamilyHa
         return absl::DataLossError(absl::StrCat("store upgrade: a '", std::string(1, kind),
                                                 "' key too short to hold a member id"));
       }
-      const uint32_t partition = PartitionOf(member);
-      std::string moved_key = {static_cast<char>(partition >> 8),
-                               static_cast<char>(partition & 0xff)};
+      std::string moved_key = KeyBuilder::PartitionPrefix(PartitionOf(member));
       moved_key.append(key.data(), key.size());
       RETURN_IF_ERROR(FromRocksStatus(batch.Put(family, moved_key, it->value()), "batch put"));
       RETURN_IF_ERROR(FromRocksStatus(batch.Delete(family, it->key()), "batch delete"));

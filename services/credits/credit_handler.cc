@@ -86,12 +86,11 @@ grpc::ServerUnaryReactor* CreditHandler::ServeHold(grpc::CallbackServerContext* 
         if (member.ok() && forwarder_.Forward(context, reactor, *member, std::move(forward))) {
           return;
         }
-        writers_->Post([this, context, reactor, member, inmail = &inmail_id, hold, method] {
-          absl::Status status = StillWanted(*context);
-          if (status.ok()) status = member.status();
-          if (status.ok()) status = (logic_->*method)(*member, *inmail, hold);
-          reactor->Finish(ToGrpcStatus(status));
-        });
+        FinishOnPool(context, reactor, *writers_,
+                     [this, member, inmail = &inmail_id, hold, method]() -> absl::Status {
+                       if (!member.ok()) return member.status();
+                       return (logic_->*method)(*member, *inmail, hold);
+                     });
       });
 }
 

@@ -102,7 +102,7 @@ absl::StatusOr<std::vector<MemberId>> CreditStore::AccountMembers(MemberId after
   std::vector<MemberId> out;
   for (uint32_t p = after == 0 ? 0 : PartitionOf(after); p < kPartitions && out.size() < limit;
        ++p) {
-    const std::string prefix = {static_cast<char>(p >> 8), static_cast<char>(p & 0xff), 'A'};
+    const std::string prefix = KeyBuilder::PartitionPrefix(p) + 'A';
     const bool resume = after != 0 && p == PartitionOf(after);
     for (it->Seek(resume ? keys::Account(after) : prefix);
          it->Valid() && out.size() < limit && it->key().starts_with(prefix); it->Next()) {

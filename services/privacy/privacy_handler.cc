@@ -52,10 +52,8 @@ grpc::ServerUnaryReactor* PrivacyHandler::UpdateSettings(grpc::CallbackServerCon
                                })) {
           return;
         }
-        writers_->Post([this, context, reactor, caller, request, response] {
-          absl::Status wanted = StillWanted(*context);
-          reactor->Finish(ToGrpcStatus(
-              wanted.ok() ? logic_->UpdateSettings(caller, *request, response) : wanted));
+        FinishOnPool(context, reactor, *writers_, [this, caller, request, response] {
+          return logic_->UpdateSettings(caller, *request, response);
         });
       });
 }
@@ -120,10 +118,8 @@ grpc::ServerUnaryReactor* PrivacyHandler::RegisterMembers(grpc::CallbackServerCo
         std::vector<size_t> shards;
         if (!Plan(context, reactor, request->member_ids(), &parts, &shards)) return;
         if (shards.empty()) {
-          writers_->Post([this, context, reactor, request] {
-            absl::Status wanted = StillWanted(*context);
-            reactor->Finish(ToGrpcStatus(wanted.ok() ? logic_->RegisterMembers(*request) : wanted));
-          });
+          FinishOnPool(context, reactor, *writers_,
+                       [this, request] { return logic_->RegisterMembers(*request); });
           return;
         }
         // Registering is idempotent: a failure on one shard is retried whole.
