@@ -178,9 +178,9 @@ TEST_CASE("A block reaches inside a group: each side's messages are hidden from 
       IsOk());
   SetBlock(f, ben, ana, true);
   // Neither side is told: every send succeeds.
-  REQUIRE_THAT(f.Reply(ana, c, "from ana", "b2"), IsOk());     // 2
-  REQUIRE_THAT(f.Reply(ana, c, "ana again", "b3"), IsOk());    // 3
-  REQUIRE_THAT(f.Reply(ben, c, "from ben", "b4"), IsOk());     // 4
+  REQUIRE_THAT(f.Reply(ana, c, "from ana", "b2"), IsOk());   // 2
+  REQUIRE_THAT(f.Reply(ana, c, "ana again", "b3"), IsOk());  // 3
+  REQUIRE_THAT(f.Reply(ben, c, "from ben", "b4"), IsOk());   // 4
   using V = std::vector<int64_t>;
   CHECK(Sequences(f, ben, c) == V{1, 4});
   CHECK(Sequences(f, ana, c) == V{1, 2, 3});
@@ -222,9 +222,8 @@ TEST_CASE("A block reaches inside a group: each side's messages are hidden from 
       f.stub->MarkConversationRead(TestService::Context(f.Token(ben)).get(), read, &marked),
       IsOk());
   REQUIRE_THAT(f.Reply(ana, c, "unseen by ben", "b6"), IsOk());  // 6
-  REQUIRE_THAT(
-      f.stub->ListConversations(TestService::Context(f.Token(ben)).get(), unread, &listed),
-      IsOk());
+  REQUIRE_THAT(f.stub->ListConversations(TestService::Context(f.Token(ben)).get(), unread, &listed),
+               IsOk());
   CHECK(listed.conversations().empty());
   // Ben's read receipt after the block reached Cy, not Ana.
   CHECK(Replayed(f, ana, "1", 5) == E{r_ben, "m2", "m3", "m5", "m6"});

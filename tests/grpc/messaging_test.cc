@@ -278,9 +278,8 @@ TEST_CASE("An InMail costs one credit - the recipient's answer brings it back, o
       f.stub->RespondToInMail(TestService::Context(f.Token(stranger)).get(), decline, &again),
       StatusIs(Code::kFailedPrecondition, "already been answered"));
   accept.set_body("Something else");
-  CHECK_THAT(
-      f.stub->RespondToInMail(TestService::Context(f.Token(stranger)).get(), accept, &again),
-      StatusIs(Code::kInvalidArgument, "already used for a different message"));
+  CHECK_THAT(f.stub->RespondToInMail(TestService::Context(f.Token(stranger)).get(), accept, &again),
+             StatusIs(Code::kInvalidArgument, "already used for a different message"));
   // Now free for both sides, and a new InMail is allowed.
   CHECK_THAT(f.Reply(recruiter, c, "Great", "r2"), IsOk());
   CHECK_THAT(f.InMail(recruiter, stranger, "Another role", "Also this", "i3"), IsOk());

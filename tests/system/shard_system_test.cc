@@ -87,9 +87,9 @@ TEST_CASE("Two privacy shards: any of them serves any member, through buf curl")
 
   // liaisonctl with the map reaches b's shard itself (the --privacy it is
   // given listens nowhere).
-  auto ctl = RunCommand({LIAISON_CTL_BIN, "--shard-map", map_file, "--privacy", "127.0.0.1:1",
-                         "--signing-key-file", key, "--as", std::to_string(b), "--json",
-                         "settings"});
+  auto ctl =
+      RunCommand({LIAISON_CTL_BIN, "--shard-map", map_file, "--privacy", "127.0.0.1:1",
+                  "--signing-key-file", key, "--as", std::to_string(b), "--json", "settings"});
   INFO(ctl.output);
   CHECK(ctl.exit_code == 0);
   CHECK(Contains(ctl.output, "\"openProfile\": true"));
