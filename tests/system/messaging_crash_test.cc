@@ -83,6 +83,7 @@ TEST_CASE("InMails survive repeated SIGKILLs of liaison-messaging: one debit per
   std::vector<std::pair<std::string, std::string>> acked;
   std::atomic<bool> stop{false};
   std::atomic<int> attempts{0};
+  std::atomic<int> answered{0};  // OKs since the last restart
   std::vector<std::thread> load;
   for (int t = 0; t < kSenders; ++t) {
     load.emplace_back([&, t] {
@@ -106,26 +107,36 @@ TEST_CASE("InMails survive repeated SIGKILLs of liaison-messaging: one debit per
                 ? client.Retry([&](auto* c) { return client.stub->SendInMail(c, send, &sent); })
                 : client.Once([&](auto* c) { return client.stub->SendInMail(c, send, &sent); });
         if (status.ok()) {
+          ++answered;
           std::lock_guard<std::mutex> lock(mu);
           acked.emplace_back(senders[t], send.recipient_id());
+        } else if (t % 2 == 1) {
+          // ABORTED: the hold expired while messaging was down; not sent, no
+          // debit. The others keep a send in flight nearly all the time, so
+          // most kills cut one of their sagas short. After a failure they
+          // wait out the restart (a read retried until it is answered)
+          // rather than spend their recipients on a server that is not there.
+          messaging::v1::ListConversationsRequest probe;
+          probe.set_page_size(1);
+          messaging::v1::ListConversationsResponse ignored;
+          client.Retry([&](auto* c) { return client.stub->ListConversations(c, probe, &ignored); });
         }
-        // ABORTED: the hold expired while messaging was down; not sent, no debit.
-        // The others keep a send in flight nearly all the time, so most kills
-        // cut one of their sagas short.
-        // After a failure they wait out the restart rather than spend their
-        // recipients on a server that is not there.
-        std::this_thread::sleep_for(std::chrono::milliseconds(t % 2 == 0    ? 10
-                                                              : status.ok() ? 3
-                                                                            : 300));
+        std::this_thread::sleep_for(std::chrono::milliseconds(t % 2 == 0 ? 20 : 5));
       }
     });
   }
 
   std::mt19937 rng(7);
   for (int round = 1; round <= kKills; ++round) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 150));
+    // Kill only under load: wait (bounded) until the restarted server has
+    // answered a few sends, so every kill finds sagas in flight.
+    for (int i = 0; i < 400 && answered < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 80));
     KillAndRestart(&messaging, LIAISON_MESSAGING_BIN, dir.Sub("messaging"), key,
                    dir.Sub("messaging-" + std::to_string(round) + ".log"), messaging_flags);
+    answered = 0;
   }
   stop = true;
   for (auto& t : load) t.join();
