@@ -27,6 +27,13 @@ KeyBuilder KeyBuilder::ForMember(char kind, uint64_t member) {
   return key;
 }
 
+KeyBuilder KeyBuilder::ForName(char kind, absl::string_view name) {
+  KeyBuilder key(0);
+  key.key_ = PartitionPrefix(PartitionOfName(name));
+  key.U8(static_cast<uint8_t>(kind)).Str(name);
+  return key;
+}
+
 KeyBuilder& KeyBuilder::U8(uint8_t v) {
   key_.push_back(static_cast<char>(v));
   return *this;

@@ -24,6 +24,9 @@ class KeyBuilder final {
   // then the member id. Partitions are below 0x1000, so such a key's first
   // byte is below 0x10 and never a kind letter.
   static KeyBuilder ForMember(char kind, uint64_t member);
+  // A record of a directory kept unique by name (a handle, an email): the
+  // name's partition (PartitionOfName), the kind, then the name.
+  static KeyBuilder ForName(char kind, absl::string_view name);
   // The 2 bytes every key of `partition` starts with (ForMember's layout).
   static std::string PartitionPrefix(uint32_t partition);
 

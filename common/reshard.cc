@@ -9,29 +9,20 @@ namespace {
 
 constexpr size_t kBatch = 1000;
 
-// Copies batch after batch into `to`, synced; `moved` counts the records.
+// Copies into one family of `to`, in synced batches; `moved` counts.
 class Copier final {
  public:
-  Copier(Store* to, rocksdb::ColumnFamilyHandle* family) : to_(to), family_(family) {}
+  Copier(Store* to, rocksdb::ColumnFamilyHandle* family) : writer_(to, kBatch), family_(family) {}
 
   absl::Status Put(const rocksdb::Slice& key, const rocksdb::Slice& value) {
-    RETURN_IF_ERROR(FromRocksStatus(batch_.Put(family_, key, value), "batch put"));
-    ++moved_;
-    return batch_.Count() >= kBatch ? Flush() : absl::OkStatus();
+    return writer_.Put(family_, key, value);
   }
-  absl::Status Flush() {
-    if (batch_.Count() == 0) return absl::OkStatus();
-    RETURN_IF_ERROR(to_->Write(&batch_, Durability::kSynced));
-    batch_.Clear();
-    return absl::OkStatus();
-  }
-  uint64_t moved() const { return moved_; }
+  absl::Status Flush() { return writer_.Flush(); }
+  uint64_t moved() const { return writer_.records(); }
 
  private:
-  Store* to_;
+  ChunkedWriter writer_;
   rocksdb::ColumnFamilyHandle* family_;
-  rocksdb::WriteBatch batch_;
-  uint64_t moved_ = 0;
 };
 
 // Keys of `family` in `store` that start with `prefix`.

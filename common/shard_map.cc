@@ -105,6 +105,15 @@ uint32_t PartitionOf(MemberId member) {
   return static_cast<uint32_t>(z % kPartitions);
 }
 
+uint32_t PartitionOfName(absl::string_view name) {
+  uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a 64
+  for (unsigned char c : name) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return PartitionOf(hash);
+}
+
 const std::string& ShardMap::Shard::Address(absl::string_view service) const {
   return *AddressField(const_cast<Shard*>(this), service);
 }

@@ -41,6 +41,9 @@ inline constexpr uint32_t kPartitions = 4096;
 
 // The member's partition, in [0, kPartitions). Stable forever.
 uint32_t PartitionOf(MemberId member);
+// The partition of a name kept unique through a directory (a handle, an
+// email): its 64-bit FNV-1a hash's partition. Stable forever.
+uint32_t PartitionOfName(absl::string_view name);
 
 // The services a shard map names addresses for, in DESIGN.md §2's order.
 inline constexpr std::array<const char*, 4> kShardedServices = {"privacy", "identity", "credits",

@@ -264,16 +264,33 @@ std::shared_ptr<prometheus::Collectable> Store::MetricsCollector() {
   return std::make_shared<Collector>(this);
 }
 
+absl::Status ChunkedWriter::Put(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& key,
+                                const rocksdb::Slice& value) {
+  RETURN_IF_ERROR(FromRocksStatus(batch_.Put(family, key, value), "batch put"));
+  return Counted();
+}
+
+absl::Status ChunkedWriter::Delete(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& key) {
+  RETURN_IF_ERROR(FromRocksStatus(batch_.Delete(family, key), "batch delete"));
+  return Counted();
+}
+
+absl::Status ChunkedWriter::Counted() {
+  ++records_;
+  return batch_.Count() >= chunk_ ? Flush() : absl::OkStatus();
+}
+
+absl::Status ChunkedWriter::Flush() {
+  if (batch_.Count() == 0) return absl::OkStatus();
+  RETURN_IF_ERROR(store_->Write(&batch_, Durability::kSynced));
+  batch_.Clear();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<size_t> PartitionMemberKeys(Store* store, rocksdb::ColumnFamilyHandle* family,
                                            absl::string_view kinds) {
-  rocksdb::WriteBatch batch;
+  ChunkedWriter writer(store);
   size_t moved = 0;
-  auto flush = [&]() -> absl::Status {
-    if (batch.Count() == 0) return absl::OkStatus();
-    RETURN_IF_ERROR(store->Write(&batch, Durability::kSynced));
-    batch.Clear();
-    return absl::OkStatus();
-  };
   for (char kind : kinds) {
     auto it = store->NewIterator(family, /*prefix_scan=*/false);
     for (it->Seek(rocksdb::Slice(&kind, 1)); it->Valid() && it->key()[0] == kind; it->Next()) {
@@ -286,13 +303,13 @@ absl::StatusOr<size_t> PartitionMemberKeys(Store* store, rocksdb::ColumnFamilyHa
       }
       std::string moved_key = KeyBuilder::PartitionPrefix(PartitionOf(member));
       moved_key.append(key.data(), key.size());
-      RETURN_IF_ERROR(FromRocksStatus(batch.Put(family, moved_key, it->value()), "batch put"));
-      RETURN_IF_ERROR(FromRocksStatus(batch.Delete(family, it->key()), "batch delete"));
-      if (++moved % 1000 == 0) RETURN_IF_ERROR(flush());
+      RETURN_IF_ERROR(writer.Put(family, moved_key, it->value()));
+      RETURN_IF_ERROR(writer.Delete(family, it->key()));
+      ++moved;
     }
     RETURN_IF_ERROR(FromRocksStatus(it->status(), "upgrade scan"));
   }
-  RETURN_IF_ERROR(flush());
+  RETURN_IF_ERROR(writer.Flush());
   return moved;
 }
 

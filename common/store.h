@@ -134,6 +134,30 @@ class Store final {
   absl::flat_hash_map<std::string, rocksdb::ColumnFamilyHandle*> families_;
 };
 
+// Writes a long run of changes (an upgrade, a move of partitions) as synced
+// batches of `chunk` records, so no batch grows with the data; a run cut
+// short by a crash is meant to be repeated.
+class ChunkedWriter final {
+ public:
+  explicit ChunkedWriter(Store* store, size_t chunk = 1000) : store_(store), chunk_(chunk) {}
+
+  absl::Status Put(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& key,
+                   const rocksdb::Slice& value);
+  absl::Status Delete(rocksdb::ColumnFamilyHandle* family, const rocksdb::Slice& key);
+  // Writes what is buffered.
+  absl::Status Flush();
+  // Records put or deleted so far.
+  size_t records() const { return records_; }
+
+ private:
+  absl::Status Counted();
+
+  Store* store_;
+  size_t chunk_;
+  rocksdb::WriteBatch batch_;
+  size_t records_ = 0;
+};
+
 // Moves a store written before partitions to today's layout: every key in
 // `family` whose first byte is one of `kinds` (then an 8-byte member id,
 // then anything) is rewritten as that member's partition followed by the

@@ -48,8 +48,11 @@ absl::Status TierFeed::Start() {
     rebuild_first_ = !any.empty();
     start = 0;
   }
+  FeedFollowerOptions options;
+  options.feed = "identity";
+  options.consumer = "credits";
   follower_ = std::make_unique<FeedFollower>(
-      FeedFollowerOptions{.feed = "identity", .consumer = "credits"}, start,
+      std::move(options), start,
       [this](grpc::ClientContext* context) {
         // No deadline: the stream stays open.
         context->AddMetadata("authorization", "Bearer " + tokens_->Token());

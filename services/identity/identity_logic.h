@@ -22,6 +22,7 @@
 #include "liaison/identity/v1/identity.pb.h"
 #include "liaison/privacy/v1/privacy.pb.h"
 #include "services/identity/identity_store.h"
+#include "services/identity/pair_write.h"
 
 namespace liaison::identity {
 
@@ -110,15 +111,15 @@ class IdentityLogic final {
   absl::StatusOr<MemberId> SelfOrNamed(const Caller& caller, const std::string& member_id,
                                        const char* field) const;
 
-  // Adds or removes the connection a-b in `batch` (adjacency of both), and
-  // its change for the feed in `changes`.
-  absl::Status Connect(rocksdb::WriteBatch* batch, MemberId a, MemberId b,
-                       std::vector<v1::Change>* changes);
-  absl::Status Disconnect(rocksdb::WriteBatch* batch, MemberId a, MemberId b, bool* removed,
+  // Adds or removes the connection a-b in `write` (adjacency of both), and
+  // its change for the feed in `changes`. `a` is the member acting:
+  // `removed` says whether a was connected to b.
+  absl::Status Connect(PairWrite* write, MemberId a, MemberId b, std::vector<v1::Change>* changes);
+  absl::Status Disconnect(PairWrite* write, MemberId a, MemberId b, bool* removed,
                           std::vector<v1::Change>* changes);
-  // Deletes a pending invitation and its indexes.
-  absl::Status DeleteInvitation(rocksdb::WriteBatch* batch, const v1::Invitation& invitation,
-                                MemberId sender, MemberId recipient);
+  // Deletes a pending invitation and its indexes, on both sides.
+  absl::Status DeleteInvitation(PairWrite* write, const v1::Invitation& invitation, MemberId sender,
+                                MemberId recipient);
   absl::Status CheckConnectionRoom(MemberId a, MemberId b) const;
   // `count_mutual` false leaves mutual_connection_count 0 (cheaper).
   absl::StatusOr<v1::Relationship> Relate(const Caller& caller, MemberId a, const v1::Member& am,
@@ -126,6 +127,7 @@ class IdentityLogic final {
 
   // Writes the batch with `changes` appended to the feed, synced.
   absl::Status Commit(rocksdb::WriteBatch* batch, const std::vector<v1::Change>& changes = {});
+  absl::Status Commit(PairWrite* write, const std::vector<v1::Change>& changes = {});
   void Count(const char* event);
 
   IdentityStore* store_;

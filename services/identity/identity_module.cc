@@ -1,5 +1,6 @@
 #include "services/identity/identity_module.h"
 
+#include "common/logging.h"
 #include "common/status.h"
 
 namespace liaison::identity {
@@ -39,6 +40,8 @@ ServiceSpec IdentityServiceSpec(IdentityConfig config) {
       "identity", IdentityStore::Families(),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
         RETURN_IF_ERROR(RequireOneShard(*deps.shard, "identity"));
+        ASSIGN_OR_RETURN(size_t moved, IdentityStore::UpgradeLayout(deps.store));
+        if (moved > 0) LogInfo("store_layout_upgraded", {{"records", static_cast<int64_t>(moved)}});
         ASSIGN_OR_RETURN(auto channel,
                          NewChannel(config.privacy_address, *deps.config, deps.metrics));
         ChangeFeedOptions options;

@@ -1,38 +1,54 @@
 #include "services/identity/identity_store.h"
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/change_feed.h"
 #include "common/keys.h"
+#include "common/shard_map.h"
 #include "common/status.h"
 
 namespace liaison::identity {
 namespace keys {
 
-std::string Member(MemberId id) { return KeyBuilder('m').U64(id).key(); }
-std::string Handle(absl::string_view handle) { return KeyBuilder('h').Str(handle).key(); }
-std::string Email(absl::string_view email) { return KeyBuilder('e').Str(email).key(); }
-std::string Page(uint64_t page) { return KeyBuilder('p').U64(page).key(); }
-std::string FollowerCount(uint64_t page) { return KeyBuilder('F').U64(page).key(); }
-std::string Adjacency(MemberId id) { return KeyBuilder('a').U64(id).key(); }
-std::string Invitation(MemberId s, MemberId r) { return KeyBuilder('v').U64(s).U64(r).key(); }
+std::string Member(MemberId id) { return KeyBuilder::ForMember('m', id).key(); }
+std::string Handle(absl::string_view handle) { return KeyBuilder::ForName('h', handle).key(); }
+std::string Email(absl::string_view email) { return KeyBuilder::ForName('e', email).key(); }
+std::string Page(uint64_t page) { return KeyBuilder::ForMember('p', page).key(); }
+std::string FollowerCount(uint64_t page) { return KeyBuilder::ForMember('F', page).key(); }
+std::string Adjacency(MemberId id) { return KeyBuilder::ForMember('a', id).key(); }
+std::string Invitation(MemberId s, MemberId r) {
+  return KeyBuilder::ForMember('v', s).U64(r).key();
+}
+std::string Received(MemberId r, MemberId s) { return KeyBuilder::ForMember('i', r).U64(s).key(); }
 std::string Incoming(MemberId r, absl::Time t, MemberId s) {
-  return KeyBuilder('n').U64(r).TimeDesc(t).U64(s).key();
+  return KeyBuilder::ForMember('n', r).TimeDesc(t).U64(s).key();
 }
 std::string Outgoing(MemberId s, absl::Time t, MemberId r) {
-  return KeyBuilder('o').U64(s).TimeDesc(t).U64(r).key();
+  return KeyBuilder::ForMember('o', s).TimeDesc(t).U64(r).key();
 }
 std::string SentLog(MemberId s, absl::Time t, MemberId r) {
-  return KeyBuilder('q').U64(s).Time(t).U64(r).key();
+  return KeyBuilder::ForMember('q', s).Time(t).U64(r).key();
 }
-std::string Notes(MemberId s, uint32_t yyyymm) { return KeyBuilder('N').U64(s).U32(yyyymm).key(); }
-std::string Withdrawn(MemberId s, MemberId r) { return KeyBuilder('w').U64(s).U64(r).key(); }
-std::string DontKnow(MemberId r, MemberId s) { return KeyBuilder('x').U64(r).U64(s).key(); }
-std::string Block(MemberId a, MemberId b) { return KeyBuilder('b').U64(a).U64(b).key(); }
-std::string Unblock(MemberId a, MemberId b) { return KeyBuilder('u').U64(a).U64(b).key(); }
-std::string Follower(uint64_t page, MemberId m) { return KeyBuilder('f').U64(page).U64(m).key(); }
-std::string Registration(MemberId id) { return KeyBuilder('r').U64(id).key(); }
+std::string Notes(MemberId s, uint32_t yyyymm) {
+  return KeyBuilder::ForMember('N', s).U32(yyyymm).key();
+}
+std::string Withdrawn(MemberId s, MemberId r) { return KeyBuilder::ForMember('w', s).U64(r).key(); }
+std::string DontKnow(MemberId r, MemberId s) { return KeyBuilder::ForMember('x', r).U64(s).key(); }
+std::string RefusedBy(MemberId s, MemberId r) { return KeyBuilder::ForMember('X', s).U64(r).key(); }
+std::string Block(MemberId a, MemberId b) { return KeyBuilder::ForMember('b', a).U64(b).key(); }
+std::string BlockedBy(MemberId b, MemberId a) { return KeyBuilder::ForMember('k', b).U64(a).key(); }
+std::string Unblock(MemberId a, MemberId b) { return KeyBuilder::ForMember('u', a).U64(b).key(); }
+std::string Follower(uint64_t page, MemberId m) {
+  return KeyBuilder::ForMember('f', page).U64(m).key();
+}
+std::string Registration(MemberId id) { return KeyBuilder::ForMember('r', id).key(); }
 std::string RegistrationBackfill() { return KeyBuilder('B').key(); }
-std::string Prefix(char kind, uint64_t id) { return KeyBuilder(kind).U64(id).key(); }
+std::string Prefix(char kind, uint64_t id) { return KeyBuilder::ForMember(kind, id).key(); }
+char KindOf(absl::string_view key) { return key.size() > 2 ? key[2] : '\0'; }
+bool IsMemberKeyed(absl::string_view key) {
+  return key.size() > 2 && static_cast<unsigned char>(key[0]) < (kPartitions >> 8);
+}
+KeyReader Reader(absl::string_view key) { return KeyReader(key.size() > 2 ? key.substr(2) : ""); }
 
 }  // namespace keys
 
@@ -51,7 +67,81 @@ absl::StatusOr<uint64_t> ParseU64(absl::StatusOr<std::string> value) {
 std::vector<ColumnFamilySpec> IdentityStore::Families() {
   // The change feed's family is part of the layout: every tool that opens
   // the store must open it too (RocksDB refuses to leave one out).
-  return {{"members", 0}, {"graph", 9}, {"social", 9}, {"outbox", 0}, ChangeFeed::Family()};
+  return {{"members", 0}, {"graph", 11}, {"social", 11}, {"outbox", 0}, ChangeFeed::Family()};
+}
+
+namespace {
+
+// Calls `each(key, value)` for every key of the layout before partitions
+// of `kind` in `family` (they start with the kind byte itself).
+template <typename Each>
+absl::Status ForOldKeys(Store* store, rocksdb::ColumnFamilyHandle* family, char kind, Each each) {
+  auto it = store->NewIterator(family, /*prefix_scan=*/false);
+  for (it->Seek(rocksdb::Slice(&kind, 1)); it->Valid() && it->key()[0] == kind; it->Next()) {
+    RETURN_IF_ERROR(each(it->key(), it->value()));
+  }
+  return FromRocksStatus(it->status(), "upgrade scan");
+}
+
+absl::Status PairIds(const rocksdb::Slice& key, MemberId* first, MemberId* second) {
+  KeyReader reader(absl::string_view(key.data() + 1, key.size() - 1));
+  if (!reader.U64(first) || !reader.U64(second)) {
+    return absl::DataLossError(
+        absl::StrCat("store upgrade: a '", std::string(1, key[0]), "' key does not parse"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<size_t> IdentityStore::UpgradeLayout(Store* store) {
+  IdentityStore ids(store);
+  ChunkedWriter batch(store);
+  // The second side of two-member records, before their first side moves.
+  RETURN_IF_ERROR(ForOldKeys(store, ids.social_, 'v', [&](auto key, auto value) {
+    MemberId sender, recipient;
+    RETURN_IF_ERROR(PairIds(key, &sender, &recipient));
+    return batch.Put(ids.social_, keys::Received(recipient, sender), value);
+  }));
+  RETURN_IF_ERROR(ForOldKeys(store, ids.social_, 'x', [&](auto key, auto value) {
+    MemberId recipient, sender;
+    RETURN_IF_ERROR(PairIds(key, &recipient, &sender));
+    return batch.Put(ids.social_, keys::RefusedBy(sender, recipient), value);
+  }));
+  RETURN_IF_ERROR(ForOldKeys(store, ids.social_, 'b', [&](auto key, auto value) {
+    MemberId blocker, blocked;
+    RETURN_IF_ERROR(PairIds(key, &blocker, &blocked));
+    return batch.Put(ids.social_, keys::BlockedBy(blocked, blocker), value);
+  }));
+  // Names move to their own partition.
+  for (char kind : {'h', 'e'}) {
+    RETURN_IF_ERROR(ForOldKeys(store, ids.members_, kind, [&](auto key, auto value) {
+      std::string name;
+      KeyReader reader(absl::string_view(key.data() + 1, key.size() - 1));
+      if (!reader.Str(&name))
+        return absl::DataLossError("store upgrade: a name key does not parse");
+      RETURN_IF_ERROR(batch.Put(ids.members_, KeyBuilder::ForName(kind, name).key(), value));
+      return batch.Delete(ids.members_, key);
+    }));
+  }
+  // The backfill walked member ids in order; keys are now in partition
+  // order: walk again (registering is idempotent), unless it was done.
+  auto cursor = store->Get(ids.outbox_, keys::RegistrationBackfill());
+  if (cursor.ok() && cursor->size() == 8 && *cursor != EncodeCounter(kBackfillDone)) {
+    RETURN_IF_ERROR(batch.Delete(ids.outbox_, keys::RegistrationBackfill()));
+  } else if (!cursor.ok() && !absl::IsNotFound(cursor.status())) {
+    return cursor.status();
+  }
+  RETURN_IF_ERROR(batch.Flush());
+  size_t moved = batch.records();
+  for (auto [family, kinds] : {std::pair{ids.members_, "mpF"},
+                               {ids.graph_, "a"},
+                               {ids.social_, "vnoqNwxbuf"},
+                               {ids.outbox_, "r"}}) {
+    ASSIGN_OR_RETURN(size_t n, PartitionMemberKeys(store, family, kinds));
+    moved += n;
+  }
+  return moved;
 }
 
 IdentityStore::IdentityStore(Store* store)
@@ -142,6 +232,11 @@ absl::StatusOr<std::vector<std::vector<MemberId>>> IdentityStore::NeighborsOfMan
 absl::StatusOr<v1::Invitation> IdentityStore::GetInvitation(MemberId sender,
                                                             MemberId recipient) const {
   return ParseRecord<v1::Invitation>(store_->Get(social_, keys::Invitation(sender, recipient)));
+}
+
+absl::StatusOr<v1::Invitation> IdentityStore::GetReceivedInvitation(MemberId recipient,
+                                                                    MemberId sender) const {
+  return ParseRecord<v1::Invitation>(store_->Get(social_, keys::Received(recipient, sender)));
 }
 
 absl::StatusOr<bool> IdentityStore::Exists(rocksdb::ColumnFamilyHandle* family,

@@ -1,31 +1,37 @@
-// Identity's RocksDB layout. Every key starts with a kind byte; member and
-// page ids are 8-byte big-endian, so one member's records sort together
-// (and would live on that member's shard).
+// Identity's RocksDB layout. Every member-keyed key starts with its first
+// id's partition (2 bytes, KeyBuilder::ForMember: DESIGN.md §8), then a kind
+// byte; member and page ids are 8-byte big-endian. A record about two
+// members is kept on each one's side (a kind of its own, keyed by that
+// member first), so each shard holds everything its members' rules read and
+// a partition moves as one key range.
 //
 //   family "members" (point lookups)
 //     'm' member            -> Member
-//     'h' handle            -> member id        (unique handles)
-//     'e' lower(email)      -> member id        (unique emails)
+//     'h' handle            -> member id        (unique handles; partition of
+//     'e' lower(email)      -> member id         the name: KeyBuilder::ForName)
 //     'p' page              -> Page (admins; follower_count is kept apart)
 //     'F' page              -> follower count (u64)
 //   family "graph" (one value per member)
 //     'a' member            -> adjacency list (graph.h encoding)
-//   family "social" (prefix scans on kind + first id)
-//     'v' sender recipient  -> Invitation (pending)
+//   family "social" (prefix scans on partition + kind + first id)
+//     'v' sender recipient  -> Invitation (pending), the sender's side
+//     'i' recipient sender  -> Invitation (pending), the recipient's side
 //     'n' recipient -time sender -> ""   incoming index, newest first
 //     'o' sender -time recipient -> ""   outgoing index, newest first
 //     'q' sender time recipient  -> ""   sent log, for the rolling 7-day limit
 //     'N' sender yyyymm     -> u32      notes basic members added this month
 //     'w' sender recipient  -> time     withdrawn (21-day cooldown)
 //     'x' recipient sender  -> ""       "I don't know" this sender
+//     'X' sender recipient  -> ""       the same, the sender's side
 //     'b' blocker blocked   -> time     blocks
+//     'k' blocked blocker   -> time     the same, the blocked member's side
 //     'u' blocker blocked   -> time     last unblock (48-hour rule)
-//     'f' page member       -> time     followers
+//     'f' page member       -> time     followers (the page's side)
 //   family "outbox" (a queue: written, scanned in order, deleted)
 //     'r' member            -> ""       not yet registered with privacy
-//     'B'                   -> u64      the registration backfill's cursor:
-//                                       the last member id registered, or
-//                                       kBackfillDone once all were
+//     'B'                   -> the registration backfill's cursor: the
+//                              last members-family key walked, or
+//                              kBackfillDone (8 bytes) once all were
 #ifndef LIAISON_SERVICES_IDENTITY_IDENTITY_STORE_H_
 #define LIAISON_SERVICES_IDENTITY_IDENTITY_STORE_H_
 
@@ -35,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/ids.h"
+#include "common/keys.h"
 #include "common/store.h"
 #include "liaison/identity/v1/identity.pb.h"
 #include "services/identity/graph.h"
@@ -55,17 +62,28 @@ std::string SentLog(MemberId sender, absl::Time t, MemberId recipient);
 std::string Notes(MemberId sender, uint32_t yyyymm);
 std::string Withdrawn(MemberId sender, MemberId recipient);
 std::string DontKnow(MemberId recipient, MemberId sender);
+// The recipient's side of an invitation and of "I don't know".
+std::string Received(MemberId recipient, MemberId sender);
+std::string RefusedBy(MemberId sender, MemberId recipient);
 std::string Block(MemberId blocker, MemberId blocked);
+// The blocked member's side of a block.
+std::string BlockedBy(MemberId blocked, MemberId blocker);
 std::string Unblock(MemberId blocker, MemberId blocked);
 std::string Follower(uint64_t page, MemberId member);
 std::string Registration(MemberId id);
 std::string RegistrationBackfill();
 // The prefix of every key of `kind` whose first id is `id`.
 std::string Prefix(char kind, uint64_t id);
+// The kind byte of a key of this layout ('\0' for a key too short).
+char KindOf(absl::string_view key);
+// Whether `key` starts with a partition (not an unpartitioned queue key).
+bool IsMemberKeyed(absl::string_view key);
+// Reads a key of this layout from its kind byte on (past the partition).
+KeyReader Reader(absl::string_view key);
 }  // namespace keys
 
 // The value of keys::RegistrationBackfill() once the backfill has registered
-// every member (member ids are below 2^53, so no id is this).
+// every member (8 bytes: no members-family key is that short).
 inline constexpr uint64_t kBackfillDone = ~uint64_t{0};
 
 // Reads and batch helpers over the store. Thread-safe for reads; callers
@@ -73,6 +91,10 @@ inline constexpr uint64_t kBackfillDone = ~uint64_t{0};
 class IdentityStore final : public NeighborSource {
  public:
   static std::vector<ColumnFamilySpec> Families();
+  // Rewrites a store of the layout before partitions (keys starting with
+  // their kind) into this one, adding the second side of two-member
+  // records; returns how many records it rewrote (0: nothing to do).
+  static absl::StatusOr<size_t> UpgradeLayout(Store* store);
 
   explicit IdentityStore(Store* store);
 
@@ -98,7 +120,9 @@ class IdentityStore final : public NeighborSource {
   absl::StatusOr<std::vector<std::vector<MemberId>>> NeighborsOfMany(
       const std::vector<MemberId>& members) const override;
 
+  // An invitation, on the sender's side / on the recipient's side.
   absl::StatusOr<v1::Invitation> GetInvitation(MemberId sender, MemberId recipient) const;
+  absl::StatusOr<v1::Invitation> GetReceivedInvitation(MemberId recipient, MemberId sender) const;
   // True if the key exists in the social family.
   absl::StatusOr<bool> Exists(rocksdb::ColumnFamilyHandle* family, const std::string& key) const;
   // A time stored as the value of a social key; NotFoundError if absent.

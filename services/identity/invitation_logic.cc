@@ -62,14 +62,14 @@ absl::Status IdentityLogic::SendInvitation(const Caller& caller,
 
   const absl::Time now = clock_->Now();
   // They invited us first: this is a yes.
-  auto theirs = store_->GetInvitation(recipient, sender);
+  auto theirs = store_->GetReceivedInvitation(sender, recipient);
   if (theirs.ok()) {
     RETURN_IF_ERROR(CheckConnectionRoom(sender, recipient));
-    rocksdb::WriteBatch batch;
-    RETURN_IF_ERROR(DeleteInvitation(&batch, *theirs, recipient, sender));
+    PairWrite write(store_);
+    RETURN_IF_ERROR(DeleteInvitation(&write, *theirs, recipient, sender));
     std::vector<v1::Change> changes;
-    RETURN_IF_ERROR(Connect(&batch, sender, recipient, &changes));
-    RETURN_IF_ERROR(Commit(&batch, changes));
+    RETURN_IF_ERROR(Connect(&write, sender, recipient, &changes));
+    RETURN_IF_ERROR(Commit(&write, changes));
     Count("invitation_accepted");
     response->set_connected(true);
     return absl::OkStatus();
@@ -77,7 +77,7 @@ absl::Status IdentityLogic::SendInvitation(const Caller& caller,
   if (!absl::IsNotFound(theirs.status())) return theirs.status();
 
   ASSIGN_OR_RETURN(bool refused,
-                   store_->Exists(store_->social(), keys::DontKnow(recipient, sender)));
+                   store_->Exists(store_->social(), keys::RefusedBy(sender, recipient)));
   if (refused)
     return absl::PermissionDeniedError("this member does not accept invitations from you");
   auto withdrawn = store_->GetTime(keys::Withdrawn(sender, recipient));
@@ -113,10 +113,10 @@ absl::Status IdentityLogic::SendInvitation(const Caller& caller,
   const std::string log_prefix = keys::Prefix('q', sender);
   ASSIGN_OR_RETURN(auto sent,
                    store_->Scan(store_->social(), log_prefix, "", 10 * kInvitationsPerWeek));
-  rocksdb::WriteBatch batch;
+  PairWrite write(store_);
   std::vector<absl::Time> recent;
   for (const auto& entry : sent) {
-    KeyReader reader(entry.key);
+    KeyReader reader = keys::Reader(entry.key);
     char kind;
     uint64_t id;
     absl::Time t;
@@ -124,7 +124,7 @@ absl::Status IdentityLogic::SendInvitation(const Caller& caller,
       return absl::DataLossError("a sent-log key does not parse");
     }
     if (t + kInvitationWindow <= now) {
-      batch.Delete(store_->social(), entry.key);
+      write.Delete(sender, store_->social(), entry.key);
     } else {
       recent.push_back(t);
     }
@@ -149,7 +149,7 @@ absl::Status IdentityLogic::SendInvitation(const Caller& caller,
           absl::StrCat("basic members can add a note to ", kBasicNotesPerMonth,
                        " invitations a month; send this one without a note, or upgrade"));
     }
-    batch.Put(store_->social(), notes_key, IdentityStore::EncodeCounter(notes + 1));
+    write.Put(sender, store_->social(), notes_key, IdentityStore::EncodeCounter(notes + 1));
   }
 
   v1::Invitation invitation;
@@ -157,23 +157,25 @@ absl::Status IdentityLogic::SendInvitation(const Caller& caller,
   invitation.set_recipient_id(FormatMemberId(recipient));
   invitation.set_note(note);
   SetTimestamp(invitation.mutable_create_time(), now);
-  batch.Put(store_->social(), keys::Invitation(sender, recipient), invitation.SerializeAsString());
-  batch.Put(store_->social(), keys::Incoming(recipient, now, sender), "");
-  batch.Put(store_->social(), keys::Outgoing(sender, now, recipient), "");
-  batch.Put(store_->social(), keys::SentLog(sender, now, recipient), "");
-  RETURN_IF_ERROR(Commit(&batch));
+  const std::string record = invitation.SerializeAsString();
+  write.Put(sender, store_->social(), keys::Invitation(sender, recipient), record);
+  write.Put(sender, store_->social(), keys::Outgoing(sender, now, recipient), "");
+  write.Put(sender, store_->social(), keys::SentLog(sender, now, recipient), "");
+  write.Put(recipient, store_->social(), keys::Received(recipient, sender), record);
+  write.Put(recipient, store_->social(), keys::Incoming(recipient, now, sender), "");
+  RETURN_IF_ERROR(Commit(&write));
   Count("invitation_sent");
   *response->mutable_invitation() = std::move(invitation);
   return absl::OkStatus();
 }
 
-absl::Status IdentityLogic::DeleteInvitation(rocksdb::WriteBatch* batch,
-                                             const v1::Invitation& invitation, MemberId sender,
-                                             MemberId recipient) {
+absl::Status IdentityLogic::DeleteInvitation(PairWrite* write, const v1::Invitation& invitation,
+                                             MemberId sender, MemberId recipient) {
   const absl::Time sent = FromTimestamp(invitation.create_time());
-  batch->Delete(store_->social(), keys::Invitation(sender, recipient));
-  batch->Delete(store_->social(), keys::Incoming(recipient, sent, sender));
-  batch->Delete(store_->social(), keys::Outgoing(sender, sent, recipient));
+  write->Delete(sender, store_->social(), keys::Invitation(sender, recipient));
+  write->Delete(sender, store_->social(), keys::Outgoing(sender, sent, recipient));
+  write->Delete(recipient, store_->social(), keys::Received(recipient, sender));
+  write->Delete(recipient, store_->social(), keys::Incoming(recipient, sent, sender));
   return absl::OkStatus();
 }
 
@@ -192,31 +194,32 @@ absl::Status IdentityLogic::RespondToInvitation(const Caller& caller,
   }
   const MemberId recipient = caller.member_id;
   Locked lock(this, {sender, recipient});
-  auto invitation = store_->GetInvitation(sender, recipient);
+  auto invitation = store_->GetReceivedInvitation(recipient, sender);
   if (absl::IsNotFound(invitation.status())) {
     return absl::NotFoundError(absl::StrCat("no pending invitation from member ", sender));
   }
   if (!invitation.ok()) return invitation.status();
   const absl::Time sent = FromTimestamp(invitation->create_time());
-  rocksdb::WriteBatch batch;
+  PairWrite write(store_);
   std::vector<v1::Change> changes;
   if (answer == v1::INVITATION_RESPONSE_ACCEPT) {
     RETURN_IF_ERROR(CheckConnectionRoom(recipient, sender));
-    RETURN_IF_ERROR(DeleteInvitation(&batch, *invitation, sender, recipient));
-    RETURN_IF_ERROR(Connect(&batch, sender, recipient, &changes));
+    RETURN_IF_ERROR(DeleteInvitation(&write, *invitation, sender, recipient));
+    RETURN_IF_ERROR(Connect(&write, sender, recipient, &changes));
     response->set_connected(true);
     Count("invitation_accepted");
   } else {
     // Hidden from the recipient; the sender still sees it pending.
-    batch.Delete(store_->social(), keys::Incoming(recipient, sent, sender));
+    write.Delete(recipient, store_->social(), keys::Incoming(recipient, sent, sender));
     if (answer == v1::INVITATION_RESPONSE_I_DONT_KNOW) {
-      batch.Put(store_->social(), keys::DontKnow(recipient, sender), "");
+      write.Put(recipient, store_->social(), keys::DontKnow(recipient, sender), "");
+      write.Put(sender, store_->social(), keys::RefusedBy(sender, recipient), "");
       Count("invitation_refused");
     } else {
       Count("invitation_ignored");
     }
   }
-  return Commit(&batch, changes);
+  return Commit(&write, changes);
 }
 
 absl::Status IdentityLogic::WithdrawInvitation(const Caller& caller,
@@ -234,11 +237,11 @@ absl::Status IdentityLogic::WithdrawInvitation(const Caller& caller,
         absl::StrCat("you have no pending invitation to member ", recipient));
   }
   if (!invitation.ok()) return invitation.status();
-  rocksdb::WriteBatch batch;
-  RETURN_IF_ERROR(DeleteInvitation(&batch, *invitation, sender, recipient));
-  batch.Put(store_->social(), keys::Withdrawn(sender, recipient),
+  PairWrite write(store_);
+  RETURN_IF_ERROR(DeleteInvitation(&write, *invitation, sender, recipient));
+  write.Put(sender, store_->social(), keys::Withdrawn(sender, recipient),
             IdentityStore::EncodeTime(clock_->Now()));
-  RETURN_IF_ERROR(Commit(&batch));
+  RETURN_IF_ERROR(Commit(&write));
   Count("invitation_withdrawn");
   return absl::OkStatus();
 }
@@ -258,14 +261,14 @@ absl::Status IdentityLogic::ListInvitations(const Caller& caller,
   ASSIGN_OR_RETURN(auto entries, store_->Scan(store_->social(), prefix,
                                               after.empty() ? "" : prefix + after, page_size + 1));
   for (size_t i = 0; i < entries.size() && i < static_cast<size_t>(page_size); ++i) {
-    KeyReader reader(entries[i].key);
+    KeyReader reader = keys::Reader(entries[i].key);
     char kind;
     uint64_t me, other;
     absl::Time t;
     if (!reader.Kind(&kind) || !reader.U64(&me) || !reader.TimeDesc(&t) || !reader.U64(&other)) {
       return absl::DataLossError("an invitation index key does not parse");
     }
-    ASSIGN_OR_RETURN(v1::Invitation invitation, incoming ? store_->GetInvitation(other, me)
+    ASSIGN_OR_RETURN(v1::Invitation invitation, incoming ? store_->GetReceivedInvitation(me, other)
                                                          : store_->GetInvitation(me, other));
     *response->add_invitations() = std::move(invitation);
   }

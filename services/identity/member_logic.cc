@@ -70,6 +70,10 @@ absl::Status IdentityLogic::Commit(rocksdb::WriteBatch* batch,
   return feed_->Write(batch, records, Durability::kSynced);
 }
 
+absl::Status IdentityLogic::Commit(PairWrite* write, const std::vector<v1::Change>& changes) {
+  return Commit(write->batch(), changes);
+}
+
 absl::StatusOr<uint64_t> IdentityLogic::NewId(std::string (*key)(uint64_t)) {
   for (int attempt = 0; attempt < 8; ++attempt) {
     uint64_t id;
@@ -93,9 +97,10 @@ absl::StatusOr<v1::Member> IdentityLogic::Self(const Caller& caller) const {
 }
 
 absl::StatusOr<bool> IdentityLogic::BlockedEitherWay(MemberId a, MemberId b) const {
+  // Both on a's side.
   ASSIGN_OR_RETURN(bool ab, store_->Exists(store_->social(), keys::Block(a, b)));
   if (ab) return true;
-  return store_->Exists(store_->social(), keys::Block(b, a));
+  return store_->Exists(store_->social(), keys::BlockedBy(a, b));
 }
 
 absl::StatusOr<v1::Member> IdentityLogic::Visible(const Caller& caller, MemberId id,

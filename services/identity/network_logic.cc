@@ -24,32 +24,22 @@ absl::StatusOr<size_t> StartAfter(const std::vector<MemberId>& ids, absl::string
 
 }  // namespace
 
-absl::Status IdentityLogic::Connect(rocksdb::WriteBatch* batch, MemberId a, MemberId b,
+absl::Status IdentityLogic::Connect(PairWrite* write, MemberId a, MemberId b,
                                     std::vector<v1::Change>* changes) {
   const auto since = static_cast<uint32_t>(absl::ToUnixSeconds(clock_->Now()));
-  for (auto [self, other] : {std::pair{a, b}, std::pair{b, a}}) {
-    ASSIGN_OR_RETURN(Adjacency adjacency, store_->GetAdjacency(self));
-    adjacency.Insert(other, since);
-    batch->Put(store_->graph(), keys::Adjacency(self), EncodeAdjacency(adjacency));
-  }
+  RETURN_IF_ERROR(write->Link(a, b, since));
+  RETURN_IF_ERROR(write->Link(b, a, since));
   changes->push_back(ConnectionChanged(a, b, true));
   return absl::OkStatus();
 }
 
-absl::Status IdentityLogic::Disconnect(rocksdb::WriteBatch* batch, MemberId a, MemberId b,
-                                       bool* removed, std::vector<v1::Change>* changes) {
-  *removed = false;
-  for (auto [self, other] : {std::pair{a, b}, std::pair{b, a}}) {
-    ASSIGN_OR_RETURN(Adjacency adjacency, store_->GetAdjacency(self));
-    if (!adjacency.Erase(other)) continue;
-    *removed = true;
-    if (adjacency.ids.empty()) {
-      batch->Delete(store_->graph(), keys::Adjacency(self));
-    } else {
-      batch->Put(store_->graph(), keys::Adjacency(self), EncodeAdjacency(adjacency));
-    }
-  }
-  if (*removed) changes->push_back(ConnectionChanged(a, b, false));
+absl::Status IdentityLogic::Disconnect(PairWrite* write, MemberId a, MemberId b, bool* removed,
+                                       std::vector<v1::Change>* changes) {
+  // a's side decides: the two sides agree once every change reached both.
+  ASSIGN_OR_RETURN(*removed, write->Unlink(a, b));
+  if (!*removed) return absl::OkStatus();
+  RETURN_IF_ERROR(write->Unlink(b, a).status());
+  changes->push_back(ConnectionChanged(a, b, false));
   return absl::OkStatus();
 }
 
@@ -82,14 +72,14 @@ absl::Status IdentityLogic::RemoveConnection(const Caller& caller,
         "member_id is your own member id; you cannot be connected to yourself");
   }
   Locked lock(this, {caller.member_id, other});
-  rocksdb::WriteBatch batch;
+  PairWrite write(store_);
   bool removed = false;
   std::vector<v1::Change> changes;
-  RETURN_IF_ERROR(Disconnect(&batch, caller.member_id, other, &removed, &changes));
+  RETURN_IF_ERROR(Disconnect(&write, caller.member_id, other, &removed, &changes));
   if (!removed) {
     return absl::NotFoundError(absl::StrCat("you are not connected to member ", other));
   }
-  RETURN_IF_ERROR(Commit(&batch, changes));
+  RETURN_IF_ERROR(Commit(&write, changes));
   Count("connection_removed");
   return absl::OkStatus();
 }
@@ -128,8 +118,9 @@ absl::StatusOr<v1::Relationship> IdentityLogic::Relate(const Caller& caller, Mem
   v1::Relationship r;
   r.set_member_id(FormatMemberId(a));
   r.set_other_member_id(FormatMemberId(b));
+  // Both on a's side.
   ASSIGN_OR_RETURN(bool by_a, store_->Exists(store_->social(), keys::Block(a, b)));
-  ASSIGN_OR_RETURN(bool by_b, store_->Exists(store_->social(), keys::Block(b, a)));
+  ASSIGN_OR_RETURN(bool by_b, store_->Exists(store_->social(), keys::BlockedBy(a, b)));
   if (caller.is_member() && by_b) {
     // Who blocked a member is invisible to them: the other side does not exist.
     return absl::NotFoundError(absl::StrCat("other_member_id: no member ", b));
@@ -226,21 +217,26 @@ absl::Status IdentityLogic::BlockMember(const Caller& caller,
     return absl::FailedPreconditionError(absl::StrCat(
         "you have blocked ", kMaxBlocks, " members, the most allowed; unblock someone first"));
   }
-  rocksdb::WriteBatch batch;
-  batch.Put(store_->social(), keys::Block(me, other), IdentityStore::EncodeTime(now));
+  PairWrite write(store_);
+  const std::string when = IdentityStore::EncodeTime(now);
+  write.Put(me, store_->social(), keys::Block(me, other), when);
+  write.Put(other, store_->social(), keys::BlockedBy(other, me), when);
   bool removed = false;
   std::vector<v1::Change> changes;
-  RETURN_IF_ERROR(Disconnect(&batch, me, other, &removed, &changes));
+  RETURN_IF_ERROR(Disconnect(&write, me, other, &removed, &changes));
   changes.push_back(BlockChanged(me, other, true));
-  for (auto [sender, recipient] : {std::pair{me, other}, std::pair{other, me}}) {
-    auto invitation = store_->GetInvitation(sender, recipient);
+  // Pending invitations either way, as my side knows them.
+  for (bool mine : {true, false}) {
+    auto invitation =
+        mine ? store_->GetInvitation(me, other) : store_->GetReceivedInvitation(me, other);
     if (invitation.ok()) {
-      RETURN_IF_ERROR(DeleteInvitation(&batch, *invitation, sender, recipient));
+      RETURN_IF_ERROR(mine ? DeleteInvitation(&write, *invitation, me, other)
+                           : DeleteInvitation(&write, *invitation, other, me));
     } else if (!absl::IsNotFound(invitation.status())) {
       return invitation.status();
     }
   }
-  RETURN_IF_ERROR(Commit(&batch, changes));
+  RETURN_IF_ERROR(Commit(&write, changes));
   Count("member_blocked");
   return absl::OkStatus();
 }
@@ -256,11 +252,12 @@ absl::Status IdentityLogic::UnblockMember(const Caller& caller,
   ASSIGN_OR_RETURN(bool blocked,
                    store_->Exists(store_->social(), keys::Block(caller.member_id, other)));
   if (!blocked) return absl::NotFoundError(absl::StrCat("you have not blocked member ", other));
-  rocksdb::WriteBatch batch;
-  batch.Delete(store_->social(), keys::Block(caller.member_id, other));
-  batch.Put(store_->social(), keys::Unblock(caller.member_id, other),
+  PairWrite write(store_);
+  write.Delete(caller.member_id, store_->social(), keys::Block(caller.member_id, other));
+  write.Delete(other, store_->social(), keys::BlockedBy(other, caller.member_id));
+  write.Put(caller.member_id, store_->social(), keys::Unblock(caller.member_id, other),
             IdentityStore::EncodeTime(clock_->Now()));
-  RETURN_IF_ERROR(Commit(&batch, {BlockChanged(caller.member_id, other, false)}));
+  RETURN_IF_ERROR(Commit(&write, {BlockChanged(caller.member_id, other, false)}));
   Count("member_unblocked");
   return absl::OkStatus();
 }
@@ -275,7 +272,7 @@ absl::Status IdentityLogic::ListBlockedMembers(const Caller& caller,
   ASSIGN_OR_RETURN(auto entries, store_->Scan(store_->social(), prefix,
                                               after.empty() ? "" : prefix + after, page_size + 1));
   for (size_t i = 0; i < entries.size() && i < static_cast<size_t>(page_size); ++i) {
-    KeyReader key(entries[i].key), value(entries[i].value);
+    KeyReader key = keys::Reader(entries[i].key), value(entries[i].value);
     char kind;
     uint64_t me, other;
     absl::Time t;

@@ -118,7 +118,7 @@ absl::Status IdentityLogic::ListPageFollowers(const Caller& caller,
   ASSIGN_OR_RETURN(auto entries, store_->Scan(store_->social(), prefix,
                                               after.empty() ? "" : prefix + after, page_size + 1));
   for (size_t i = 0; i < entries.size() && i < static_cast<size_t>(page_size); ++i) {
-    KeyReader reader(entries[i].key);
+    KeyReader reader = keys::Reader(entries[i].key);
     char kind;
     uint64_t page_in_key, member;
     if (!reader.Kind(&kind) || !reader.U64(&page_in_key) || !reader.U64(&member)) {

@@ -14,11 +14,11 @@ namespace {
 using privacy::v1::RegisterMembersRequest;
 using privacy::v1::RegisterMembersResponse;
 
-// The member id in a key of the form kind + u64.
+// The member id in a key of the form partition + kind + u64.
 absl::StatusOr<MemberId> IdOfKey(const std::string& key) {
   char kind;
   MemberId id;
-  KeyReader reader(key);
+  KeyReader reader = keys::Reader(key);
   if (!reader.Kind(&kind) || !reader.U64(&id) || !reader.AtEnd()) {
     return absl::DataLossError("a member key does not parse");
   }
@@ -140,14 +140,17 @@ absl::Status PrivacyRegistrar::Send(const std::vector<MemberId>& members) {
 }
 
 absl::StatusOr<int> PrivacyRegistrar::DeliverPending() {
-  ASSIGN_OR_RETURN(auto pending, store_->Scan(store_->outbox(), KeyBuilder('r').key(), "",
-                                              static_cast<size_t>(options_.batch)));
-  if (pending.empty()) return 0;
+  // Registrations are the outbox's only member-keyed records: they sort
+  // first (a partition's first byte is below every kind byte).
+  ASSIGN_OR_RETURN(auto pending,
+                   store_->Scan(store_->outbox(), "", "", static_cast<size_t>(options_.batch)));
   std::vector<MemberId> members;
   for (const auto& entry : pending) {
+    if (keys::KindOf(entry.key) != 'r' || !keys::IsMemberKeyed(entry.key)) break;
     ASSIGN_OR_RETURN(MemberId member, IdOfKey(entry.key));
     members.push_back(member);
   }
+  if (members.empty()) return 0;
   RETURN_IF_ERROR(Send(members));
   RETURN_IF_ERROR(Forget(members));
   return static_cast<int>(members.size());
@@ -155,24 +158,27 @@ absl::StatusOr<int> PrivacyRegistrar::DeliverPending() {
 
 absl::StatusOr<bool> PrivacyRegistrar::BackfillStep() {
   const std::string cursor_key = keys::RegistrationBackfill();
-  ASSIGN_OR_RETURN(uint64_t walked, store_->GetCounter(store_->outbox(), cursor_key));
-  if (walked == kBackfillDone) return false;
-  if (walked == 0) LogInfo("privacy_registration_backfill_started");
-  // Member ids start at 1: 0 means nothing walked yet.
-  ASSIGN_OR_RETURN(auto records, store_->Scan(store_->members(), KeyBuilder('m').key(),
-                                              walked == 0 ? "" : keys::Member(walked),
+  auto cursor = store_->store()->Get(store_->outbox(), cursor_key);
+  if (!cursor.ok() && !absl::IsNotFound(cursor.status())) return cursor.status();
+  const std::string walked = cursor.ok() ? *std::move(cursor) : "";
+  if (walked == IdentityStore::EncodeCounter(kBackfillDone)) return false;
+  if (walked.empty()) LogInfo("privacy_registration_backfill_started");
+  // The members family holds names and pages too: a step reads a bounded
+  // number of keys, whatever they are, and registers the members among them.
+  ASSIGN_OR_RETURN(auto records, store_->Scan(store_->members(), "", walked,
                                               static_cast<size_t>(options_.batch)));
   std::vector<MemberId> members;
   for (const auto& entry : records) {
+    if (keys::KindOf(entry.key) != 'm') continue;
     ASSIGN_OR_RETURN(MemberId member, IdOfKey(entry.key));
     members.push_back(member);
   }
   if (!members.empty()) RETURN_IF_ERROR(Send(members));
-  const bool done = members.size() < static_cast<size_t>(options_.batch);
+  const bool done = records.size() < static_cast<size_t>(options_.batch);
   rocksdb::WriteBatch batch;
   RETURN_IF_ERROR(FromRocksStatus(
       batch.Put(store_->outbox(), cursor_key,
-                IdentityStore::EncodeCounter(done ? kBackfillDone : members.back())),
+                done ? IdentityStore::EncodeCounter(kBackfillDone) : records.back().key),
       "batch put"));
   // Lost to a crash, a step is only done again.
   RETURN_IF_ERROR(store_->store()->Write(&batch, Durability::kBuffered));

@@ -59,6 +59,13 @@ messaging::v1::Folder Folder(const F& f, size_t i) {
   return static_cast<messaging::v1::Folder>(f[i].number);
 }
 
+// A layout whose keys start with their first field's partition: a
+// member's or page's (KeyBuilder::ForMember), or a name's (ForName).
+Layout Partitioned(char kind, std::vector<Type> shape, std::string (*make)(const F& f),
+                   bool scan_prefix = false) {
+  return Layout{kind, std::move(shape), make, scan_prefix, false, true};
+}
+
 const std::vector<Family>& Families() {
   static const auto* families = new std::vector<Family>{
       {"messaging",
@@ -81,33 +88,38 @@ const std::vector<Family>& Families() {
       {"messaging", "outbox", {{'O', {kStr}, [](const F& f) { return ms::Outbox(f[0].text); }}}},
       {"identity",
        "members",
-       {{'m', {kU64}, [](const F& f) { return id::Member(N(f, 0)); }},
-        {'h', {kStr}, [](const F& f) { return id::Handle(f[0].text); }},
-        {'e', {kStr}, [](const F& f) { return id::Email(f[0].text); }},
-        {'p', {kU64}, [](const F& f) { return id::Page(N(f, 0)); }},
-        {'F', {kU64}, [](const F& f) { return id::FollowerCount(N(f, 0)); }}}},
-      {"identity", "graph", {{'a', {kU64}, [](const F& f) { return id::Adjacency(N(f, 0)); }}}},
+       {Partitioned('m', {kU64}, [](const F& f) { return id::Member(N(f, 0)); }),
+        Partitioned('h', {kStr}, [](const F& f) { return id::Handle(f[0].text); }),
+        Partitioned('e', {kStr}, [](const F& f) { return id::Email(f[0].text); }),
+        Partitioned('p', {kU64}, [](const F& f) { return id::Page(N(f, 0)); }),
+        Partitioned('F', {kU64}, [](const F& f) { return id::FollowerCount(N(f, 0)); })}},
+      {"identity",
+       "graph",
+       {Partitioned('a', {kU64}, [](const F& f) { return id::Adjacency(N(f, 0)); })}},
       {"identity",
        "social",
-       {{'v', {kU64, kU64}, [](const F& f) { return id::Invitation(N(f, 0), N(f, 1)); }},
-        {'n',
-         {kU64, kTimeDesc, kU64},
-         [](const F& f) { return id::Incoming(N(f, 0), f[1].time, N(f, 2)); }},
-        {'o',
-         {kU64, kTimeDesc, kU64},
-         [](const F& f) { return id::Outgoing(N(f, 0), f[1].time, N(f, 2)); }},
-        {'q',
-         {kU64, kTime, kU64},
-         [](const F& f) { return id::SentLog(N(f, 0), f[1].time, N(f, 2)); }},
-        {'N',
-         {kU64, kU32},
-         [](const F& f) { return id::Notes(N(f, 0), static_cast<uint32_t>(N(f, 1))); }},
-        {'w', {kU64, kU64}, [](const F& f) { return id::Withdrawn(N(f, 0), N(f, 1)); }},
-        {'x', {kU64, kU64}, [](const F& f) { return id::DontKnow(N(f, 0), N(f, 1)); }},
-        {'b', {kU64, kU64}, [](const F& f) { return id::Block(N(f, 0), N(f, 1)); }},
-        {'u', {kU64, kU64}, [](const F& f) { return id::Unblock(N(f, 0), N(f, 1)); }},
-        {'f', {kU64, kU64}, [](const F& f) { return id::Follower(N(f, 0), N(f, 1)); }},
-        {'n', {kU64}, [](const F& f) { return id::Prefix('n', N(f, 0)); }, true}}},
+       {Partitioned('v', {kU64, kU64}, [](const F& f) { return id::Invitation(N(f, 0), N(f, 1)); }),
+        Partitioned('i', {kU64, kU64}, [](const F& f) { return id::Received(N(f, 0), N(f, 1)); }),
+        Partitioned('n', {kU64, kTimeDesc, kU64},
+                    [](const F& f) { return id::Incoming(N(f, 0), f[1].time, N(f, 2)); }),
+        Partitioned('o', {kU64, kTimeDesc, kU64},
+                    [](const F& f) { return id::Outgoing(N(f, 0), f[1].time, N(f, 2)); }),
+        Partitioned('q', {kU64, kTime, kU64},
+                    [](const F& f) { return id::SentLog(N(f, 0), f[1].time, N(f, 2)); }),
+        Partitioned('N', {kU64, kU32},
+                    [](const F& f) { return id::Notes(N(f, 0), static_cast<uint32_t>(N(f, 1))); }),
+        Partitioned('w', {kU64, kU64}, [](const F& f) { return id::Withdrawn(N(f, 0), N(f, 1)); }),
+        Partitioned('x', {kU64, kU64}, [](const F& f) { return id::DontKnow(N(f, 0), N(f, 1)); }),
+        Partitioned('X', {kU64, kU64}, [](const F& f) { return id::RefusedBy(N(f, 0), N(f, 1)); }),
+        Partitioned('b', {kU64, kU64}, [](const F& f) { return id::Block(N(f, 0), N(f, 1)); }),
+        Partitioned('k', {kU64, kU64}, [](const F& f) { return id::BlockedBy(N(f, 0), N(f, 1)); }),
+        Partitioned('u', {kU64, kU64}, [](const F& f) { return id::Unblock(N(f, 0), N(f, 1)); }),
+        Partitioned('f', {kU64, kU64}, [](const F& f) { return id::Follower(N(f, 0), N(f, 1)); }),
+        Partitioned(
+            'n', {kU64}, [](const F& f) { return id::Prefix('n', N(f, 0)); }, true)}},
+      {"identity",
+       "outbox",
+       {Partitioned('r', {kU64}, [](const F& f) { return id::Registration(N(f, 0)); })}},
       {"credits",
        "ledger",
        {{'A', {kU64}, [](const F& f) { return cr::Account(N(f, 0)); }, false, false, true},
@@ -187,7 +199,8 @@ void CheckKeys(FuzzedDataProvider& in) {
   if (l.unordered_pair && fields[1].number < fields[0].number) std::swap(fields[0], fields[1]);
   std::string expected = Build(l.kind, fields);
   if (l.partitioned) {
-    const uint32_t partition = PartitionOf(fields[0].number);
+    const uint32_t partition =
+        l.shape[0] == kStr ? PartitionOfName(fields[0].text) : PartitionOf(fields[0].number);
     expected.insert(0, {static_cast<char>(partition >> 8), static_cast<char>(partition & 0xff)});
   }
   FUZZ_CHECK(key == expected);
