@@ -56,6 +56,7 @@ ServiceSpec CreditServiceSpec(CreditsConfig config) {
   return ServiceSpec{
       "credits", CreditStore::Families(),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
+        RETURN_IF_ERROR(RequireOneFeed(*deps.map, "identity", "credits"));
         ASSIGN_OR_RETURN(size_t moved, CreditStore::UpgradeLayout(deps.store));
         if (moved > 0) LogInfo("store_layout_upgraded", {{"records", static_cast<int64_t>(moved)}});
         ASSIGN_OR_RETURN(auto peers,

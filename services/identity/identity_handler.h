@@ -9,6 +9,8 @@
 #include "common/auth.h"
 #include "common/change_feed.h"
 #include "common/client.h"
+#include "common/rpc.h"
+#include "common/shard_router.h"
 #include "common/worker_pool.h"
 #include "liaison/identity/v1/identity.grpc.pb.h"
 #include "liaison/privacy/v1/privacy.grpc.pb.h"
@@ -19,9 +21,12 @@ namespace liaison::identity {
 
 class IdentityHandler final : public v1::IdentityService::CallbackService {
  public:
+  // `shard` and `shards` route each call to the shard owning its member
+  // (DESIGN.md §8); with one shard every call is served here.
   IdentityHandler(IdentityLogic* logic, const TokenVerifier* verifier, WorkerPool* writers,
                   WorkerPool* readers, privacy::v1::PrivacyService::Stub* privacy,
-                  ServiceTokenSource* tokens, PrivacyRegistrar* registrar, ChangeFeed* feed)
+                  ServiceTokenSource* tokens, PrivacyRegistrar* registrar, ChangeFeed* feed,
+                  const ShardIdentity* shard, const ShardStubs<v1::IdentityService>* shards)
       : logic_(logic),
         verifier_(verifier),
         writers_(writers),
@@ -29,7 +34,9 @@ class IdentityHandler final : public v1::IdentityService::CallbackService {
         privacy_(privacy),
         tokens_(tokens),
         registrar_(registrar),
-        feed_(feed) {}
+        feed_(feed),
+        sharded_(shard->map().size() > 1),
+        forwarder_(shard, shards) {}
 
   grpc::ServerUnaryReactor* CreateMember(grpc::CallbackServerContext* context,
                                          const v1::CreateMemberRequest* request,
@@ -104,6 +111,42 @@ class IdentityHandler final : public v1::IdentityService::CallbackService {
       grpc::CallbackServerContext* context, const v1::WatchChangesRequest* request) override;
 
  private:
+  // The member a call acts for: the caller (0 for a service), the one a
+  // member_id field names (the caller when empty), a page. 0: serve here,
+  // where validation says what is wrong.
+  static MemberId ByCaller(const Caller& caller);
+  static MemberId ByName(const Caller& caller, const std::string& member_id);
+  static MemberId ByPage(const std::string& page_id);
+  // The pool for logic that reads other shards' members (blocking calls);
+  // null (the callback thread) when there are none.
+  WorkerPool* RemoteReads() const { return sharded_ ? readers_ : nullptr; }
+
+  // Serves a call on the shard owning `route(caller)`: forwards it there
+  // with `forward(stub, context, request, response, done)`, or runs
+  // `logic(caller)` here, on `pool` (null: on the callback thread).
+  template <typename Request, typename Response, typename Route, typename Forward, typename Logic>
+  grpc::ServerUnaryReactor* Routed(grpc::CallbackServerContext* context, Access access,
+                                   const Request* request, Response* response, Route route,
+                                   Forward forward, WorkerPool* pool, Logic logic) {
+    return ServeUnaryAsync(
+        context, *verifier_, access, [&](const Caller& caller, grpc::ServerUnaryReactor* reactor) {
+          const MemberId member = route(caller);
+          if (member != 0 && forwarder_.Forward(context, reactor, member,
+                                                [&](auto* stub, auto* outgoing, auto done) {
+                                                  forward(stub, outgoing, request, response,
+                                                          std::move(done));
+                                                })) {
+            return;
+          }
+          if (pool == nullptr) {
+            reactor->Finish(ToGrpcStatus(logic(caller)));
+            return;
+          }
+          FinishOnPool(context, reactor, *pool,
+                       [caller, logic]() mutable { return logic(caller); });
+        });
+  }
+
   IdentityLogic* logic_;
   const TokenVerifier* verifier_;
   WorkerPool* writers_;
@@ -112,6 +155,8 @@ class IdentityHandler final : public v1::IdentityService::CallbackService {
   ServiceTokenSource* tokens_;
   PrivacyRegistrar* registrar_;
   ChangeFeed* feed_;
+  bool sharded_;
+  ShardForwarder<v1::IdentityService> forwarder_;
 };
 
 }  // namespace liaison::identity

@@ -5,6 +5,12 @@
 // Methods that write are synced to disk before they return; the handler runs
 // them on a worker pool. Read-modify-writes of a member's records hold that
 // member's lock stripe (several members' stripes in a fixed order).
+//
+// Run as one of several shards (DESIGN.md §8), each method is called on the
+// shard that owns the member it acts for (the handler forwards it there);
+// what it reads of other shards' members it asks them for (IdentityPeers,
+// blocking: such methods run on a pool), and the other side of a
+// two-member change goes to its shard through the PeerOutbox.
 #ifndef LIAISON_SERVICES_IDENTITY_IDENTITY_LOGIC_H_
 #define LIAISON_SERVICES_IDENTITY_IDENTITY_LOGIC_H_
 
@@ -12,6 +18,7 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <memory>
 #include <vector>
 
 #include "absl/random/random.h"
@@ -21,16 +28,20 @@
 #include "common/clock.h"
 #include "liaison/identity/v1/identity.pb.h"
 #include "liaison/privacy/v1/privacy.pb.h"
+#include "services/identity/identity_peers.h"
 #include "services/identity/identity_store.h"
 #include "services/identity/pair_write.h"
+#include "services/identity/peer_outbox.h"
 
 namespace liaison::identity {
 
 class IdentityLogic final {
  public:
   // Every change is appended to `feed` (may be null: no feed) in its batch.
+  // `outbox` null: this is the only shard.
   IdentityLogic(IdentityStore* store, const Clock* clock, prometheus::Registry& registry,
-                ChangeFeed* feed = nullptr);
+                ChangeFeed* feed = nullptr, PeerOutbox* outbox = nullptr);
+  ~IdentityLogic();
 
   // Members (member_logic.cc).
   absl::Status CreateMember(const v1::CreateMemberRequest& request,
@@ -91,21 +102,54 @@ class IdentityLogic final {
                                   const v1::ListBlockedMembersRequest& request,
                                   v1::ListBlockedMembersResponse* response) const;
 
+  // What other shards ask (peer_logic.cc; IdentityShardService).
+  absl::Status ApplyPeerWrites(const v1::ApplyPeerWritesRequest& request);
+  absl::Status GetMemberFacts(const v1::GetMemberFactsRequest& request,
+                              v1::GetMemberFactsResponse* response) const;
+  absl::Status ClaimName(const v1::ClaimNameRequest& request);
+  absl::Status LookupName(const v1::LookupNameRequest& request,
+                          v1::LookupNameResponse* response) const;
+  absl::Status ReleaseName(const v1::ReleaseNameRequest& request);
+
+  // Where `member`'s records live: here (always, with one shard).
+  bool Owns(MemberId member) const { return peers_ == nullptr || peers_->Owns(member); }
+
  private:
   // Holds the lock stripes of the given ids (members or pages) until destroyed.
   class Locked;
 
+  // Connection lists wherever they live: this shard's from the store,
+  // others' from their shards.
+  class Graph;
+
   // The caller's own member record; FailedPreconditionError if the token
   // names a member that does not exist.
   absl::StatusOr<v1::Member> Self(const Caller& caller) const;
+  // A member's record wherever it lives; NotFoundError if absent.
+  absl::StatusOr<v1::Member> AnyMember(MemberId id) const;
+  std::vector<absl::StatusOr<v1::Member>> AnyMembers(const std::vector<MemberId>& ids) const;
+  absl::StatusOr<uint32_t> ConnectionCount(MemberId id) const;
+  // The directory: whether `holder`, who holds `name` since `claimed`, still
+  // does (a claim whose member was never created lapses after a minute).
+  absl::StatusOr<bool> StillHolds(v1::NameKind kind, const std::string& name,
+                                  const IdentityStore::NameHolder& holder) const;
+  // Claims `name` for `member`: on this shard into `batch` (the caller
+  // holds the directory lock), on the name's shard at once otherwise.
+  absl::Status Claim(v1::NameKind kind, const std::string& name, MemberId member,
+                     rocksdb::WriteBatch* batch);
+  // Gives `name` up: into `batch` here; on its shard otherwise (after the
+  // commit; a failure leaves a claim StillHolds lets lapse).
+  void Release(v1::NameKind kind, const std::string& name, MemberId member,
+               rocksdb::WriteBatch* batch);
+  absl::StatusOr<MemberId> LookupAnywhere(v1::NameKind kind, const std::string& name) const;
   // A member the caller may see: NotFoundError if absent or blocked either
   // way (for member callers). `field` names the request field.
   absl::StatusOr<v1::Member> Visible(const Caller& caller, MemberId id, const char* field) const;
   absl::StatusOr<bool> BlockedEitherWay(MemberId a, MemberId b) const;
   // Email and billing anchor only for the member themselves and services.
   static v1::Member Redact(const Caller& caller, v1::Member member);
-  // A random id in [1, 2^53) (exact in any JSON number) whose record key,
-  // key(id) in the members family, is free.
+  // A random id in [1, 2^53) (exact in any JSON number) this shard owns
+  // whose record key, key(id) in the members family, is free.
   absl::StatusOr<uint64_t> NewId(std::string (*key)(uint64_t));
   // The target of a "member_id, empty means me" field; services must name one.
   absl::StatusOr<MemberId> SelfOrNamed(const Caller& caller, const std::string& member_id,
@@ -122,8 +166,10 @@ class IdentityLogic final {
                                 MemberId recipient);
   absl::Status CheckConnectionRoom(MemberId a, MemberId b) const;
   // `count_mutual` false leaves mutual_connection_count 0 (cheaper).
+  // `known_b`: b's record, if the caller has read it already.
   absl::StatusOr<v1::Relationship> Relate(const Caller& caller, MemberId a, const v1::Member& am,
-                                          MemberId b, bool count_mutual) const;
+                                          MemberId b, bool count_mutual,
+                                          const v1::Member* known_b = nullptr) const;
 
   // Writes the batch with `changes` appended to the feed, synced.
   absl::Status Commit(rocksdb::WriteBatch* batch, const std::vector<v1::Change>& changes = {});
@@ -133,6 +179,9 @@ class IdentityLogic final {
   IdentityStore* store_;
   const Clock* clock_;
   ChangeFeed* feed_;
+  PeerOutbox* outbox_;
+  IdentityPeers* peers_;  // null with one shard
+  std::unique_ptr<Graph> graph_;
   prometheus::Family<prometheus::Counter>& events_;
   mutable std::array<absl::Mutex, 1024> stripes_;
   absl::Mutex random_mu_;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/ids.h"
+#include "common/status.h"
 #include "services/identity/identity_logic.h"
 
 namespace liaison::identity {
@@ -33,6 +34,46 @@ class IdentityLogic::Locked final {
  private:
   std::vector<size_t> stripes_;
   std::vector<absl::Mutex*> held_;
+};
+
+class IdentityLogic::Graph final : public NeighborSource {
+ public:
+  Graph(const IdentityStore* store, IdentityPeers* peers) : store_(store), peers_(peers) {}
+
+  absl::StatusOr<std::vector<MemberId>> Neighbors(MemberId member) const override {
+    if (peers_ == nullptr || peers_->Owns(member)) return store_->Neighbors(member);
+    ASSIGN_OR_RETURN(auto facts, peers_->Facts({member}, true));
+    return std::vector<MemberId>(facts[0].connection_ids().begin(),
+                                 facts[0].connection_ids().end());
+  }
+
+  absl::StatusOr<std::vector<std::vector<MemberId>>> NeighborsOfMany(
+      const std::vector<MemberId>& members) const override {
+    if (peers_ == nullptr) return store_->NeighborsOfMany(members);
+    std::vector<MemberId> here, there;
+    for (MemberId m : members) (peers_->Owns(m) ? here : there).push_back(m);
+    ASSIGN_OR_RETURN(auto local, store_->NeighborsOfMany(here));
+    std::vector<v1::MemberFacts> remote;
+    if (!there.empty()) {
+      ASSIGN_OR_RETURN(remote, peers_->Facts(there, true));
+    }
+    std::vector<std::vector<MemberId>> out;
+    out.reserve(members.size());
+    size_t h = 0, t = 0;
+    for (MemberId m : members) {
+      if (peers_->Owns(m)) {
+        out.push_back(std::move(local[h++]));
+      } else {
+        const auto& ids = remote[t++].connection_ids();
+        out.emplace_back(ids.begin(), ids.end());
+      }
+    }
+    return out;
+  }
+
+ private:
+  const IdentityStore* store_;
+  IdentityPeers* peers_;
 };
 
 inline std::string HumanTime(absl::Time t) {

@@ -7,20 +7,25 @@ namespace liaison::identity {
 
 IdentityModule::IdentityModule(const ServiceDeps& deps, const IdentityConfig& config,
                                std::shared_ptr<grpc::Channel> privacy,
-                               std::unique_ptr<ChangeFeed> feed)
+                               std::unique_ptr<ChangeFeed> feed, ShardChannels shards)
     : feed_(std::move(feed)),
       store_(deps.store),
-      logic_(&store_, deps.clock, deps.metrics->registry(), feed_.get()),
+      tokens_("identity", *deps.signing_key, deps.token_clock),
+      shards_(std::move(shards)),
+      shard_stubs_(shards_),
+      peers_(deps.shard, &shards_, &tokens_),
+      outbox_(&store_, &peers_, deps.metrics->registry(), config.peer_outbox),
+      logic_(&store_, deps.clock, deps.metrics->registry(), feed_.get(), &outbox_),
       // fsyncs from several threads are grouped by RocksDB into one.
       writers_(4),
       readers_(4),
       privacy_channel_(std::move(privacy)),
       privacy_(privacy::v1::PrivacyService::NewStub(privacy_channel_)),
-      tokens_("identity", *deps.signing_key, deps.token_clock),
       registrar_(&store_, privacy_.get(), &tokens_, &writers_, deps.metrics->registry(),
                  config.registration),
       handler_(&logic_, deps.verifier, &writers_, &readers_, privacy_.get(), &tokens_, &registrar_,
-               feed_.get()) {}
+               feed_.get(), deps.shard, &shard_stubs_),
+      shard_handler_(&logic_, deps.verifier, &writers_, &readers_) {}
 
 // Open feed streams would hold the drain to its deadline: end them first;
 // consumers resume from their cursor.
@@ -28,18 +33,19 @@ void IdentityModule::Draining() { feed_->CloseAll(); }
 
 void IdentityModule::Stop() {
   registrar_.Stop();
+  outbox_.Stop();
   feed_.reset();  // its pruning thread writes to the store
 }
 
 std::vector<ServiceEntry> IdentityModule::services() {
-  return {{&handler_, v1::IdentityService::service_full_name()}};
+  return {{&handler_, v1::IdentityService::service_full_name()},
+          {&shard_handler_, v1::IdentityShardService::service_full_name()}};
 }
 
 ServiceSpec IdentityServiceSpec(IdentityConfig config) {
   return ServiceSpec{
       "identity", IdentityStore::Families(),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
-        RETURN_IF_ERROR(RequireOneShard(*deps.shard, "identity"));
         ASSIGN_OR_RETURN(size_t moved, IdentityStore::UpgradeLayout(deps.store));
         if (moved > 0) LogInfo("store_layout_upgraded", {{"records", static_cast<int64_t>(moved)}});
         ASSIGN_OR_RETURN(auto channel,
@@ -49,7 +55,10 @@ ServiceSpec IdentityServiceSpec(IdentityConfig config) {
         options.retention = config.change_retention;
         ASSIGN_OR_RETURN(auto feed, ChangeFeed::Open(deps.store, deps.clock, std::move(options),
                                                      deps.metrics->registry()));
-        return std::make_unique<IdentityModule>(deps, config, std::move(channel), std::move(feed));
+        ASSIGN_OR_RETURN(auto shards, ShardChannels::Open(*deps.map, "identity", "", *deps.config,
+                                                          deps.metrics));
+        return std::make_unique<IdentityModule>(deps, config, std::move(channel), std::move(feed),
+                                                std::move(shards));
       }};
 }
 

@@ -13,7 +13,10 @@
 #include "common/worker_pool.h"
 #include "services/identity/identity_handler.h"
 #include "services/identity/identity_logic.h"
+#include "services/identity/identity_peers.h"
+#include "services/identity/identity_shard_handler.h"
 #include "services/identity/identity_store.h"
+#include "services/identity/peer_outbox.h"
 #include "services/identity/privacy_registrar.h"
 
 namespace liaison::identity {
@@ -28,12 +31,23 @@ struct IdentityConfig {
   RegistrarOptions registration;
   // How long the change feed keeps changes (--change-retention).
   absl::Duration change_retention = absl::Hours(24 * 7);
+  // Delivery of two-member changes to other shards (not flags: tests
+  // shorten them).
+  PeerOutboxOptions peer_outbox;
+
+  // The defaults, calling privacy at `address`.
+  static IdentityConfig CallingPrivacy(std::string address) {
+    IdentityConfig config;
+    config.privacy_address = std::move(address);
+    return config;
+  }
 };
 
 class IdentityModule final : public ServiceModule {
  public:
   IdentityModule(const ServiceDeps& deps, const IdentityConfig& config,
-                 std::shared_ptr<grpc::Channel> privacy, std::unique_ptr<ChangeFeed> feed);
+                 std::shared_ptr<grpc::Channel> privacy, std::unique_ptr<ChangeFeed> feed,
+                 ShardChannels shards);
 
   std::vector<ServiceEntry> services() override;
   void Draining() override;
@@ -42,14 +56,20 @@ class IdentityModule final : public ServiceModule {
  private:
   std::unique_ptr<ChangeFeed> feed_;
   IdentityStore store_;
+  ServiceTokenSource tokens_;
+  // This service's shards (one: this process).
+  ShardChannels shards_;
+  ShardStubs<v1::IdentityService> shard_stubs_;
+  IdentityPeers peers_;
+  PeerOutbox outbox_;
   IdentityLogic logic_;
   WorkerPool writers_;
   WorkerPool readers_;
   std::shared_ptr<grpc::Channel> privacy_channel_;
   std::unique_ptr<privacy::v1::PrivacyService::Stub> privacy_;
-  ServiceTokenSource tokens_;
   PrivacyRegistrar registrar_;
   IdentityHandler handler_;
+  IdentityShardHandler shard_handler_;
 };
 
 ServiceSpec IdentityServiceSpec(IdentityConfig config);

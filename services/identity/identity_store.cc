@@ -43,6 +43,7 @@ std::string Follower(uint64_t page, MemberId m) {
 }
 std::string Registration(MemberId id) { return KeyBuilder::ForMember('r', id).key(); }
 std::string RegistrationBackfill() { return KeyBuilder('B').key(); }
+std::string PeerWrites(uint64_t sequence) { return KeyBuilder('P').U64(sequence).key(); }
 std::string Prefix(char kind, uint64_t id) { return KeyBuilder::ForMember(kind, id).key(); }
 char KindOf(absl::string_view key) { return key.size() > 2 ? key[2] : '\0'; }
 bool IsMemberKeyed(absl::string_view key) {
@@ -174,11 +175,29 @@ std::vector<absl::StatusOr<v1::Member>> IdentityStore::GetMembers(
 }
 
 absl::StatusOr<MemberId> IdentityStore::MemberByHandle(absl::string_view handle) const {
-  return ParseU64(store_->Get(members_, keys::Handle(handle)));
+  ASSIGN_OR_RETURN(NameHolder holder, GetNameHolder(keys::Handle(handle)));
+  return holder.member;
 }
 
 absl::StatusOr<MemberId> IdentityStore::MemberByEmail(absl::string_view email) const {
-  return ParseU64(store_->Get(members_, keys::Email(email)));
+  ASSIGN_OR_RETURN(NameHolder holder, GetNameHolder(keys::Email(email)));
+  return holder.member;
+}
+
+absl::StatusOr<IdentityStore::NameHolder> IdentityStore::GetNameHolder(
+    const std::string& key) const {
+  ASSIGN_OR_RETURN(std::string value, store_->Get(members_, key));
+  NameHolder holder;
+  KeyReader reader(value);
+  if (!reader.U64(&holder.member) || (!reader.AtEnd() && !reader.Time(&holder.claimed)) ||
+      !reader.AtEnd()) {
+    return absl::DataLossError("a name record does not parse");
+  }
+  return holder;
+}
+
+std::string IdentityStore::EncodeNameHolder(MemberId member, absl::Time claimed) {
+  return KeyBuilder('\0').U64(member).Time(claimed).key().substr(1);
 }
 
 absl::StatusOr<v1::Page> IdentityStore::GetPage(uint64_t page) const {

@@ -29,6 +29,8 @@
 //     'f' page member       -> time     followers (the page's side)
 //   family "outbox" (a queue: written, scanned in order, deleted)
 //     'r' member            -> ""       not yet registered with privacy
+//     'P' sequence          -> ApplyPeerWritesRequest: the other shard's side
+//                              of a two-member change (PeerOutbox)
 //     'B'                   -> the registration backfill's cursor: the
 //                              last members-family key walked, or
 //                              kBackfillDone (8 bytes) once all were
@@ -72,6 +74,7 @@ std::string Unblock(MemberId blocker, MemberId blocked);
 std::string Follower(uint64_t page, MemberId member);
 std::string Registration(MemberId id);
 std::string RegistrationBackfill();
+std::string PeerWrites(uint64_t sequence);
 // The prefix of every key of `kind` whose first id is `id`.
 std::string Prefix(char kind, uint64_t id);
 // The kind byte of a key of this layout ('\0' for a key too short).
@@ -108,6 +111,14 @@ class IdentityStore final : public NeighborSource {
   absl::StatusOr<v1::Member> GetMember(MemberId id) const;
   std::vector<absl::StatusOr<v1::Member>> GetMembers(const std::vector<MemberId>& ids) const;
   absl::StatusOr<MemberId> MemberByHandle(absl::string_view handle) const;
+  // Who holds a handle or email key, and since when (InfinitePast for a
+  // record written before claims were timed).
+  struct NameHolder {
+    MemberId member = 0;
+    absl::Time claimed = absl::InfinitePast();
+  };
+  absl::StatusOr<NameHolder> GetNameHolder(const std::string& key) const;
+  static std::string EncodeNameHolder(MemberId member, absl::Time claimed);
   absl::StatusOr<MemberId> MemberByEmail(absl::string_view lowercase_email) const;
   absl::StatusOr<v1::Page> GetPage(uint64_t page) const;
   absl::StatusOr<uint64_t> FollowerCount(uint64_t page) const;

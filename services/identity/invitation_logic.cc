@@ -30,7 +30,7 @@ absl::StatusOr<MemberId> IdentityLogic::ParseInvitationRecipient(
 
 absl::Status IdentityLogic::CheckConnectionRoom(MemberId a, MemberId b) const {
   for (MemberId m : {a, b}) {
-    ASSIGN_OR_RETURN(uint32_t count, store_->ConnectionCount(m));
+    ASSIGN_OR_RETURN(uint32_t count, ConnectionCount(m));
     if (count >= kMaxConnections) {
       return absl::FailedPreconditionError(
           absl::StrCat(m == a ? "you have" : "the other member has", " ", kMaxConnections,
@@ -65,7 +65,7 @@ absl::Status IdentityLogic::SendInvitation(const Caller& caller,
   auto theirs = store_->GetReceivedInvitation(sender, recipient);
   if (theirs.ok()) {
     RETURN_IF_ERROR(CheckConnectionRoom(sender, recipient));
-    PairWrite write(store_);
+    PairWrite write(store_, outbox_);
     RETURN_IF_ERROR(DeleteInvitation(&write, *theirs, recipient, sender));
     std::vector<v1::Change> changes;
     RETURN_IF_ERROR(Connect(&write, sender, recipient, &changes));
@@ -97,7 +97,7 @@ absl::Status IdentityLogic::SendInvitation(const Caller& caller,
       }
       break;
     case privacy::v1::INVITE_POLICY_SECOND_DEGREE_ONLY: {
-      ASSIGN_OR_RETURN(auto theirs_ids, store_->Neighbors(recipient));
+      ASSIGN_OR_RETURN(auto theirs_ids, graph_->Neighbors(recipient));
       if (!Intersects(mine.ids, theirs_ids)) {
         return absl::PermissionDeniedError(
             "this member accepts invitations only from people who share a connection with them");
@@ -113,7 +113,7 @@ absl::Status IdentityLogic::SendInvitation(const Caller& caller,
   const std::string log_prefix = keys::Prefix('q', sender);
   ASSIGN_OR_RETURN(auto sent,
                    store_->Scan(store_->social(), log_prefix, "", 10 * kInvitationsPerWeek));
-  PairWrite write(store_);
+  PairWrite write(store_, outbox_);
   std::vector<absl::Time> recent;
   for (const auto& entry : sent) {
     KeyReader reader = keys::Reader(entry.key);
@@ -200,7 +200,7 @@ absl::Status IdentityLogic::RespondToInvitation(const Caller& caller,
   }
   if (!invitation.ok()) return invitation.status();
   const absl::Time sent = FromTimestamp(invitation->create_time());
-  PairWrite write(store_);
+  PairWrite write(store_, outbox_);
   std::vector<v1::Change> changes;
   if (answer == v1::INVITATION_RESPONSE_ACCEPT) {
     RETURN_IF_ERROR(CheckConnectionRoom(recipient, sender));
@@ -237,7 +237,7 @@ absl::Status IdentityLogic::WithdrawInvitation(const Caller& caller,
         absl::StrCat("you have no pending invitation to member ", recipient));
   }
   if (!invitation.ok()) return invitation.status();
-  PairWrite write(store_);
+  PairWrite write(store_, outbox_);
   RETURN_IF_ERROR(DeleteInvitation(&write, *invitation, sender, recipient));
   write.Put(sender, store_->social(), keys::Withdrawn(sender, recipient),
             IdentityStore::EncodeTime(clock_->Now()));

@@ -2,6 +2,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "common/logging.h"
 #include "common/status.h"
 #include "common/text.h"
 #include "services/identity/identity_changes.h"
@@ -37,25 +38,22 @@ absl::StatusOr<std::string> ValidateEmail(const std::string& email) {
   return absl::AsciiStrToLower(email);
 }
 
-// Whether a unique-index lookup found someone; storage errors are errors,
-// not "free".
-absl::StatusOr<bool> Taken(const absl::StatusOr<MemberId>& lookup) {
-  if (lookup.ok()) return true;
-  if (absl::IsNotFound(lookup.status())) return false;
-  return lookup.status();
-}
-
 }  // namespace
 
 IdentityLogic::IdentityLogic(IdentityStore* store, const Clock* clock,
-                             prometheus::Registry& registry, ChangeFeed* feed)
+                             prometheus::Registry& registry, ChangeFeed* feed, PeerOutbox* outbox)
     : store_(store),
       clock_(clock),
       feed_(feed),
+      outbox_(outbox),
+      peers_(outbox != nullptr && outbox->peers()->sharded() ? outbox->peers() : nullptr),
+      graph_(std::make_unique<Graph>(store, peers_)),
       events_(prometheus::BuildCounter()
                   .Name("liaison_identity_events_total")
                   .Help("Identity changes, by event (member_created, invitation_sent, ...).")
                   .Register(registry)) {}
+
+IdentityLogic::~IdentityLogic() = default;
 
 void IdentityLogic::Count(const char* event) { events_.Add({{"event", event}}).Increment(); }
 
@@ -71,24 +69,74 @@ absl::Status IdentityLogic::Commit(rocksdb::WriteBatch* batch,
 }
 
 absl::Status IdentityLogic::Commit(PairWrite* write, const std::vector<v1::Change>& changes) {
-  return Commit(write->batch(), changes);
+  // A pair's changes go to the feed of its lower member's shard.
+  std::vector<v1::Change> here;
+  for (const v1::Change& change : changes) {
+    ASSIGN_OR_RETURN(MemberId home, PairHome(change));
+    write->Change(home, change, &here);
+  }
+  ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, write->Seal());
+  RETURN_IF_ERROR(Commit(batch, here));
+  if (write->HasPeerWrites()) outbox_->Wake();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> IdentityLogic::NewId(std::string (*key)(uint64_t)) {
-  for (int attempt = 0; attempt < 8; ++attempt) {
+  // About one random id in every shard count is this shard's: up to 16
+  // shards, 4,096 draws miss them all with a chance below 1e-100.
+  for (int draw = 0, tried = 0; draw < 4096 && tried < 8; ++draw) {
     uint64_t id;
     {
       absl::MutexLock lock(&random_mu_);
       id = absl::Uniform<uint64_t>(random_, 1, uint64_t{1} << 53);
     }
+    if (!Owns(id)) continue;
+    ++tried;
     ASSIGN_OR_RETURN(bool used, store_->Exists(store_->members(), key(id)));
     if (!used) return id;
   }
   return absl::InternalError("could not find a free id");
 }
 
+absl::StatusOr<v1::Member> IdentityLogic::AnyMember(MemberId id) const {
+  if (Owns(id)) return store_->GetMember(id);
+  ASSIGN_OR_RETURN(auto facts, peers_->Facts({id}, false));
+  if (!facts[0].exists()) return absl::NotFoundError(absl::StrCat("no member ", id));
+  return std::move(*facts[0].mutable_member());
+}
+
+std::vector<absl::StatusOr<v1::Member>> IdentityLogic::AnyMembers(
+    const std::vector<MemberId>& ids) const {
+  if (peers_ == nullptr) return store_->GetMembers(ids);
+  std::vector<MemberId> here, there;
+  for (MemberId id : ids) (Owns(id) ? here : there).push_back(id);
+  auto local = store_->GetMembers(here);
+  absl::StatusOr<std::vector<v1::MemberFacts>> remote;
+  if (!there.empty()) remote = peers_->Facts(there, false);
+  std::vector<absl::StatusOr<v1::Member>> out;
+  size_t h = 0, t = 0;
+  for (MemberId id : ids) {
+    if (Owns(id)) {
+      out.push_back(std::move(local[h++]));
+    } else if (!remote.ok()) {
+      out.push_back(remote.status());
+    } else if (auto& facts = (*remote)[t++]; facts.exists()) {
+      out.push_back(std::move(*facts.mutable_member()));
+    } else {
+      out.push_back(absl::NotFoundError(absl::StrCat("no member ", id)));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<uint32_t> IdentityLogic::ConnectionCount(MemberId id) const {
+  if (Owns(id)) return store_->ConnectionCount(id);
+  ASSIGN_OR_RETURN(auto facts, peers_->Facts({id}, false));
+  return static_cast<uint32_t>(facts[0].connection_count());
+}
+
 absl::StatusOr<v1::Member> IdentityLogic::Self(const Caller& caller) const {
-  auto self = store_->GetMember(caller.member_id);
+  auto self = AnyMember(caller.member_id);
   if (absl::IsNotFound(self.status())) {
     return absl::FailedPreconditionError(
         absl::StrCat("member ", caller.member_id, " (the token's subject) does not exist"));
@@ -97,7 +145,8 @@ absl::StatusOr<v1::Member> IdentityLogic::Self(const Caller& caller) const {
 }
 
 absl::StatusOr<bool> IdentityLogic::BlockedEitherWay(MemberId a, MemberId b) const {
-  // Both on a's side.
+  // Both sides know both blocks: read the one this shard holds.
+  if (!Owns(a)) std::swap(a, b);
   ASSIGN_OR_RETURN(bool ab, store_->Exists(store_->social(), keys::Block(a, b)));
   if (ab) return true;
   return store_->Exists(store_->social(), keys::BlockedBy(a, b));
@@ -105,7 +154,7 @@ absl::StatusOr<bool> IdentityLogic::BlockedEitherWay(MemberId a, MemberId b) con
 
 absl::StatusOr<v1::Member> IdentityLogic::Visible(const Caller& caller, MemberId id,
                                                   const char* field) const {
-  auto member = store_->GetMember(id);
+  auto member = AnyMember(id);
   const auto not_found = absl::NotFoundError(absl::StrCat(field, ": no member ", id));
   if (absl::IsNotFound(member.status())) return not_found;
   if (!member.ok()) return member.status();
@@ -149,13 +198,26 @@ absl::Status IdentityLogic::CreateMember(const v1::CreateMemberRequest& request,
 
   // Handles and emails are global: one lock for creation and renames.
   Locked lock(this, {0});
-  ASSIGN_OR_RETURN(bool handle_taken, Taken(store_->MemberByHandle(request.handle())));
-  if (handle_taken) {
+  ASSIGN_OR_RETURN(MemberId id, NewId(&keys::Member));
+  rocksdb::WriteBatch batch;
+  // Claimed in this batch when their directory partition is this shard's;
+  // on their shard first otherwise (a claim whose member is never written
+  // lapses: StillHolds).
+  absl::Status handle = Claim(v1::NAME_KIND_HANDLE, request.handle(), id, &batch);
+  if (absl::IsAlreadyExists(handle)) {
     return absl::AlreadyExistsError(absl::StrCat("handle \"", request.handle(), "\" is taken"));
   }
-  ASSIGN_OR_RETURN(bool email_taken, Taken(store_->MemberByEmail(email_key)));
-  if (email_taken) return absl::AlreadyExistsError("a member with this email already exists");
-  ASSIGN_OR_RETURN(MemberId id, NewId(&keys::Member));
+  RETURN_IF_ERROR(handle);
+  absl::Status email = Claim(v1::NAME_KIND_EMAIL, email_key, id, &batch);
+  if (!email.ok()) {
+    if (peers_ != nullptr && !peers_->OwnsName(request.handle())) {
+      peers_->Release(v1::NAME_KIND_HANDLE, request.handle(), id).IgnoreError();  // else it lapses
+    }
+    if (absl::IsAlreadyExists(email)) {
+      return absl::AlreadyExistsError("a member with this email already exists");
+    }
+    return email;
+  }
   v1::Member member;
   member.set_member_id(FormatMemberId(id));
   member.set_handle(request.handle());
@@ -164,10 +226,7 @@ absl::Status IdentityLogic::CreateMember(const v1::CreateMemberRequest& request,
   member.set_email(request.email());
   member.set_tier(v1::ACCOUNT_TIER_BASIC);
   SetTimestamp(member.mutable_create_time(), clock_->Now());
-  rocksdb::WriteBatch batch;
   batch.Put(store_->members(), keys::Member(id), member.SerializeAsString());
-  batch.Put(store_->members(), keys::Handle(request.handle()), IdentityStore::EncodeCounter(id));
-  batch.Put(store_->members(), keys::Email(email_key), IdentityStore::EncodeCounter(id));
   // Privacy must learn the member exists (PrivacyRegistrar): the outbox
   // record commits with the member, so no crash can lose it.
   batch.Put(store_->outbox(), keys::Registration(id), "");
@@ -193,12 +252,14 @@ absl::Status IdentityLogic::GetMember(const Caller& caller, const v1::GetMemberR
   // neither the member's id nor the block.
   const auto no_such_handle =
       absl::NotFoundError(absl::StrCat("no member with handle \"", request.handle(), "\""));
-  auto found = store_->MemberByHandle(request.handle());
+  auto found = LookupAnywhere(v1::NAME_KIND_HANDLE, request.handle());
   if (absl::IsNotFound(found.status())) return no_such_handle;
   if (!found.ok()) return found.status();
   auto member = Visible(caller, *found, "member_id");
   if (absl::IsNotFound(member.status())) return no_such_handle;
   if (!member.ok()) return member.status();
+  // A claim that lapsed, or a handle given up on another shard's member.
+  if (member->handle() != request.handle()) return no_such_handle;
   *response->mutable_member() = Redact(caller, *std::move(member));
   return absl::OkStatus();
 }
@@ -217,7 +278,7 @@ absl::Status IdentityLogic::BatchGetMembers(const Caller& caller,
                      ParseMemberId(request.member_ids(i), absl::StrCat("member_ids[", i, "]")));
     ids.push_back(id);
   }
-  auto members = store_->GetMembers(ids);
+  auto members = AnyMembers(ids);
   for (int i = 0; i < n; ++i) {
     bool hidden = absl::IsNotFound(members[i].status());
     if (!hidden && !members[i].ok()) return members[i].status();
@@ -270,24 +331,37 @@ absl::Status IdentityLogic::UpdateMember(const Caller& caller,
   ASSIGN_OR_RETURN(v1::Member member, Self(caller));
   rocksdb::WriteBatch batch;
   const MemberId id = caller.member_id;
+  // Old names on another shard's directory are given up once the change
+  // is committed (until then a failure must leave the member holding them).
+  std::vector<std::pair<v1::NameKind, std::string>> release_later;
+  auto release = [&](v1::NameKind kind, const std::string& name) {
+    if (peers_ != nullptr && !peers_->OwnsName(name)) {
+      release_later.emplace_back(kind, name);
+    } else {
+      batch.Delete(store_->members(),
+                   kind == v1::NAME_KIND_HANDLE ? keys::Handle(name) : keys::Email(name));
+    }
+  };
   for (const std::string& path : request.update_mask().paths()) {
     if (path == "handle" && values.handle() != member.handle()) {
-      ASSIGN_OR_RETURN(bool taken, Taken(store_->MemberByHandle(values.handle())));
-      if (taken) {
+      absl::Status claimed = Claim(v1::NAME_KIND_HANDLE, values.handle(), id, &batch);
+      if (absl::IsAlreadyExists(claimed)) {
         return absl::AlreadyExistsError(absl::StrCat("handle \"", values.handle(), "\" is taken"));
       }
-      batch.Delete(store_->members(), keys::Handle(member.handle()));
-      batch.Put(store_->members(), keys::Handle(values.handle()), IdentityStore::EncodeCounter(id));
+      RETURN_IF_ERROR(claimed);
+      release(v1::NAME_KIND_HANDLE, member.handle());
       member.set_handle(values.handle());
     } else if (path == "display_name") {
       member.set_display_name(display_name);
     } else if (path == "headline") {
       member.set_headline(headline);
     } else if (path == "email" && email_key != absl::AsciiStrToLower(member.email())) {
-      ASSIGN_OR_RETURN(bool taken, Taken(store_->MemberByEmail(email_key)));
-      if (taken) return absl::AlreadyExistsError("a member with this email already exists");
-      batch.Delete(store_->members(), keys::Email(absl::AsciiStrToLower(member.email())));
-      batch.Put(store_->members(), keys::Email(email_key), IdentityStore::EncodeCounter(id));
+      absl::Status claimed = Claim(v1::NAME_KIND_EMAIL, email_key, id, &batch);
+      if (absl::IsAlreadyExists(claimed)) {
+        return absl::AlreadyExistsError("a member with this email already exists");
+      }
+      RETURN_IF_ERROR(claimed);
+      release(v1::NAME_KIND_EMAIL, absl::AsciiStrToLower(member.email()));
       member.set_email(values.email());
     } else if (path == "email") {
       member.set_email(values.email());
@@ -295,6 +369,13 @@ absl::Status IdentityLogic::UpdateMember(const Caller& caller,
   }
   batch.Put(store_->members(), keys::Member(id), member.SerializeAsString());
   RETURN_IF_ERROR(Commit(&batch, {MemberChanged(member, false)}));
+  for (const auto& [kind, name] : release_later) {
+    // A failure leaves a claim StillHolds no longer honours (the member's
+    // record names another): it only costs a lookup.
+    if (absl::Status released = peers_->Release(kind, name, id); !released.ok()) {
+      LogWarn("identity_name_not_released", {{"error", released.ToString()}});
+    }
+  }
   *response->mutable_member() = std::move(member);
   return absl::OkStatus();
 }

@@ -72,7 +72,7 @@ absl::Status IdentityLogic::RemoveConnection(const Caller& caller,
         "member_id is your own member id; you cannot be connected to yourself");
   }
   Locked lock(this, {caller.member_id, other});
-  PairWrite write(store_);
+  PairWrite write(store_, outbox_);
   bool removed = false;
   std::vector<v1::Change> changes;
   RETURN_IF_ERROR(Disconnect(&write, caller.member_id, other, &removed, &changes));
@@ -95,7 +95,7 @@ absl::Status IdentityLogic::ListMutualConnections(
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
   RETURN_IF_ERROR(Visible(caller, other, "other_member_id").status());
   ASSIGN_OR_RETURN(auto mine, store_->Neighbors(caller.member_id));
-  ASSIGN_OR_RETURN(auto theirs, store_->Neighbors(other));
+  ASSIGN_OR_RETURN(auto theirs, graph_->Neighbors(other));
   const std::vector<MemberId> mutual = Intersection(mine, theirs);
   ASSIGN_OR_RETURN(size_t start, StartAfter(mutual, "mutual", request.page_token()));
   const size_t end = std::min(mutual.size(), start + page_size);
@@ -109,8 +109,9 @@ absl::Status IdentityLogic::ListMutualConnections(
 
 absl::StatusOr<v1::Relationship> IdentityLogic::Relate(const Caller& caller, MemberId a,
                                                        const v1::Member& am, MemberId b,
-                                                       bool count_mutual) const {
-  auto bm = store_->GetMember(b);
+                                                       bool count_mutual,
+                                                       const v1::Member* known_b) const {
+  auto bm = known_b != nullptr ? absl::StatusOr<v1::Member>(*known_b) : AnyMember(b);
   if (absl::IsNotFound(bm.status())) {
     return absl::NotFoundError(absl::StrCat("other_member_id: no member ", b));
   }
@@ -131,7 +132,7 @@ absl::StatusOr<v1::Relationship> IdentityLogic::Relate(const Caller& caller, Mem
   // Neither side sees the other: the blocker learns only of their block.
   if (caller.is_member() && by_a) return r;
   ASSIGN_OR_RETURN(DegreeResult degree,
-                   ComputeDegree(*store_, a, b, kThirdDegreeSearchIds, count_mutual));
+                   ComputeDegree(*graph_, a, b, kThirdDegreeSearchIds, count_mutual));
   r.set_degree(degree.degree);
   r.set_mutual_connection_count(degree.mutual_connections);
   r.set_member_tier(am.tier());
@@ -177,8 +178,15 @@ absl::Status IdentityLogic::BatchGetRelationships(
     return absl::NotFoundError(absl::StrCat("member_id: no member ", a));
   }
   if (!am.ok()) return am.status();
+  // The others' records in one read (one call per other shard).
+  auto bs = AnyMembers(others);
   for (int i = 0; i < n; ++i) {
-    auto relationship = Relate(caller, a, *am, others[i], !request.skip_mutual_count());
+    if (absl::IsNotFound(bs[i].status())) {
+      response->add_missing_member_ids(request.other_member_ids(i));
+      continue;
+    }
+    if (!bs[i].ok()) return bs[i].status();
+    auto relationship = Relate(caller, a, *am, others[i], !request.skip_mutual_count(), &*bs[i]);
     if (absl::IsNotFound(relationship.status())) {
       response->add_missing_member_ids(request.other_member_ids(i));
       continue;
@@ -196,7 +204,7 @@ absl::Status IdentityLogic::BlockMember(const Caller& caller,
   if (other == me) return absl::InvalidArgumentError("you cannot block yourself");
   Locked lock(this, {me, other});
   RETURN_IF_ERROR(Self(caller).status());
-  auto target = store_->GetMember(other);
+  auto target = AnyMember(other);
   if (absl::IsNotFound(target.status())) {
     return absl::NotFoundError(absl::StrCat("member_id: no member ", other));
   }
@@ -217,7 +225,7 @@ absl::Status IdentityLogic::BlockMember(const Caller& caller,
     return absl::FailedPreconditionError(absl::StrCat(
         "you have blocked ", kMaxBlocks, " members, the most allowed; unblock someone first"));
   }
-  PairWrite write(store_);
+  PairWrite write(store_, outbox_);
   const std::string when = IdentityStore::EncodeTime(now);
   write.Put(me, store_->social(), keys::Block(me, other), when);
   write.Put(other, store_->social(), keys::BlockedBy(other, me), when);
@@ -252,7 +260,7 @@ absl::Status IdentityLogic::UnblockMember(const Caller& caller,
   ASSIGN_OR_RETURN(bool blocked,
                    store_->Exists(store_->social(), keys::Block(caller.member_id, other)));
   if (!blocked) return absl::NotFoundError(absl::StrCat("you have not blocked member ", other));
-  PairWrite write(store_);
+  PairWrite write(store_, outbox_);
   write.Delete(caller.member_id, store_->social(), keys::Block(caller.member_id, other));
   write.Delete(other, store_->social(), keys::BlockedBy(other, caller.member_id));
   write.Put(caller.member_id, store_->social(), keys::Unblock(caller.member_id, other),

@@ -139,7 +139,7 @@ absl::Status IdentityLogic::GetPageRelation(const Caller& caller,
   ASSIGN_OR_RETURN(uint64_t page_id, ParsePageId(request.page_id()));
   ASSIGN_OR_RETURN(MemberId member, SelfOrNamed(caller, request.member_id(), "member_id"));
   ASSIGN_OR_RETURN(v1::Page page, LoadPage(*store_, page_id));
-  auto exists = store_->GetMember(member);
+  auto exists = AnyMember(member);
   if (absl::IsNotFound(exists.status())) {
     return absl::NotFoundError(absl::StrCat("member_id: no member ", member));
   }

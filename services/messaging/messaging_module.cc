@@ -214,6 +214,7 @@ ServiceSpec MessagingServiceSpec(MessagingServiceConfig config) {
       "messaging", MessagingStore::Families(),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
         RETURN_IF_ERROR(RequireOneShard(*deps.shard, "messaging"));
+        RETURN_IF_ERROR(RequireOneFeed(*deps.map, "identity", "messaging"));
         ASSIGN_OR_RETURN(auto identity,
                          NewChannel(config.identity_address, *deps.config, deps.metrics));
         ASSIGN_OR_RETURN(auto privacy,

@@ -21,8 +21,9 @@ using Code = absl::StatusCode;
 struct Fixture {
   testing::TempDir dir;
   ManualClock clock{absl::FromUnixSeconds(1'800'000'000)};
-  TestService identity{identity::IdentityServiceSpec({"127.0.0.1:1", {}}), dir.Sub("identity"),
-                       &clock};
+  TestService identity{
+      identity::IdentityServiceSpec(identity::IdentityConfig::CallingPrivacy("127.0.0.1:1")),
+      dir.Sub("identity"), &clock};
   TestService credits{CreditServiceSpec({identity.address(), 60, 3600, "5:1000,50:12000"}),
                       dir.Sub("credits"), &clock};
   std::unique_ptr<identity::v1::IdentityService::Stub> people =

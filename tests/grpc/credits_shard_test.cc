@@ -33,8 +33,9 @@ using Code = absl::StatusCode;
 struct Fixture {
   testing::TempDir dir;
   ManualClock clock{absl::FromUnixSeconds(1'800'000'000)};
-  TestService identity{identity::IdentityServiceSpec({"127.0.0.1:1", {}}), dir.Sub("identity"),
-                       &clock};
+  TestService identity{
+      identity::IdentityServiceSpec(identity::IdentityConfig::CallingPrivacy("127.0.0.1:1")),
+      dir.Sub("identity"), &clock};
   int port0 = FreePort();
   int port1 = FreePort();
   ShardMap map = testing::TwoShards("credits", port0, port1, 2);

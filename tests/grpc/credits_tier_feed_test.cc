@@ -115,8 +115,9 @@ TEST_CASE("With identity's feed unavailable, reads apply identity's tier and cou
 TEST_CASE("With identity's feed up, a cancellation and resubscription need no read between") {
   testing::TempDir dir;
   ManualClock clock{absl::FromUnixSeconds(1'800'000'000)};
-  TestService identity{identity::IdentityServiceSpec({"127.0.0.1:1", {}}), dir.Sub("identity"),
-                       &clock};
+  TestService identity{
+      identity::IdentityServiceSpec(identity::IdentityConfig::CallingPrivacy("127.0.0.1:1")),
+      dir.Sub("identity"), &clock};
   TestService credits{CreditServiceSpec({identity.address(), 60, 3600, "5:1000"}),
                       dir.Sub("credits"), &clock};
   auto people = identity::v1::IdentityService::NewStub(identity.channel());

@@ -30,8 +30,9 @@ struct MessagingFixture {
   testing::TempDir dir;
   ManualClock clock{absl::FromUnixSeconds(1'800'000'000)};
   TestService privacy{privacy::PrivacyServiceSpec(), dir.Sub("privacy"), &clock};
-  TestService identity{identity::IdentityServiceSpec({privacy.address(), {}}), dir.Sub("identity"),
-                       &clock};
+  TestService identity{
+      identity::IdentityServiceSpec(identity::IdentityConfig::CallingPrivacy(privacy.address())),
+      dir.Sub("identity"), &clock};
   TestService credits{credits::CreditServiceSpec({identity.address(), 60, 3600, "5:1000"}),
                       dir.Sub("credits"), &clock};
   TestService messaging{MessagingServiceSpec(Config()), dir.Sub("messaging"), &clock};

@@ -341,14 +341,26 @@ TEST_CASE("A shard map or index that cannot work stops start-up with one line sa
 
   // The services not sharded yet say so rather than serve members they
   // should not own.
+  const std::string with_messaging =
+      WriteMap(dir, "messaging.json",
+               R"({"epoch":1,"shards":[{"partitions":"0-2047","messaging":"127.0.0.1:1"},)"
+               R"({"partitions":"2048-4095","messaging":"127.0.0.1:2"}]})");
+  result = start(LIAISON_MESSAGING_BIN, {"--shard-map", with_messaging});
+  INFO(result.output);
+  CHECK(result.exit_code == 1);
+  CHECK(Contains(result.output, "messaging does not run sharded yet"));
+  // Identity does; the services following its feed from one address do not
+  // start with a map that runs it as several.
   const std::string with_identity =
       WriteMap(dir, "identity.json",
                R"({"epoch":1,"shards":[{"partitions":"0-2047","identity":"127.0.0.1:1"},)"
                R"({"partitions":"2048-4095","identity":"127.0.0.1:2"}]})");
-  result = start(LIAISON_IDENTITY_BIN, {"--shard-map", with_identity});
-  INFO(result.output);
-  CHECK(result.exit_code == 1);
-  CHECK(Contains(result.output, "identity does not run sharded yet"));
+  for (const char* binary : {LIAISON_CREDITS_BIN, LIAISON_MESSAGING_BIN}) {
+    result = start(binary, {"--shard-map", with_identity});
+    INFO(result.output);
+    CHECK(result.exit_code == 1);
+    CHECK(Contains(result.output, "follows one identity change feed"));
+  }
 }
 
 }  // namespace
