@@ -19,13 +19,15 @@ IdentityModule::IdentityModule(const ServiceDeps& deps, const IdentityConfig& co
       // fsyncs from several threads are grouped by RocksDB into one.
       writers_(4),
       readers_(4),
+      peer_writes_(2),
+      peer_reads_(2),
       privacy_channel_(std::move(privacy)),
       privacy_(privacy::v1::PrivacyService::NewStub(privacy_channel_)),
       registrar_(&store_, privacy_.get(), &tokens_, &writers_, deps.metrics->registry(),
                  config.registration),
       handler_(&logic_, deps.verifier, &writers_, &readers_, privacy_.get(), &tokens_, &registrar_,
                feed_.get(), deps.shard, &shard_stubs_),
-      shard_handler_(&logic_, deps.verifier, &writers_, &readers_) {}
+      shard_handler_(&logic_, deps.verifier, &peer_writes_, &peer_reads_) {}
 
 // Open feed streams would hold the drain to its deadline: end them first;
 // consumers resume from their cursor.

@@ -65,6 +65,9 @@ class IdentityModule final : public ServiceModule {
   IdentityLogic logic_;
   WorkerPool writers_;
   WorkerPool readers_;
+  // IdentityShardService's own (identity_shard_handler.h).
+  WorkerPool peer_writes_;
+  WorkerPool peer_reads_;
   std::shared_ptr<grpc::Channel> privacy_channel_;
   std::unique_ptr<privacy::v1::PrivacyService::Stub> privacy_;
   PrivacyRegistrar registrar_;

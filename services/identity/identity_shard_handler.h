@@ -1,6 +1,11 @@
 // gRPC in/out for liaison.identity.v1.IdentityShardService (callback API):
-// what the shards of identity ask each other. Service tokens only; writes
-// run on the writer pool, reads of connection lists on the reader pool.
+// what the shards of identity ask each other. Service tokens only.
+//
+// It has pools of its own: a shard's writers and readers block on calls to
+// the other shards, so serving those calls from the same pools could leave
+// every thread of two shards waiting on the other's (a deadlock until the
+// deadline). Reads (`reads`) never call another shard; writes (`writes`)
+// only call reads.
 #ifndef LIAISON_SERVICES_IDENTITY_IDENTITY_SHARD_HANDLER_H_
 #define LIAISON_SERVICES_IDENTITY_IDENTITY_SHARD_HANDLER_H_
 
@@ -13,9 +18,9 @@ namespace liaison::identity {
 
 class IdentityShardHandler final : public v1::IdentityShardService::CallbackService {
  public:
-  IdentityShardHandler(IdentityLogic* logic, const TokenVerifier* verifier, WorkerPool* writers,
-                       WorkerPool* readers)
-      : logic_(logic), verifier_(verifier), writers_(writers), readers_(readers) {}
+  IdentityShardHandler(IdentityLogic* logic, const TokenVerifier* verifier, WorkerPool* writes,
+                       WorkerPool* reads)
+      : logic_(logic), verifier_(verifier), writers_(writes), readers_(reads) {}
 
   grpc::ServerUnaryReactor* ApplyPeerWrites(grpc::CallbackServerContext* context,
                                             const v1::ApplyPeerWritesRequest* request,

@@ -111,6 +111,67 @@ TEST_CASE("Two privacy shards: any of them serves any member, through buf curl")
   CHECK(head(shard1) == 1);
 }
 
+TEST_CASE("liaison-seed-graph splits a graph between two identity shards that serve it whole") {
+  TempDir dir;
+  const std::string key = WriteKey(dir);
+  const int port0 = FreePort();
+  const int port1 = FreePort();
+  const std::string map = WriteMap(
+      dir, "map.json",
+      absl::StrCat(R"({"epoch": 2, "shards": [)",
+                   R"({"partitions": "0-2047", "identity": "127.0.0.1:)", port0, R"("},)",
+                   R"({"partitions": "2048-4095", "identity": "127.0.0.1:)", port1, R"("}]})"));
+  std::vector<RunningService> shards;
+  for (int i = 0; i < 2; ++i) {
+    const std::string store = dir.Sub(absl::StrCat("identity-", i));
+    auto seeded =
+        RunCommand({LIAISON_SEED_GRAPH_BIN, "--data-dir", store, "--members", "600", "--hubs", "1",
+                    "--avg-degree", "6", "--shard-map", map, "--shard-index", std::to_string(i)});
+    INFO(seeded.output);
+    REQUIRE(seeded.exit_code == 0);
+    shards.push_back(StartService(LIAISON_IDENTITY_BIN, store, key, dir.Sub(absl::StrCat("i", i)),
+                                  {"--shard-map", map, "--shard-index", std::to_string(i)},
+                                  i == 0 ? port0 : port1));
+  }
+  const std::string admin = CtlToken(key, {"--service", "admin"});
+  auto call = [&](int shard, const char* method, const nlohmann::json& request) {
+    auto result =
+        CallRpc(shards[shard], absl::StrCat("liaison.identity.v1.IdentityService/", method), admin,
+                request.dump());
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    return nlohmann::json::parse(result.output);
+  };
+  const ShardMap parsed = ShardMap::Load(map).value();
+  std::set<size_t> owners;
+  for (int m = 1; m <= 600; m += 37) {
+    owners.insert(parsed.ShardOf(m));
+    for (int via : {0, 1}) {
+      CHECK(call(via, "GetMember", {{"memberId", std::to_string(m)}})["member"]["handle"] ==
+            absl::StrCat("seed-", m));
+      CHECK(call(via, "GetMember", {{"handle", absl::StrCat("seed-", m)}})["member"]["memberId"] ==
+            std::to_string(m));
+    }
+  }
+  CHECK(owners.size() == 2);
+  // The hub (600) and a neighbor, whichever shards they are on, agree.
+  auto hub = call(1, "ListConnections", {{"memberId", "600"}, {"pageSize", 1}});
+  CHECK(std::stoll(hub["totalCount"].get<std::string>()) > 50);
+  const std::string neighbor = hub["connections"][0]["memberId"];
+  for (int via : {0, 1}) {
+    CHECK(call(via, "GetRelationship",
+               {{"memberId", "600"}, {"otherMemberId", neighbor}})["relationship"]["degree"] ==
+          "DEGREE_FIRST");
+    CHECK(call(via, "GetRelationship",
+               {{"memberId", neighbor}, {"otherMemberId", "600"}})["relationship"]["degree"] ==
+          "DEGREE_FIRST");
+  }
+  for (auto& shard : shards) {
+    shard.process->Signal(SIGTERM);
+    CHECK(shard.process->Wait() == 0);
+  }
+}
+
 TEST_CASE("Two credits shards behind one identity: a member's credits, asked anywhere") {
   TempDir dir;
   const std::string key = WriteKey(dir);

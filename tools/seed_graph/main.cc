@@ -15,12 +15,14 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/config.h"
+#include "common/shard_map.h"
 #include "common/store.h"
 #include "services/identity/graph.h"
 #include "services/identity/identity_store.h"
@@ -39,6 +41,9 @@ struct Options {
   double isolated = 0.01;  // fraction with no connections
   double islands = 0.01;   // fraction in small cut-off groups
   uint64_t seed = 42;
+  // With a shard map: write only what shard `shard_index` owns.
+  std::string shard_map;
+  int shard_index = 0;
 };
 
 double Seconds(std::chrono::steady_clock::time_point since) {
@@ -151,6 +156,22 @@ int Run(const Options& o) {
     return 1;
   }
   identity::IdentityStore ids(store->get());
+  // Every shard's run builds the same graph (same seed) and keeps its part:
+  // its members' records and connections, and the names its directory holds.
+  std::optional<liaison::ShardMap> map;
+  if (!o.shard_map.empty()) {
+    auto loaded = liaison::ShardMap::Load(o.shard_map);
+    const absl::Status valid =
+        loaded.ok() ? liaison::CheckShardIndex(*loaded, o.shard_index) : loaded.status();
+    if (!valid.ok()) {
+      std::cerr << valid << std::endl;
+      return 1;
+    }
+    map = *std::move(loaded);
+  }
+  auto owns = [&](uint32_t partition) {
+    return !map || map->ShardOfPartition(partition) == static_cast<size_t>(o.shard_index);
+  };
   const auto since = static_cast<uint32_t>(absl::ToUnixSeconds(absl::Now()));
   rocksdb::WriteBatch batch;
   auto flush = [&]() -> bool {
@@ -169,11 +190,16 @@ int Run(const Options& o) {
     member.set_email(absl::StrCat("seed-", m, "@example.com"));
     member.set_tier(m % 10 == 0 ? liaison::identity::v1::ACCOUNT_TIER_PREMIUM_BUSINESS
                                 : liaison::identity::v1::ACCOUNT_TIER_BASIC);
+    if (owns(liaison::PartitionOfName(member.handle()))) {
+      batch.Put(ids.members(), identity::keys::Handle(member.handle()),
+                identity::IdentityStore::EncodeCounter(m));
+    }
+    if (owns(liaison::PartitionOfName(member.email()))) {
+      batch.Put(ids.members(), identity::keys::Email(member.email()),
+                identity::IdentityStore::EncodeCounter(m));
+    }
+    if (!owns(liaison::PartitionOf(m))) continue;
     batch.Put(ids.members(), identity::keys::Member(m), member.SerializeAsString());
-    batch.Put(ids.members(), identity::keys::Handle(member.handle()),
-              identity::IdentityStore::EncodeCounter(m));
-    batch.Put(ids.members(), identity::keys::Email(member.email()),
-              identity::IdentityStore::EncodeCounter(m));
     if (csr.offsets[m + 1] > csr.offsets[m]) {
       identity::Adjacency adjacency;
       adjacency.ids.assign(csr.targets.begin() + csr.offsets[m],
@@ -231,6 +257,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 0.5))
       ->capture_default_str();
   app.add_option("--seed", o.seed, "Random seed")->capture_default_str();
+  app.add_option("--shard-map", o.shard_map,
+                 "Shard map file: write only what shard --shard-index owns (run once per shard)");
+  app.add_option("--shard-index", o.shard_index, "This store's shard in --shard-map")
+      ->capture_default_str();
   if (auto exit_code = liaison::ParseFlags(app, argc, argv)) return *exit_code;
   return Run(o);
 }
