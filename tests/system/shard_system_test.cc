@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
@@ -169,6 +171,106 @@ TEST_CASE("liaison-seed-graph splits a graph between two identity shards that se
   for (auto& shard : shards) {
     shard.process->Signal(SIGTERM);
     CHECK(shard.process->Wait() == 0);
+  }
+}
+
+TEST_CASE("A two-member change survives SIGKILLs of both identity shards before it crossed") {
+  TempDir dir;
+  const std::string key = WriteKey(dir);
+  const int ports[2] = {FreePort(), FreePort()};
+  const std::string map = WriteMap(
+      dir, "map.json",
+      absl::StrCat(R"({"epoch": 4, "shards": [)",
+                   R"({"partitions": "0-2047", "identity": "127.0.0.1:)", ports[0], R"("},)",
+                   R"({"partitions": "2048-4095", "identity": "127.0.0.1:)", ports[1], R"("}]})"));
+  // Invitations ask privacy for the recipient's "who can invite me".
+  RunningService privacy =
+      StartService(LIAISON_PRIVACY_BIN, dir.Sub("privacy"), key, dir.Sub("p.log"));
+  auto flags = [&](int i) {
+    return std::vector<std::string>{
+        "--shard-map",       map,
+        "--shard-index",     std::to_string(i),
+        "--privacy-address", "127.0.0.1:" + std::to_string(privacy.grpc_port)};
+  };
+  auto start = [&](int i, const std::string& log) {
+    return StartService(LIAISON_IDENTITY_BIN, dir.Sub(absl::StrCat("identity-", i)), key,
+                        dir.Sub(log), flags(i), ports[i]);
+  };
+  std::vector<RunningService> shards;
+  shards.push_back(start(0, "i0.log"));
+  shards.push_back(start(1, "i1.log"));
+  const std::string admin = CtlToken(key, {"--service", "admin"});
+  auto call = [&](int shard, const std::string& method, const std::string& token,
+                  const nlohmann::json& request) {
+    return CallRpc(shards[shard], "liaison.identity.v1.IdentityService/" + method, token,
+                   request.dump());
+  };
+  auto create = [&](int shard, const std::string& handle) {
+    auto created =
+        call(shard, "CreateMember", admin,
+             {{"handle", handle}, {"displayName", handle}, {"email", handle + "@x.org"}});
+    INFO(created.output);
+    REQUIRE(created.exit_code == 0);
+    return nlohmann::json::parse(created.output)["member"]["memberId"].get<std::string>();
+  };
+  // Each is created on the shard asked, and so owned by it.
+  const std::string ada = create(0, "ada"), bob = create(1, "bob");
+  const std::string as_ada = CtlToken(key, {ada}), as_bob = CtlToken(key, {bob});
+  auto eventually = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 150 && !done(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return done();
+  };
+  auto connections = [&](int shard, const std::string& member) {
+    auto listed = call(shard, "ListConnections", admin, {{"memberId", member}});
+    INFO(listed.output);
+    REQUIRE(listed.exit_code == 0);
+    auto json = nlohmann::json::parse(listed.output);
+    return json.contains("connections") ? json["connections"].size() : size_t{0};
+  };
+  REQUIRE(call(0, "SendInvitation", as_ada, {{"recipientId", bob}}).exit_code == 0);
+  REQUIRE(eventually([&] {
+    return Contains(
+        call(1, "ListInvitations", as_bob, {{"direction", "INVITATION_DIRECTION_INCOMING"}}).output,
+        ada);
+  }));
+  REQUIRE(call(1, "RespondToInvitation", as_bob,
+               {{"senderId", ada}, {"response", "INVITATION_RESPONSE_ACCEPT"}})
+              .exit_code == 0);
+  REQUIRE(eventually([&] { return connections(0, ada) == 1; }));
+
+  // Bob's shard is down: Ada's side decides alone and answers; her shard is
+  // killed with the other side still in its outbox; both come back.
+  shards[1].process->Signal(SIGKILL);
+  CHECK(shards[1].process->Wait() == 128 + SIGKILL);
+  auto removed = call(0, "RemoveConnection", as_ada, {{"memberId", bob}});
+  INFO(removed.output);
+  REQUIRE(removed.exit_code == 0);
+  CHECK(connections(0, ada) == 0);
+  KillAndRestart(&shards[0], LIAISON_IDENTITY_BIN, dir.Sub("identity-0"), key, dir.Sub("i0b.log"),
+                 flags(0));
+  shards[1] = start(1, "i1b.log");
+  CHECK(eventually([&] { return connections(1, bob) == 0; }));
+  CHECK(connections(0, ada) == 0);
+
+  // The same for a block and its undoing.
+  REQUIRE(call(0, "BlockMember", as_ada, {{"memberId", bob}}).exit_code == 0);
+  auto hidden = [&] {
+    return Contains(call(1, "GetMember", as_bob, {{"memberId", ada}}).output, "not_found");
+  };
+  REQUIRE(eventually(hidden));
+  shards[1].process->Signal(SIGKILL);
+  CHECK(shards[1].process->Wait() == 128 + SIGKILL);
+  REQUIRE(call(0, "UnblockMember", as_ada, {{"memberId", bob}}).exit_code == 0);
+  KillAndRestart(&shards[0], LIAISON_IDENTITY_BIN, dir.Sub("identity-0"), key, dir.Sub("i0c.log"),
+                 flags(0));
+  shards[1] = start(1, "i1c.log");
+  CHECK(eventually([&] { return !hidden(); }));
+  CHECK(call(1, "GetMember", as_bob, {{"memberId", ada}}).exit_code == 0);
+  for (RunningService* s : {&shards[0], &shards[1], &privacy}) {
+    s->process->Signal(SIGTERM);
+    CHECK(s->process->Wait() == 0);
   }
 }
 
