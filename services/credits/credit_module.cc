@@ -8,7 +8,7 @@ namespace liaison::credits {
 
 CreditModule::CreditModule(const ServiceDeps& deps, CreditConfig logic_config,
                            absl::Duration sweep_interval, std::shared_ptr<grpc::Channel> identity,
-                           ShardChannels peers)
+                           std::shared_ptr<grpc::Channel> identity_feed, ShardChannels peers)
     : peer_channels_(std::move(peers)),
       peers_(peer_channels_),
       store_(deps.store),
@@ -17,8 +17,11 @@ CreditModule::CreditModule(const ServiceDeps& deps, CreditConfig logic_config,
       writers_(8),
       identity_channel_(std::move(identity)),
       identity_(identity::v1::IdentityService::NewStub(identity_channel_)),
+      identity_feed_channel_(std::move(identity_feed)),
+      identity_feed_(identity::v1::IdentityService::NewStub(identity_feed_channel_)),
       tokens_("credits", *deps.signing_key, deps.token_clock),
-      tiers_(&logic_, &store_, identity_.get(), &tokens_, deps.shard, deps.metrics->registry()),
+      tiers_(&logic_, &store_, identity_feed_.get(), &tokens_, deps.shard,
+             deps.metrics->registry()),
       handler_(&logic_, deps.verifier, &writers_, identity_.get(), &tokens_, &tiers_, deps.shard,
                &peers_),
       sweeper_([this, sweep_interval] { SweepLoop(sweep_interval); }) {}
@@ -52,11 +55,31 @@ std::vector<ServiceEntry> CreditModule::services() {
   return {{&handler_, v1::CreditService::service_full_name()}};
 }
 
+namespace {
+
+// Where credits follows identity's tier changes: with identity sharded, the
+// identity shard of this shard's index, which holds the same members (one
+// map gives both services the same partitions); else --identity-address.
+absl::StatusOr<std::string> IdentityFeedAddress(const ServiceDeps& deps,
+                                                const CreditsConfig& config) {
+  const ShardMap& map = *deps.map;
+  if (map.size() == 1 || !NamesService(map, "identity")) return config.identity_address;
+  if (!NamesService(map, "credits")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "credits follows the identity feed of its own shard, and this shard map runs identity as ",
+        map.size(), " shards but credits as one; name a \"credits\" address for every shard"));
+  }
+  RETURN_IF_ERROR(map.CheckAddresses("identity"));
+  return map.shard(deps.shard->index()).identity;
+}
+
+}  // namespace
+
 ServiceSpec CreditServiceSpec(CreditsConfig config) {
   return ServiceSpec{
       "credits", CreditStore::Families(),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
-        RETURN_IF_ERROR(RequireOneFeed(*deps.map, "identity", "credits"));
+        ASSIGN_OR_RETURN(std::string feed_address, IdentityFeedAddress(deps, config));
         ASSIGN_OR_RETURN(size_t moved, CreditStore::UpgradeLayout(deps.store));
         if (moved > 0) LogInfo("store_layout_upgraded", {{"records", static_cast<int64_t>(moved)}});
         ASSIGN_OR_RETURN(auto peers,
@@ -66,9 +89,13 @@ ServiceSpec CreditServiceSpec(CreditsConfig config) {
         logic_config.hold_timeout = absl::Seconds(config.hold_timeout_seconds);
         ASSIGN_OR_RETURN(auto channel,
                          NewChannel(config.identity_address, *deps.config, deps.metrics));
-        auto module = std::make_unique<CreditModule>(deps, std::move(logic_config),
-                                                     absl::Seconds(config.sweep_interval_seconds),
-                                                     std::move(channel), std::move(peers));
+        std::shared_ptr<grpc::Channel> feed_channel = channel;
+        if (feed_address != config.identity_address) {
+          ASSIGN_OR_RETURN(feed_channel, NewChannel(feed_address, *deps.config, deps.metrics));
+        }
+        auto module = std::make_unique<CreditModule>(
+            deps, std::move(logic_config), absl::Seconds(config.sweep_interval_seconds),
+            std::move(channel), std::move(feed_channel), std::move(peers));
         RETURN_IF_ERROR(module->StartTierFeed());
         return std::unique_ptr<ServiceModule>(std::move(module));
       }};

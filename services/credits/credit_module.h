@@ -33,9 +33,13 @@ struct CreditsConfig {
 
 class CreditModule final : public ServiceModule {
  public:
-  // `peers`: a channel to each shard of credits (common/shard_router.h).
+  // `identity`: where reads ask (any identity shard: it forwards);
+  // `identity_feed`: whose change feed the tier changes come from (this
+  // shard's identity shard); `peers`: a channel to each shard of credits
+  // (common/shard_router.h).
   CreditModule(const ServiceDeps& deps, CreditConfig logic_config, absl::Duration sweep_interval,
-               std::shared_ptr<grpc::Channel> identity, ShardChannels peers);
+               std::shared_ptr<grpc::Channel> identity,
+               std::shared_ptr<grpc::Channel> identity_feed, ShardChannels peers);
   ~CreditModule() override;
 
   // Starts following identity's change feed from the stored cursor.
@@ -54,6 +58,8 @@ class CreditModule final : public ServiceModule {
   WorkerPool writers_;
   std::shared_ptr<grpc::Channel> identity_channel_;
   std::unique_ptr<identity::v1::IdentityService::Stub> identity_;
+  std::shared_ptr<grpc::Channel> identity_feed_channel_;
+  std::unique_ptr<identity::v1::IdentityService::Stub> identity_feed_;
   ServiceTokenSource tokens_;
   TierFeed tiers_;
   CreditHandler handler_;

@@ -185,5 +185,84 @@ TEST_CASE("Sharded credits: refusals happen where the call arrives, before any f
              StatusIs(Code::kFailedPrecondition, "owned by shard 1 in shard map epoch 2"));
 }
 
+// Identity and credits both as two shards of one map: each credits shard
+// follows its own identity shard's feed, which holds the same members.
+TEST_CASE("Sharded credits behind sharded identity: each follows its own identity shard's feed") {
+  testing::TempDir dir;
+  ManualClock clock{absl::FromUnixSeconds(1'800'000'000)};
+  const int ports[4] = {FreePort(), FreePort(), FreePort(), FreePort()};
+  const ShardMap map =
+      ShardMap::Parse(absl::StrCat(R"({"epoch": 5, "shards": [)",
+                                   R"({"partitions": "0-2047", "identity": "127.0.0.1:)", ports[0],
+                                   R"(", "credits": "127.0.0.1:)", ports[2], R"("},)",
+                                   R"({"partitions": "2048-4095", "identity": "127.0.0.1:)",
+                                   ports[1], R"(", "credits": "127.0.0.1:)", ports[3], R"("}]})"),
+                      "test")
+          .value();
+  std::vector<std::unique_ptr<TestService>> identity, credits;
+  for (size_t i = 0; i < 2; ++i) {
+    identity.push_back(std::make_unique<TestService>(
+        identity::IdentityServiceSpec(identity::IdentityConfig::CallingPrivacy("127.0.0.1:1")),
+        dir.Sub(absl::StrCat("i", i)), &clock, ShardIdentity(map, i), ports[i]));
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    // Reads reach identity through shard 0 (which forwards); the feed is
+    // the credits shard's own identity shard's.
+    credits.push_back(std::make_unique<TestService>(
+        CreditServiceSpec({identity[0]->address(), 60, 3600, "5:1000"}),
+        dir.Sub(absl::StrCat("c", i)), &clock, ShardIdentity(map, i), ports[2 + i]));
+  }
+  const std::string svc = credits[0]->ServiceToken("messaging");
+  std::vector<MemberId> members;
+  for (size_t i = 0; i < 2; ++i) {
+    auto people = identity::v1::IdentityService::NewStub(identity[i]->channel());
+    identity::v1::CreateMemberRequest create;
+    create.set_handle(absl::StrCat("recruiter", i));
+    create.set_display_name("Recruiter");
+    create.set_email(absl::StrCat("recruiter", i, "@example.com"));
+    identity::v1::CreateMemberResponse created;
+    REQUIRE_THAT(people->CreateMember(TestService::Context(svc).get(), create, &created), IsOk());
+    const MemberId member = std::stoull(created.member().member_id());
+    REQUIRE(map.ShardOf(member) == i);
+    identity::v1::SetAccountTierRequest set;
+    set.set_member_id(FormatMemberId(member));
+    set.set_tier(identity::v1::ACCOUNT_TIER_RECRUITER_CORPORATE);
+    identity::v1::SetAccountTierResponse done;
+    // Through the other identity shard: forwarded to the owner.
+    REQUIRE_THAT(identity::v1::IdentityService::NewStub(identity[1 - i]->channel())
+                     ->SetAccountTier(TestService::Context(svc).get(), set, &done),
+                 IsOk());
+    members.push_back(member);
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    // Each credits shard's stored cursor reaches its own identity shard's head.
+    const double head = MetricSum(*identity[i], "liaison_feed_head_cursor");
+    bool caught_up = false;
+    for (int t = 0; t < 500 && !caught_up; ++t) {
+      caught_up = MetricSum(*credits[i], "liaison_feed_consumer_cursor") >= head;
+      if (!caught_up) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(caught_up);
+    // The grant is the member's own shard's, written from the feed.
+    v1::ListLedgerRequest list;
+    list.set_member_id(FormatMemberId(members[i]));
+    v1::ListLedgerResponse ledger;
+    REQUIRE_THAT(v1::CreditService::NewStub(credits[1 - i]->channel())
+                     ->ListLedger(TestService::Context(svc).get(), list, &ledger),
+                 IsOk());
+    int grants = 0;
+    for (const auto& entry : ledger.entries()) grants += entry.type() == v1::ENTRY_TYPE_GRANT;
+    CHECK(grants == 1);
+    CHECK(credits[i]
+              ->store()
+              ->Get(credits[i]->store()->Family("ledger"), keys::Account(members[i]))
+              .ok());
+    CHECK_FALSE(credits[1 - i]
+                    ->store()
+                    ->Get(credits[1 - i]->store()->Family("ledger"), keys::Account(members[i]))
+                    .ok());
+  }
+}
+
 }  // namespace
 }  // namespace liaison::credits
