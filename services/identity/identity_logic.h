@@ -137,10 +137,29 @@ class IdentityLogic final {
   // holds the directory lock), on the name's shard at once otherwise.
   absl::Status Claim(v1::NameKind kind, const std::string& name, MemberId member,
                      rocksdb::WriteBatch* batch);
-  // Gives `name` up: into `batch` here; on its shard otherwise (after the
-  // commit; a failure leaves a claim StillHolds lets lapse).
-  void Release(v1::NameKind kind, const std::string& name, MemberId member,
-               rocksdb::WriteBatch* batch);
+  // A handle or an email.
+  struct Name {
+    v1::NameKind kind;
+    std::string name;
+  };
+  // Claims those of `names` in this shard's directory (`here`: into
+  // `batch`, under the directory lock) or in other shards' (appended to
+  // `remote` once claimed; never under the lock). ALREADY_EXISTS says which.
+  absl::Status ClaimNames(const std::vector<Name>& names, MemberId member, bool here,
+                          rocksdb::WriteBatch* batch, std::vector<Name>* remote);
+  // Gives up names in other shards' directories (a failure is logged: the
+  // claim lapses).
+  void ReleaseRemote(const std::vector<Name>& names, MemberId member);
+  // CreateMember and UpdateMember under the directory lock.
+  absl::Status CreateMemberHere(const v1::CreateMemberRequest& request, MemberId id,
+                                const std::vector<Name>& names, const std::string& display_name,
+                                const std::string& headline, v1::CreateMemberResponse* response);
+  absl::Status UpdateMemberHere(const Caller& caller, const v1::UpdateMemberRequest& request,
+                                const std::string& display_name, const std::string& headline,
+                                const std::string& email_key, std::vector<Name>* release_later,
+                                v1::UpdateMemberResponse* response);
+  // FAILED_PRECONDITION for a name another shard's directory holds.
+  absl::Status CheckNameHere(const std::string& name) const;
   absl::StatusOr<MemberId> LookupAnywhere(v1::NameKind kind, const std::string& name) const;
   // A member the caller may see: NotFoundError if absent or blocked either
   // way (for member callers). `field` names the request field.

@@ -29,6 +29,8 @@ absl::Status IdentityPeers::Failed(const grpc::ClientContext& context, const grp
       return absl::AlreadyExistsError(status.error_message());
     case grpc::StatusCode::NOT_FOUND:
       return absl::NotFoundError(status.error_message());
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return absl::InvalidArgumentError(status.error_message());
     default:
       if (RefusedAsWrongShard(context)) {
         return absl::UnavailableError(
@@ -42,9 +44,12 @@ absl::StatusOr<std::vector<v1::MemberFacts>> IdentityPeers::Facts(
     const std::vector<MemberId>& members, bool include_connections) {
   std::vector<v1::MemberFacts> out(members.size());
   std::vector<std::vector<int>> parts = SplitByShard(shard_->map(), members);
+  // A list holds up to 30,000 ids (240 KB): 8 stay well inside gRPC's
+  // 4 MiB message limit.
+  const size_t per_call = include_connections ? kMaxListsPerCall : kMaxFactsPerCall;
   for (size_t s = 0; s < parts.size(); ++s) {
-    for (size_t begin = 0; begin < parts[s].size(); begin += kMaxFactsPerCall) {
-      const size_t end = std::min(parts[s].size(), begin + kMaxFactsPerCall);
+    for (size_t begin = 0; begin < parts[s].size(); begin += per_call) {
+      const size_t end = std::min(parts[s].size(), begin + per_call);
       v1::GetMemberFactsRequest request;
       request.set_include_connections(include_connections);
       for (size_t i = begin; i < end; ++i) {

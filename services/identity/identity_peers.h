@@ -19,7 +19,9 @@
 namespace liaison::identity {
 
 // Members GetMemberFacts answers for at once.
-inline constexpr int kMaxFactsPerCall = 256;
+inline constexpr size_t kMaxFactsPerCall = 256;
+// Members whose connections one GetMemberFacts call asks for.
+inline constexpr size_t kMaxListsPerCall = 8;
 // Writes ApplyPeerWrites takes at once.
 inline constexpr int kMaxPeerWrites = 1000;
 
@@ -60,8 +62,8 @@ class IdentityPeers final {
                                                                            const Request&,
                                                                            Response*),
                     const Request& request, Response* response);
-  // What a failed call means here: ALREADY_EXISTS and NOT_FOUND as they
-  // are; a refusal as the wrong shard, or a shard down, UNAVAILABLE.
+  // What a failed call means here: ALREADY_EXISTS, NOT_FOUND and
+  // INVALID_ARGUMENT as they are; a refusal as the wrong shard, or a shard down, UNAVAILABLE.
   static absl::Status Failed(const grpc::ClientContext& context, const grpc::Status& status);
 
   const ShardIdentity* shard_;

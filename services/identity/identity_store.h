@@ -31,6 +31,7 @@
 //     'r' member            -> ""       not yet registered with privacy
 //     'P' sequence          -> ApplyPeerWritesRequest: the other shard's side
 //                              of a two-member change (PeerOutbox)
+//     'D' sequence          -> the same, set aside: no shard would take it
 //     'B'                   -> the registration backfill's cursor: the
 //                              last members-family key walked, or
 //                              kBackfillDone (8 bytes) once all were

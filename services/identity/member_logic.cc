@@ -196,28 +196,29 @@ absl::Status IdentityLogic::CreateMember(const v1::CreateMemberRequest& request,
                    ValidateText(request.headline(), {"headline", kMaxHeadline, false}));
   ASSIGN_OR_RETURN(std::string email_key, ValidateEmail(request.email()));
 
-  // Handles and emails are global: one lock for creation and renames.
-  Locked lock(this, {0});
   ASSIGN_OR_RETURN(MemberId id, NewId(&keys::Member));
+  const std::vector<Name> names = {{v1::NAME_KIND_HANDLE, request.handle()},
+                                   {v1::NAME_KIND_EMAIL, email_key}};
+  // Names in other shards' directories first, then this shard's under the
+  // directory lock (never held while another shard is asked); a claim
+  // whose member is never written lapses (StillHolds), or is given up.
+  std::vector<Name> remote;
+  absl::Status created = ClaimNames(names, id, /*here=*/false, nullptr, &remote);
+  if (created.ok()) {
+    Locked lock(this, {0});
+    created = CreateMemberHere(request, id, names, display_name, headline, response);
+  }
+  if (!created.ok()) ReleaseRemote(remote, id);
+  return created;
+}
+
+absl::Status IdentityLogic::CreateMemberHere(const v1::CreateMemberRequest& request, MemberId id,
+                                             const std::vector<Name>& names,
+                                             const std::string& display_name,
+                                             const std::string& headline,
+                                             v1::CreateMemberResponse* response) {
   rocksdb::WriteBatch batch;
-  // Claimed in this batch when their directory partition is this shard's;
-  // on their shard first otherwise (a claim whose member is never written
-  // lapses: StillHolds).
-  absl::Status handle = Claim(v1::NAME_KIND_HANDLE, request.handle(), id, &batch);
-  if (absl::IsAlreadyExists(handle)) {
-    return absl::AlreadyExistsError(absl::StrCat("handle \"", request.handle(), "\" is taken"));
-  }
-  RETURN_IF_ERROR(handle);
-  absl::Status email = Claim(v1::NAME_KIND_EMAIL, email_key, id, &batch);
-  if (!email.ok()) {
-    if (peers_ != nullptr && !peers_->OwnsName(request.handle())) {
-      peers_->Release(v1::NAME_KIND_HANDLE, request.handle(), id).IgnoreError();  // else it lapses
-    }
-    if (absl::IsAlreadyExists(email)) {
-      return absl::AlreadyExistsError("a member with this email already exists");
-    }
-    return email;
-  }
+  RETURN_IF_ERROR(ClaimNames(names, id, /*here=*/true, &batch, nullptr));
   v1::Member member;
   member.set_member_id(FormatMemberId(id));
   member.set_handle(request.handle());
@@ -327,16 +328,49 @@ absl::Status IdentityLogic::UpdateMember(const Caller& caller,
                        "or email"));
     }
   }
-  Locked lock(this, {0, caller.member_id});
+  const MemberId id = caller.member_id;
+  // New names in other shards' directories are claimed before the
+  // directory lock is taken, old ones given up after it is released.
+  std::vector<Name> wanted, remote, release_later;
+  {
+    ASSIGN_OR_RETURN(v1::Member before, Self(caller));
+    for (const std::string& path : request.update_mask().paths()) {
+      if (path == "handle" && values.handle() != before.handle()) {
+        wanted.push_back({v1::NAME_KIND_HANDLE, values.handle()});
+      } else if (path == "email" && email_key != absl::AsciiStrToLower(before.email())) {
+        wanted.push_back({v1::NAME_KIND_EMAIL, email_key});
+      }
+    }
+  }
+  absl::Status updated = ClaimNames(wanted, id, /*here=*/false, nullptr, &remote);
+  if (updated.ok()) {
+    Locked lock(this, {0, caller.member_id});
+    updated = UpdateMemberHere(caller, request, display_name, headline, email_key, &release_later,
+                               response);
+  }
+  if (!updated.ok()) {
+    ReleaseRemote(remote, id);
+    return updated;
+  }
+  // A failure leaves a claim StillHolds no longer honours once it is a
+  // minute old (the member's record names another): it only costs a lookup.
+  ReleaseRemote(release_later, id);
+  return absl::OkStatus();
+}
+
+absl::Status IdentityLogic::UpdateMemberHere(
+    const Caller& caller, const v1::UpdateMemberRequest& request, const std::string& display_name,
+    const std::string& headline, const std::string& email_key, std::vector<Name>* release_later,
+    v1::UpdateMemberResponse* response) {
+  const v1::Member& values = request.member();
   ASSIGN_OR_RETURN(v1::Member member, Self(caller));
   rocksdb::WriteBatch batch;
   const MemberId id = caller.member_id;
   // Old names on another shard's directory are given up once the change
   // is committed (until then a failure must leave the member holding them).
-  std::vector<std::pair<v1::NameKind, std::string>> release_later;
   auto release = [&](v1::NameKind kind, const std::string& name) {
     if (peers_ != nullptr && !peers_->OwnsName(name)) {
-      release_later.emplace_back(kind, name);
+      release_later->push_back({kind, name});
     } else {
       batch.Delete(store_->members(),
                    kind == v1::NAME_KIND_HANDLE ? keys::Handle(name) : keys::Email(name));
@@ -344,11 +378,8 @@ absl::Status IdentityLogic::UpdateMember(const Caller& caller,
   };
   for (const std::string& path : request.update_mask().paths()) {
     if (path == "handle" && values.handle() != member.handle()) {
-      absl::Status claimed = Claim(v1::NAME_KIND_HANDLE, values.handle(), id, &batch);
-      if (absl::IsAlreadyExists(claimed)) {
-        return absl::AlreadyExistsError(absl::StrCat("handle \"", values.handle(), "\" is taken"));
-      }
-      RETURN_IF_ERROR(claimed);
+      RETURN_IF_ERROR(ClaimNames({{v1::NAME_KIND_HANDLE, values.handle()}}, id, /*here=*/true,
+                                 &batch, nullptr));
       release(v1::NAME_KIND_HANDLE, member.handle());
       member.set_handle(values.handle());
     } else if (path == "display_name") {
@@ -356,11 +387,8 @@ absl::Status IdentityLogic::UpdateMember(const Caller& caller,
     } else if (path == "headline") {
       member.set_headline(headline);
     } else if (path == "email" && email_key != absl::AsciiStrToLower(member.email())) {
-      absl::Status claimed = Claim(v1::NAME_KIND_EMAIL, email_key, id, &batch);
-      if (absl::IsAlreadyExists(claimed)) {
-        return absl::AlreadyExistsError("a member with this email already exists");
-      }
-      RETURN_IF_ERROR(claimed);
+      RETURN_IF_ERROR(
+          ClaimNames({{v1::NAME_KIND_EMAIL, email_key}}, id, /*here=*/true, &batch, nullptr));
       release(v1::NAME_KIND_EMAIL, absl::AsciiStrToLower(member.email()));
       member.set_email(values.email());
     } else if (path == "email") {
@@ -369,13 +397,6 @@ absl::Status IdentityLogic::UpdateMember(const Caller& caller,
   }
   batch.Put(store_->members(), keys::Member(id), member.SerializeAsString());
   RETURN_IF_ERROR(Commit(&batch, {MemberChanged(member, false)}));
-  for (const auto& [kind, name] : release_later) {
-    // A failure leaves a claim StillHolds no longer honours (the member's
-    // record names another): it only costs a lookup.
-    if (absl::Status released = peers_->Release(kind, name, id); !released.ok()) {
-      LogWarn("identity_name_not_released", {{"error", released.ToString()}});
-    }
-  }
   *response->mutable_member() = std::move(member);
   return absl::OkStatus();
 }

@@ -2,6 +2,7 @@
 // the directory of handles and emails (DESIGN.md §8).
 #include "absl/strings/ascii.h"
 #include "common/keys.h"
+#include "common/logging.h"
 #include "common/status.h"
 #include "services/identity/identity_changes.h"
 #include "services/identity/identity_logic_internal.h"
@@ -35,10 +36,21 @@ absl::Status ValidateName(v1::NameKind kind, const std::string& name) {
 
 }  // namespace
 
+absl::Status IdentityLogic::CheckNameHere(const std::string& name) const {
+  if (peers_ == nullptr || peers_->OwnsName(name)) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("name: its directory partition (", PartitionOfName(name),
+                   ") is another shard's in shard map epoch ", peers_->shard().map().epoch(),
+                   "; route by the shard map"));
+}
+
 absl::StatusOr<bool> IdentityLogic::StillHolds(v1::NameKind kind, const std::string& name,
                                                const IdentityStore::NameHolder& holder) const {
+  // A young claim is held whatever the record says: its member may be being
+  // created, or renamed, on another shard right now.
+  if (clock_->Now() < holder.claimed + kClaimLapse) return true;
   auto member = AnyMember(holder.member);
-  if (absl::IsNotFound(member.status())) return clock_->Now() < holder.claimed + kClaimLapse;
+  if (absl::IsNotFound(member.status())) return false;
   if (!member.ok()) return member.status();
   return kind == v1::NAME_KIND_HANDLE ? member->handle() == name
                                       : absl::AsciiStrToLower(member->email()) == name;
@@ -59,6 +71,32 @@ absl::Status IdentityLogic::Claim(v1::NameKind kind, const std::string& name, Me
   return absl::OkStatus();
 }
 
+absl::Status IdentityLogic::ClaimNames(const std::vector<Name>& names, MemberId member, bool here,
+                                       rocksdb::WriteBatch* batch, std::vector<Name>* remote) {
+  for (const Name& n : names) {
+    const bool local = peers_ == nullptr || peers_->OwnsName(n.name);
+    if (local != here) continue;
+    absl::Status claimed =
+        local ? Claim(n.kind, n.name, member, batch) : peers_->Claim(n.kind, n.name, member);
+    if (absl::IsAlreadyExists(claimed)) {
+      return absl::AlreadyExistsError(n.kind == v1::NAME_KIND_HANDLE
+                                          ? absl::StrCat("handle \"", n.name, "\" is taken")
+                                          : "a member with this email already exists");
+    }
+    RETURN_IF_ERROR(claimed);
+    if (!local) remote->push_back(n);
+  }
+  return absl::OkStatus();
+}
+
+void IdentityLogic::ReleaseRemote(const std::vector<Name>& names, MemberId member) {
+  for (const Name& n : names) {
+    if (absl::Status released = peers_->Release(n.kind, n.name, member); !released.ok()) {
+      LogWarn("identity_name_not_released", {{"error", released.ToString()}});
+    }
+  }
+}
+
 absl::StatusOr<MemberId> IdentityLogic::LookupAnywhere(v1::NameKind kind,
                                                        const std::string& name) const {
   if (peers_ != nullptr && !peers_->OwnsName(name)) return peers_->Lookup(kind, name);
@@ -69,10 +107,7 @@ absl::StatusOr<MemberId> IdentityLogic::LookupAnywhere(v1::NameKind kind,
 absl::Status IdentityLogic::ClaimName(const v1::ClaimNameRequest& request) {
   RETURN_IF_ERROR(ValidateName(request.kind(), request.name()));
   ASSIGN_OR_RETURN(MemberId member, ParseMemberId(request.member_id(), "member_id"));
-  if (peers_ != nullptr && !peers_->OwnsName(request.name())) {
-    return absl::FailedPreconditionError(
-        "name: its directory partition is another shard's; route by the shard map");
-  }
+  RETURN_IF_ERROR(CheckNameHere(request.name()));
   Locked lock(this, {0});
   rocksdb::WriteBatch batch;
   RETURN_IF_ERROR(Claim(request.kind(), request.name(), member, &batch));
@@ -82,6 +117,7 @@ absl::Status IdentityLogic::ClaimName(const v1::ClaimNameRequest& request) {
 absl::Status IdentityLogic::LookupName(const v1::LookupNameRequest& request,
                                        v1::LookupNameResponse* response) const {
   RETURN_IF_ERROR(ValidateName(request.kind(), request.name()));
+  RETURN_IF_ERROR(CheckNameHere(request.name()));
   auto holder = store_->GetNameHolder(NameKey(request.kind(), request.name()));
   if (absl::IsNotFound(holder.status())) return absl::NotFoundError("nobody holds this name");
   if (!holder.ok()) return holder.status();
@@ -92,6 +128,7 @@ absl::Status IdentityLogic::LookupName(const v1::LookupNameRequest& request,
 absl::Status IdentityLogic::ReleaseName(const v1::ReleaseNameRequest& request) {
   RETURN_IF_ERROR(ValidateName(request.kind(), request.name()));
   ASSIGN_OR_RETURN(MemberId member, ParseMemberId(request.member_id(), "member_id"));
+  RETURN_IF_ERROR(CheckNameHere(request.name()));
   Locked lock(this, {0});
   const std::string key = NameKey(request.kind(), request.name());
   auto holder = store_->GetNameHolder(key);
@@ -106,16 +143,21 @@ absl::Status IdentityLogic::ReleaseName(const v1::ReleaseNameRequest& request) {
 absl::Status IdentityLogic::GetMemberFacts(const v1::GetMemberFactsRequest& request,
                                            v1::GetMemberFactsResponse* response) const {
   const int n = request.member_ids_size();
-  if (n == 0 || n > kMaxFactsPerCall) {
+  const size_t most = request.include_connections() ? kMaxListsPerCall : kMaxFactsPerCall;
+  if (n == 0 || static_cast<size_t>(n) > most) {
     return absl::InvalidArgumentError(
-        absl::StrCat("member_ids has ", n, " entries; give 1 to ", kMaxFactsPerCall));
+        absl::StrCat("member_ids has ", n, " entries; give 1 to ", most,
+                     request.include_connections() ? " with include_connections" : ""));
   }
   std::vector<MemberId> ids;
   for (int i = 0; i < n; ++i) {
     ASSIGN_OR_RETURN(MemberId id,
                      ParseMemberId(request.member_ids(i), absl::StrCat("member_ids[", i, "]")));
-    if (peers_ != nullptr) RETURN_IF_ERROR(peers_->shard().CheckOwned(id));
     ids.push_back(id);
+  }
+  // Every field is valid: now whether they are this shard's.
+  for (MemberId id : ids) {
+    if (peers_ != nullptr) RETURN_IF_ERROR(peers_->shard().CheckOwned(id));
   }
   auto members = store_->GetMembers(ids);
   for (int i = 0; i < n; ++i) {
@@ -145,13 +187,14 @@ absl::Status IdentityLogic::ApplyPeerWrites(const v1::ApplyPeerWritesRequest& re
                                                    request.changes_size(), "; give 1 to ",
                                                    kMaxPeerWrites, " of either"));
   }
+  std::vector<MemberId> homes;
   for (int i = 0; i < request.changes_size(); ++i) {
     auto home = PairHome(request.changes(i));
     if (!home.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("changes[", i, "]: ", home.status().message()));
     }
-    if (peers_ != nullptr) RETURN_IF_ERROR(peers_->shard().CheckOwned(*home));
+    homes.push_back(*home);
   }
   // Validate all first: nothing is written unless every write is right.
   struct Link {
@@ -187,8 +230,12 @@ absl::Status IdentityLogic::ApplyPeerWrites(const v1::ApplyPeerWritesRequest& re
     } else {
       return absl::InvalidArgumentError(field + " is empty");
     }
-    if (peers_ != nullptr) RETURN_IF_ERROR(peers_->shard().CheckOwned(member));
     sides.push_back(member);
+  }
+  // Every field is valid: now whether they are this shard's.
+  if (peers_ != nullptr) {
+    for (MemberId member : sides) RETURN_IF_ERROR(peers_->shard().CheckOwned(member));
+    for (MemberId home : homes) RETURN_IF_ERROR(peers_->shard().CheckOwned(home));
   }
   std::vector<uint64_t> locked(sides.begin(), sides.end());
   for (const Link& link : links) locked.push_back(link.other);

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "common/keys.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -62,15 +63,19 @@ PeerOutbox::PeerOutbox(IdentityStore* store, IdentityPeers* peers, prometheus::R
                      .Register(registry);
   delivered_ = &family.Add({{"outcome", "delivered"}});
   failed_ = &family.Add({{"outcome", "failed"}});
-  // Sequences go on after the last record left; with none left any start
-  // is fine (a record is only ordered against those still waiting).
-  auto last = store_->Scan(store_->outbox(), KeyBuilder('P').key(), "", ~size_t{0} >> 1);
-  if (last.ok() && !last->empty()) {
-    KeyReader reader(last->back().key);
+  // Sequences go on after the last record left (one seek back from the end
+  // of the queue), and never below the time in microseconds, so they grow
+  // across restarts even when the queue was empty.
+  uint64_t next = static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()));
+  auto it = store_->store()->NewIterator(store_->outbox(), /*prefix_scan=*/false);
+  it->SeekForPrev(keys::PeerWrites(~uint64_t{0}));
+  if (it->Valid() && it->key().starts_with("P")) {
+    KeyReader reader(absl::string_view(it->key().data(), it->key().size()));
     char kind;
     uint64_t sequence = 0;
-    if (reader.Kind(&kind) && reader.U64(&sequence)) next_sequence_ = sequence + 1;
+    if (reader.Kind(&kind) && reader.U64(&sequence)) next = std::max(next, sequence + 1);
   }
+  next_sequence_ = next;
   if (peers_->sharded()) thread_ = std::thread([this] { Loop(); });
 }
 
@@ -104,36 +109,61 @@ void PeerOutbox::Wake() {
   woken_ = true;
 }
 
+absl::Status PeerOutbox::SetAside(const IdentityStore::Entry& record, const absl::Status& why) {
+  // Sending it again cannot help: keep it for an operator, out of the queue.
+  LogError("identity_peer_write_set_aside",
+           {{"record", absl::CHexEscape(record.key)}, {"error", why.ToString()}});
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocksStatus(
+      batch.Put(store_->outbox(), "D" + record.key.substr(1), record.value), "batch put"));
+  RETURN_IF_ERROR(FromRocksStatus(batch.Delete(store_->outbox(), record.key), "batch delete"));
+  return store_->store()->Write(&batch, Durability::kSynced);
+}
+
 absl::StatusOr<int> PeerOutbox::Pass() {
   absl::MutexLock pass(&pass_mu_);
-  ASSIGN_OR_RETURN(auto records, store_->Scan(store_->outbox(), KeyBuilder('P').key(), "",
-                                              static_cast<size_t>(options_.batch)));
   std::set<size_t> failed;  // a shard that failed gets nothing more this pass
   absl::Status first_failure;
   int delivered = 0;
-  for (const auto& record : records) {
-    v1::ApplyPeerWritesRequest writes;
-    if (!writes.ParseFromString(record.value) ||
-        (writes.writes_size() == 0 && writes.changes_size() == 0)) {
-      return absl::DataLossError("an identity outbox record does not parse");
+  // Page on past the records of a shard that is down, so the others' go on.
+  std::string after;
+  while (delivered < options_.batch) {
+    ASSIGN_OR_RETURN(auto records, store_->Scan(store_->outbox(), KeyBuilder('P').key(), after,
+                                                static_cast<size_t>(options_.batch)));
+    for (const auto& record : records) {
+      after = record.key;
+      v1::ApplyPeerWritesRequest writes;
+      absl::StatusOr<MemberId> member = absl::DataLossError("an outbox record does not parse");
+      if (writes.ParseFromString(record.value) &&
+          (writes.writes_size() > 0 || writes.changes_size() > 0)) {
+        member = writes.writes_size() > 0 ? MemberOfWrite(writes.writes(0))
+                                          : PairHome(writes.changes(0));
+      }
+      if (!member.ok()) {
+        RETURN_IF_ERROR(SetAside(record, member.status()));
+        continue;
+      }
+      const size_t shard = peers_->ShardOf(*member);
+      if (failed.count(shard) > 0) continue;
+      absl::Status sent = peers_->Apply(shard, writes);
+      if (absl::IsInvalidArgument(sent)) {
+        RETURN_IF_ERROR(SetAside(record, sent));
+        continue;
+      }
+      if (!sent.ok()) {
+        failed_->Increment();
+        failed.insert(shard);
+        if (first_failure.ok()) first_failure = sent;
+        continue;
+      }
+      rocksdb::WriteBatch done;
+      RETURN_IF_ERROR(FromRocksStatus(done.Delete(store_->outbox(), record.key), "batch delete"));
+      // Lost to a crash, a delete only means the record is sent again.
+      RETURN_IF_ERROR(store_->store()->Write(&done, Durability::kBuffered));
+      delivered_->Increment();
+      ++delivered;
     }
-    ASSIGN_OR_RETURN(MemberId member, writes.writes_size() > 0 ? MemberOfWrite(writes.writes(0))
-                                                               : PairHome(writes.changes(0)));
-    const size_t shard = peers_->ShardOf(member);
-    if (failed.count(shard) > 0) continue;
-    absl::Status sent = peers_->Apply(shard, writes);
-    if (!sent.ok()) {
-      failed_->Increment();
-      failed.insert(shard);
-      if (first_failure.ok()) first_failure = sent;
-      continue;
-    }
-    rocksdb::WriteBatch done;
-    RETURN_IF_ERROR(FromRocksStatus(done.Delete(store_->outbox(), record.key), "batch delete"));
-    // Lost to a crash, a delete only means the record is sent again.
-    RETURN_IF_ERROR(store_->store()->Write(&done, Durability::kBuffered));
-    delivered_->Increment();
-    ++delivered;
+    if (records.size() < static_cast<size_t>(options_.batch)) break;
   }
   if (!first_failure.ok() && delivered == 0) return first_failure;
   return delivered;

@@ -8,7 +8,9 @@
 // deleting each once its shard confirmed; while a shard is down, its
 // records wait, with backoff, and the others' go on. The writes are
 // idempotent (puts, deletes, adding or removing a connection), so a record
-// delivered again after a crash changes nothing more. Two changes about the
+// delivered again after a crash changes nothing more. A record no shard will
+// take (it does not parse, or its shard refuses it as invalid) is set aside
+// under a 'D' key and logged, rather than block the queue. Two changes about the
 // same pair of members hold both members' locks while they commit, so their
 // records are in the order of the changes.
 #ifndef LIAISON_SERVICES_IDENTITY_PEER_OUTBOX_H_
@@ -63,6 +65,9 @@ class PeerOutbox final {
 
  private:
   void Loop();
+  // Moves a record no shard will take (it does not parse, or its shard
+  // refuses it as invalid) to a 'D' key, logged.
+  absl::Status SetAside(const IdentityStore::Entry& record, const absl::Status& why);
 
   IdentityStore* store_;
   IdentityPeers* peers_;

@@ -365,6 +365,22 @@ TEST_CASE("The other side of a change waits while its identity shard is down, th
       Eventually([&] { return ids.Scan(ids.outbox(), KeyBuilder('P').key(), "", 1)->empty(); }));
 }
 
+TEST_CASE("An outbox record no shard would take is set aside, and the others still go") {
+  Fixture f;
+  const MemberId a = f.OnShard(0), b = f.OnShard(1);
+  IdentityStore ids(f.shard0.store());
+  rocksdb::WriteBatch batch;
+  batch.Put(ids.outbox(), keys::PeerWrites(1), "not a record");  // sorts first
+  REQUIRE(f.shard0.store()->Write(&batch, Durability::kSynced).ok());
+  f.Connect(a, b);  // needs shard 0's records to reach shard 1
+  REQUIRE(
+      Eventually([&] { return ids.Scan(ids.outbox(), KeyBuilder('P').key(), "", 1)->empty(); }));
+  auto aside = ids.Scan(ids.outbox(), KeyBuilder('D').key(), "", 10);
+  REQUIRE(aside.ok());
+  REQUIRE(aside->size() == 1);
+  CHECK(aside->front().value == "not a record");
+}
+
 TEST_CASE("Identity shards refuse peer calls that are wrong, or not from a service") {
   Fixture f;
   const MemberId a = f.OnShard(0), b = f.OnShard(1);
@@ -406,10 +422,21 @@ TEST_CASE("Identity shards refuse peer calls that are wrong, or not from a servi
   CHECK_THAT(apply(fine, f.svc), IsOk());
 
   v1::GetMemberFactsRequest facts;
-  for (int i = 0; i <= kMaxFactsPerCall; ++i) facts.add_member_ids(FormatMemberId(a));
+  for (size_t i = 0; i <= kMaxFactsPerCall; ++i) facts.add_member_ids(FormatMemberId(a));
   v1::GetMemberFactsResponse answer;
   CHECK_THAT(peer->GetMemberFacts(TestService::Context(f.svc).get(), facts, &answer),
              StatusIs(Code::kInvalidArgument, "give 1 to 256"));
+  facts.clear_member_ids();
+  for (size_t i = 0; i <= kMaxListsPerCall; ++i) facts.add_member_ids(FormatMemberId(a));
+  facts.set_include_connections(true);
+  CHECK_THAT(peer->GetMemberFacts(TestService::Context(f.svc).get(), facts, &answer),
+             StatusIs(Code::kInvalidArgument, "give 1 to 8 with include_connections"));
+  // A valid id of another shard after an invalid one: the invalid one is named.
+  facts.clear_member_ids();
+  facts.add_member_ids(FormatMemberId(b));
+  facts.add_member_ids("x");
+  CHECK_THAT(peer->GetMemberFacts(TestService::Context(f.svc).get(), facts, &answer),
+             StatusIs(Code::kInvalidArgument, "member_ids[1]"));
   facts.clear_member_ids();
   facts.add_member_ids(FormatMemberId(b));
   CHECK_THAT(peer->GetMemberFacts(TestService::Context(f.svc).get(), facts, &answer),
