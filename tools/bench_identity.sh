@@ -51,7 +51,6 @@ for i in $(seq 0 $((SHARDS - 1))); do
       "${shard_flags[@]}" 2>"$BENCH_DIR/seed.log"
   fi
 done
-store="$(store_of 0)"
 outsiders=$(sed -n 's/^outside the main network: ids below //p' "$BENCH_DIR/seed.log")
 
 pids=()

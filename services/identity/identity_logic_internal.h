@@ -76,6 +76,11 @@ class IdentityLogic::Graph final : public NeighborSource {
   IdentityPeers* peers_;
 };
 
+// The directory key of a handle or an email.
+inline std::string NameKey(v1::NameKind kind, const std::string& name) {
+  return kind == v1::NAME_KIND_HANDLE ? keys::Handle(name) : keys::Email(name);
+}
+
 inline std::string HumanTime(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d %H:%M UTC", t, absl::UTCTimeZone());
 }

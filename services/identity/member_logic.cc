@@ -372,8 +372,7 @@ absl::Status IdentityLogic::UpdateMemberHere(
     if (peers_ != nullptr && !peers_->OwnsName(name)) {
       release_later->push_back({kind, name});
     } else {
-      batch.Delete(store_->members(),
-                   kind == v1::NAME_KIND_HANDLE ? keys::Handle(name) : keys::Email(name));
+      batch.Delete(store_->members(), NameKey(kind, name));
     }
   };
   for (const std::string& path : request.update_mask().paths()) {

@@ -19,10 +19,6 @@ constexpr absl::Duration kClaimLapse = absl::Minutes(1);
 // side's records of two-member changes (identity_store.h).
 constexpr absl::string_view kPeerKinds = "vonikX";
 
-std::string NameKey(v1::NameKind kind, const std::string& name) {
-  return kind == v1::NAME_KIND_HANDLE ? keys::Handle(name) : keys::Email(name);
-}
-
 absl::Status ValidateName(v1::NameKind kind, const std::string& name) {
   if (kind != v1::NAME_KIND_HANDLE && kind != v1::NAME_KIND_EMAIL) {
     return absl::InvalidArgumentError("kind must be NAME_KIND_HANDLE or NAME_KIND_EMAIL");

@@ -12,15 +12,17 @@
 
 namespace liaison::testing {
 
-// Two shards of `service` on loopback ports, partitions split in half.
+// The map file of two shards of `service` on loopback ports, partitions
+// split in half.
+inline std::string TwoShardsJson(const std::string& service, int port0, int port1, uint64_t epoch) {
+  return absl::StrCat(R"({"epoch": )", epoch, R"(, "shards": [{"partitions": "0-2047", ")", service,
+                      R"(": "127.0.0.1:)", port0, R"("}, {"partitions": "2048-4095", ")", service,
+                      R"(": "127.0.0.1:)", port1, R"("}]})");
+}
+
+// The same map, parsed.
 inline ShardMap TwoShards(const std::string& service, int port0, int port1, uint64_t epoch) {
-  return ShardMap::Parse(
-             absl::StrCat(R"({"epoch": )", epoch, R"(, "shards": [{"partitions": "0-2047", ")",
-                          service, R"(": "127.0.0.1:)", port0,
-                          R"("}, {"partitions": "2048-4095", ")", service, R"(": "127.0.0.1:)",
-                          port1, R"("}]})"),
-             "test")
-      .value();
+  return ShardMap::Parse(TwoShardsJson(service, port0, port1, epoch), "test").value();
 }
 
 // The liaison-shard header a call's answer carried ("" if none).

@@ -13,6 +13,7 @@
 #include "common/auth.h"
 #include "common/shard_map.h"
 #include "liaison/privacy/v1/privacy.grpc.pb.h"
+#include "tests/support/shard_maps.h"
 #include "tests/system/system_support.h"
 
 namespace liaison::testing {
@@ -24,11 +25,7 @@ std::string WriteMap(const TempDir& dir, const std::string& name, const std::str
   return path;
 }
 
-std::string TwoShardMap(int port0, int port1) {
-  return absl::StrCat(R"({"epoch": 7, "shards": [)",
-                      R"({"partitions": "0-2047", "privacy": "127.0.0.1:)", port0, R"("},)",
-                      R"({"partitions": "2048-4095", "privacy": "127.0.0.1:)", port1, R"("}]})");
-}
+std::string TwoShardMap(int port0, int port1) { return TwoShardsJson("privacy", port0, port1, 7); }
 
 MemberId OnShard(const ShardMap& map, size_t shard) {
   MemberId m = 1;
@@ -118,11 +115,7 @@ TEST_CASE("liaison-seed-graph splits a graph between two identity shards that se
   const std::string key = WriteKey(dir);
   const int port0 = FreePort();
   const int port1 = FreePort();
-  const std::string map = WriteMap(
-      dir, "map.json",
-      absl::StrCat(R"({"epoch": 2, "shards": [)",
-                   R"({"partitions": "0-2047", "identity": "127.0.0.1:)", port0, R"("},)",
-                   R"({"partitions": "2048-4095", "identity": "127.0.0.1:)", port1, R"("}]})"));
+  const std::string map = WriteMap(dir, "map.json", TwoShardsJson("identity", port0, port1, 2));
   std::vector<RunningService> shards;
   for (int i = 0; i < 2; ++i) {
     const std::string store = dir.Sub(absl::StrCat("identity-", i));
@@ -178,11 +171,8 @@ TEST_CASE("A two-member change survives SIGKILLs of both identity shards before 
   TempDir dir;
   const std::string key = WriteKey(dir);
   const int ports[2] = {FreePort(), FreePort()};
-  const std::string map = WriteMap(
-      dir, "map.json",
-      absl::StrCat(R"({"epoch": 4, "shards": [)",
-                   R"({"partitions": "0-2047", "identity": "127.0.0.1:)", ports[0], R"("},)",
-                   R"({"partitions": "2048-4095", "identity": "127.0.0.1:)", ports[1], R"("}]})"));
+  const std::string map =
+      WriteMap(dir, "map.json", TwoShardsJson("identity", ports[0], ports[1], 4));
   // Invitations ask privacy for the recipient's "who can invite me".
   RunningService privacy =
       StartService(LIAISON_PRIVACY_BIN, dir.Sub("privacy"), key, dir.Sub("p.log"));
@@ -279,9 +269,7 @@ TEST_CASE("Two credits shards behind one identity: a member's credits, asked any
   const std::string key = WriteKey(dir);
   const int port0 = FreePort();
   const int port1 = FreePort();
-  const std::string json = absl::StrCat(
-      R"({"epoch": 3, "shards": [)", R"({"partitions": "0-2047", "credits": "127.0.0.1:)", port0,
-      R"("},)", R"({"partitions": "2048-4095", "credits": "127.0.0.1:)", port1, R"("}]})");
+  const std::string json = TwoShardsJson("credits", port0, port1, 3);
   const std::string map_file = WriteMap(dir, "map.json", json);
   const ShardMap map = ShardMap::Parse(json, "test").value();
   // identity is not sharded: it runs without the map, credits shards call it.
@@ -505,9 +493,7 @@ TEST_CASE("A shard map or index that cannot work stops start-up with one line sa
   // The services not sharded yet say so rather than serve members they
   // should not own.
   const std::string with_messaging =
-      WriteMap(dir, "messaging.json",
-               R"({"epoch":1,"shards":[{"partitions":"0-2047","messaging":"127.0.0.1:1"},)"
-               R"({"partitions":"2048-4095","messaging":"127.0.0.1:2"}]})");
+      WriteMap(dir, "messaging.json", TwoShardsJson("messaging", 1, 2, 1));
   result = start(LIAISON_MESSAGING_BIN, {"--shard-map", with_messaging});
   INFO(result.output);
   CHECK(result.exit_code == 1);
@@ -515,9 +501,7 @@ TEST_CASE("A shard map or index that cannot work stops start-up with one line sa
   // Identity does; the services following its feed from one address do not
   // start with a map that runs it as several.
   const std::string with_identity =
-      WriteMap(dir, "identity.json",
-               R"({"epoch":1,"shards":[{"partitions":"0-2047","identity":"127.0.0.1:1"},)"
-               R"({"partitions":"2048-4095","identity":"127.0.0.1:2"}]})");
+      WriteMap(dir, "identity.json", TwoShardsJson("identity", 1, 2, 1));
   result = start(LIAISON_MESSAGING_BIN, {"--shard-map", with_identity});
   INFO(result.output);
   CHECK(result.exit_code == 1);
