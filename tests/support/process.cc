@@ -11,6 +11,9 @@
 
 #include <chrono>
 #include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -153,17 +156,33 @@ std::optional<int> Process::Wait(int timeout_seconds) {
 std::string Process::Log() const { return ReadAll(log_path_); }
 
 int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-                  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  close(fd);
-  if (!ok) throw std::runtime_error("cannot bind a loopback port");
-  return ntohs(addr.sin_port);
+  // Below the kernel's ephemeral range (32768-60999 by default), which also
+  // hands out the local ports of outgoing connections: a port taken from it
+  // can be some client's by the time a server binds it. Here only another
+  // test picking the same port can collide, and the start is random.
+  static std::mutex mu;
+  static std::set<int> given;  // never the same port twice in one process
+  static std::mt19937 random(std::random_device{}());
+  std::lock_guard<std::mutex> lock(mu);
+  constexpr int kLow = 20000, kHigh = 32000;
+  const int start = std::uniform_int_distribution<int>(kLow, kHigh - 1)(random);
+  for (int i = 0; i < kHigh - kLow; ++i) {
+    const int port = kLow + (start - kLow + i) % (kHigh - kLow);
+    if (given.count(port) > 0) continue;
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw std::runtime_error("socket() failed");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(fd);
+    if (ok) {
+      given.insert(port);
+      return port;
+    }
+  }
+  throw std::runtime_error("no free loopback port from 20000 to 31999");
 }
 
 }  // namespace liaison::testing
