@@ -264,15 +264,6 @@ absl::Status RequireOneShard(const ShardIdentity& shard, absl::string_view servi
                    shard.map().size(), " shards of it)"));
 }
 
-absl::Status RequireOneFeed(const ShardMap& map, absl::string_view dependency,
-                            absl::string_view consumer) {
-  if (map.size() == 1 || !NamesService(map, dependency)) return absl::OkStatus();
-  return absl::FailedPreconditionError(
-      absl::StrCat(consumer, " follows one ", dependency, " change feed, and this shard map runs ",
-                   dependency, " as ", map.size(), " shards, each with a feed of its own; run one ",
-                   dependency, " (a map naming no \"", dependency, "\" addresses) for now"));
-}
-
 absl::StatusOr<int> ShardIndexFromHostname(absl::string_view hostname) {
   const size_t dash = hostname.rfind('-');
   const absl::string_view ordinal =

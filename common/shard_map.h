@@ -108,11 +108,6 @@ class ShardIdentity final {
 // reads the map only to reach the others' shards.)
 absl::Status RequireOneShard(const ShardIdentity& shard, absl::string_view service);
 
-// For `consumer`, which follows `dependency`'s change feed from one
-// address: FAILED_PRECONDITION for a map that runs `dependency` as several
-// shards (each with a feed of its own).
-absl::Status RequireOneFeed(const ShardMap& map, absl::string_view dependency,
-                            absl::string_view consumer);
 // Whether the map names an address for `service` on any shard.
 bool NamesService(const ShardMap& map, absl::string_view service);
 

@@ -125,9 +125,11 @@ class IdentityLogic final {
   // The caller's own member record; FailedPreconditionError if the token
   // names a member that does not exist.
   absl::StatusOr<v1::Member> Self(const Caller& caller) const;
-  // A member's record wherever it lives; NotFoundError if absent.
-  absl::StatusOr<v1::Member> AnyMember(MemberId id) const;
-  std::vector<absl::StatusOr<v1::Member>> AnyMembers(const std::vector<MemberId>& ids) const;
+  // A member's record wherever it lives; NotFoundError if absent. With
+  // `cursors`, the feed cursor of each other shard read (FeedCursors).
+  absl::StatusOr<v1::Member> AnyMember(MemberId id, FeedCursors* cursors = nullptr) const;
+  std::vector<absl::StatusOr<v1::Member>> AnyMembers(const std::vector<MemberId>& ids,
+                                                     FeedCursors* cursors = nullptr) const;
   absl::StatusOr<uint32_t> ConnectionCount(MemberId id) const;
   // The directory: whether `holder`, who holds `name` since `claimed`, still
   // does (a claim whose member was never created lapses after a minute).
@@ -185,10 +187,12 @@ class IdentityLogic final {
                                 MemberId recipient);
   absl::Status CheckConnectionRoom(MemberId a, MemberId b) const;
   // `count_mutual` false leaves mutual_connection_count 0 (cheaper).
-  // `known_b`: b's record, if the caller has read it already.
+  // `known_b`: b's record, if the caller has read it already; otherwise it
+  // is read, and its shard's cursor added to `cursors`.
   absl::StatusOr<v1::Relationship> Relate(const Caller& caller, MemberId a, const v1::Member& am,
                                           MemberId b, bool count_mutual,
-                                          const v1::Member* known_b = nullptr) const;
+                                          const v1::Member* known_b = nullptr,
+                                          FeedCursors* cursors = nullptr) const;
 
   // Writes the batch with `changes` appended to the feed, synced.
   absl::Status Commit(rocksdb::WriteBatch* batch, const std::vector<v1::Change>& changes = {});

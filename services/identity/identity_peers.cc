@@ -41,7 +41,7 @@ absl::Status IdentityPeers::Failed(const grpc::ClientContext& context, const grp
 }
 
 absl::StatusOr<std::vector<v1::MemberFacts>> IdentityPeers::Facts(
-    const std::vector<MemberId>& members, bool include_connections) {
+    const std::vector<MemberId>& members, bool include_connections, FeedCursors* cursors) {
   std::vector<v1::MemberFacts> out(members.size());
   std::vector<std::vector<int>> parts = SplitByShard(shard_->map(), members);
   // A list holds up to 30,000 ids (240 KB): 8 stay well inside gRPC's
@@ -60,6 +60,10 @@ absl::StatusOr<std::vector<v1::MemberFacts>> IdentityPeers::Facts(
           Call(Stub(s), &v1::IdentityShardService::Stub::GetMemberFacts, request, &response));
       if (response.facts_size() != static_cast<int>(end - begin)) {
         return absl::InternalError("an identity shard answered for other members than asked");
+      }
+      if (cursors != nullptr) {
+        auto [it, first] = cursors->emplace(static_cast<uint32_t>(s), response.change_cursor());
+        if (!first) it->second = std::min(it->second, response.change_cursor());
       }
       for (size_t i = begin; i < end; ++i) {
         out[parts[s][i]] = std::move(*response.mutable_facts(static_cast<int>(i - begin)));

@@ -6,6 +6,7 @@
 #ifndef LIAISON_SERVICES_IDENTITY_IDENTITY_PEERS_H_
 #define LIAISON_SERVICES_IDENTITY_IDENTITY_PEERS_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@
 #include "liaison/identity/v1/identity_shard.grpc.pb.h"
 
 namespace liaison::identity {
+
+// Feed cursors by identity shard index (GetRelationshipResponse.other_shard_cursors).
+using FeedCursors = std::map<uint32_t, uint64_t>;
 
 // Members GetMemberFacts answers for at once.
 inline constexpr size_t kMaxFactsPerCall = 256;
@@ -42,9 +46,11 @@ class IdentityPeers final {
   const ShardIdentity& shard() const { return *shard_; }
 
   // Facts about members other shards own, in order (asked shard by shard,
-  // at most kMaxFactsPerCall a call).
+  // at most kMaxFactsPerCall a call). With `cursors`, each asked shard's
+  // feed cursor the facts reflect at least (the lowest of its answers).
   absl::StatusOr<std::vector<v1::MemberFacts>> Facts(const std::vector<MemberId>& members,
-                                                     bool include_connections);
+                                                     bool include_connections,
+                                                     FeedCursors* cursors = nullptr);
   // The directory, on the name's shard (another one).
   absl::Status Claim(v1::NameKind kind, const std::string& name, MemberId member);
   absl::StatusOr<MemberId> Lookup(v1::NameKind kind, const std::string& name);

@@ -98,21 +98,21 @@ absl::StatusOr<uint64_t> IdentityLogic::NewId(std::string (*key)(uint64_t)) {
   return absl::InternalError("could not find a free id");
 }
 
-absl::StatusOr<v1::Member> IdentityLogic::AnyMember(MemberId id) const {
+absl::StatusOr<v1::Member> IdentityLogic::AnyMember(MemberId id, FeedCursors* cursors) const {
   if (Owns(id)) return store_->GetMember(id);
-  ASSIGN_OR_RETURN(auto facts, peers_->Facts({id}, false));
+  ASSIGN_OR_RETURN(auto facts, peers_->Facts({id}, false, cursors));
   if (!facts[0].exists()) return absl::NotFoundError(absl::StrCat("no member ", id));
   return std::move(*facts[0].mutable_member());
 }
 
-std::vector<absl::StatusOr<v1::Member>> IdentityLogic::AnyMembers(
-    const std::vector<MemberId>& ids) const {
+std::vector<absl::StatusOr<v1::Member>> IdentityLogic::AnyMembers(const std::vector<MemberId>& ids,
+                                                                  FeedCursors* cursors) const {
   if (peers_ == nullptr) return store_->GetMembers(ids);
   std::vector<MemberId> here, there;
   for (MemberId id : ids) (Owns(id) ? here : there).push_back(id);
   auto local = store_->GetMembers(here);
   absl::StatusOr<std::vector<v1::MemberFacts>> remote;
-  if (!there.empty()) remote = peers_->Facts(there, false);
+  if (!there.empty()) remote = peers_->Facts(there, false, cursors);
   std::vector<absl::StatusOr<v1::Member>> out;
   size_t h = 0, t = 0;
   for (MemberId id : ids) {

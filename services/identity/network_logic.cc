@@ -109,9 +109,9 @@ absl::Status IdentityLogic::ListMutualConnections(
 
 absl::StatusOr<v1::Relationship> IdentityLogic::Relate(const Caller& caller, MemberId a,
                                                        const v1::Member& am, MemberId b,
-                                                       bool count_mutual,
-                                                       const v1::Member* known_b) const {
-  auto bm = known_b != nullptr ? absl::StatusOr<v1::Member>(*known_b) : AnyMember(b);
+                                                       bool count_mutual, const v1::Member* known_b,
+                                                       FeedCursors* cursors) const {
+  auto bm = known_b != nullptr ? absl::StatusOr<v1::Member>(*known_b) : AnyMember(b, cursors);
   if (absl::IsNotFound(bm.status())) {
     return absl::NotFoundError(absl::StrCat("other_member_id: no member ", b));
   }
@@ -153,8 +153,11 @@ absl::Status IdentityLogic::GetRelationship(const Caller& caller,
                               : absl::NotFoundError(absl::StrCat("member_id: no member ", a));
   }
   if (!am.ok()) return am.status();
+  FeedCursors cursors;
   ASSIGN_OR_RETURN(*response->mutable_relationship(),
-                   Relate(caller, a, *am, b, !request.skip_mutual_count()));
+                   Relate(caller, a, *am, b, !request.skip_mutual_count(), nullptr, &cursors));
+  if (caller.is_service())
+    response->mutable_other_shard_cursors()->insert(cursors.begin(), cursors.end());
   return absl::OkStatus();
 }
 
@@ -179,7 +182,10 @@ absl::Status IdentityLogic::BatchGetRelationships(
   }
   if (!am.ok()) return am.status();
   // The others' records in one read (one call per other shard).
-  auto bs = AnyMembers(others);
+  FeedCursors cursors;
+  auto bs = AnyMembers(others, &cursors);
+  if (caller.is_service())
+    response->mutable_other_shard_cursors()->insert(cursors.begin(), cursors.end());
   for (int i = 0; i < n; ++i) {
     if (absl::IsNotFound(bs[i].status())) {
       response->add_missing_member_ids(request.other_member_ids(i));

@@ -155,6 +155,8 @@ absl::Status IdentityLogic::GetMemberFacts(const v1::GetMemberFactsRequest& requ
   for (MemberId id : ids) {
     if (peers_ != nullptr) RETURN_IF_ERROR(peers_->shard().CheckOwned(id));
   }
+  // Before the reads: the facts reflect at least this.
+  if (feed_ != nullptr) response->set_change_cursor(feed_->Head());
   auto members = store_->GetMembers(ids);
   for (int i = 0; i < n; ++i) {
     auto* facts = response->add_facts();

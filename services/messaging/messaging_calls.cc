@@ -2,6 +2,7 @@
 // the InMail saga's calls to credits. All asynchronous (callback API, one
 // long-lived channel per dependency): no thread waits on the network, and
 // store changes that follow are posted to the writer pool.
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -41,7 +42,7 @@ void ListBlockedPage(const Dependencies& deps, MemberId member, const std::strin
   call->request.set_member_id(FormatMemberId(member));
   call->request.set_page_size(1000);
   call->request.set_page_token(page_token);
-  deps.identity->async()->ListBlockedMembers(
+  deps.identity->For(member)->async()->ListBlockedMembers(
       &call->context, &call->request, &call->response,
       [deps, member, call, so_far](grpc::Status s) {
         if (!s.ok()) return so_far->done(DependencyError("identity", s));
@@ -52,6 +53,20 @@ void ListBlockedPage(const Dependencies& deps, MemberId member, const std::strin
         }
         so_far->done(std::move(so_far->blocked));
       });
+}
+
+// `r` seen from its other member: what a service is told, both ways, but
+// invitation_pending (the send policy does not read it).
+identity::v1::Relationship Reversed(const identity::v1::Relationship& r) {
+  identity::v1::Relationship out = r;
+  out.set_member_id(r.other_member_id());
+  out.set_other_member_id(r.member_id());
+  out.set_blocked_by_member(r.blocked_by_other());
+  out.set_blocked_by_other(r.blocked_by_member());
+  out.set_member_tier(r.other_tier());
+  out.set_other_tier(r.member_tier());
+  out.set_invitation_pending(false);
+  return out;
 }
 
 }  // namespace
@@ -74,11 +89,11 @@ void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone
   g->done = std::move(done);
   g->known_relationship = deps_.model->Relationship(sender, recipient);
   if (with_settings) g->known_settings = deps_.model->Settings(recipient);
-  g->ask_identity = !g->known_relationship || !deps_.identity_feed->Live();
+  g->ask_identity = !g->known_relationship || !deps_.IdentityLive(sender, recipient);
   g->ask_privacy = with_settings && (!g->known_settings || !deps_.PrivacyLive(recipient));
   g->pending = int{g->ask_identity} + int{g->ask_privacy};
   ReadModel* model = deps_.model;
-  auto finish = [g, model, recipient] {
+  auto finish = [g, model, sender, recipient] {
     if (g->pending.fetch_sub(1) > 1) return;
     MemberSendFacts facts;
     bool stale = false;
@@ -90,8 +105,10 @@ void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone
       g->done(facts);
       return;
     } else if (g->identity_status.ok()) {
-      facts.relationship = g->identity.response.relationship();
-      model->OfferRelationship(facts.relationship, g->identity.response.change_cursor());
+      const auto& answer = g->identity.response.relationship();
+      model->OfferRelationship(answer, g->identity.response.change_cursor(),
+                               g->identity.response.other_shard_cursors());
+      facts.relationship = answer.member_id() == FormatMemberId(sender) ? answer : Reversed(answer);
     } else if (Unreachable(g->identity_status) && g->known_relationship) {
       facts.relationship = *g->known_relationship;  // no one can block while identity is down
       stale = true;
@@ -117,15 +134,19 @@ void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone
   };
   if (g->pending == 0) return finish();  // between connections: no call at all
   if (g->ask_identity) {
+    // Asked of the lower id's shard, which publishes the pair's changes:
+    // its answer can stay in the read model (ReadModel::OfferRelationship).
+    const MemberId lower = std::min(sender, recipient);
     deps_.tokens->Prepare(&g->identity.context, kCallTimeout);
-    g->identity.request.set_member_id(FormatMemberId(sender));
-    g->identity.request.set_other_member_id(FormatMemberId(recipient));
+    g->identity.request.set_member_id(FormatMemberId(lower));
+    g->identity.request.set_other_member_id(FormatMemberId(lower == sender ? recipient : sender));
     g->identity.request.set_skip_mutual_count(true);
-    deps_.identity->async()->GetRelationship(&g->identity.context, &g->identity.request,
-                                             &g->identity.response, [g, finish](grpc::Status s) {
-                                               g->identity_status = s;
-                                               finish();
-                                             });
+    deps_.identity->For(lower)->async()->GetRelationship(&g->identity.context, &g->identity.request,
+                                                         &g->identity.response,
+                                                         [g, finish](grpc::Status s) {
+                                                           g->identity_status = s;
+                                                           finish();
+                                                         });
   }
   if (g->ask_privacy) {
     deps_.tokens->Prepare(&g->privacy.context, kCallTimeout);
@@ -148,7 +169,9 @@ void MessagingHandler::FetchRelationships(MemberId member, const std::vector<Mem
     known.push_back(*std::move(r));
   }
   const bool all_known = known.size() == others.size();
-  if (all_known && deps_.identity_feed->Live()) {
+  const bool live = std::all_of(others.begin(), others.end(),
+                                [&](MemberId m) { return deps_.IdentityLive(member, m); });
+  if (all_known && live) {
     deps_.model->Count(ModelSource::kModel);
     return done(std::move(known));
   }
@@ -158,7 +181,7 @@ void MessagingHandler::FetchRelationships(MemberId member, const std::vector<Mem
   call->request.set_member_id(FormatMemberId(member));
   for (MemberId m : others) call->request.add_other_member_ids(FormatMemberId(m));
   call->request.set_skip_mutual_count(true);
-  deps_.identity->async()->BatchGetRelationships(
+  deps_.identity->For(member)->async()->BatchGetRelationships(
       &call->context, &call->request, &call->response,
       [call, model = deps_.model, known = all_known ? std::move(known) : decltype(known)(),
        done = std::move(done)](grpc::Status s) mutable {
@@ -173,7 +196,8 @@ void MessagingHandler::FetchRelationships(MemberId member, const std::vector<Mem
               absl::StrCat("no member ", call->response.missing_member_ids(0))));
         }
         for (const auto& r : call->response.relationships()) {
-          model->OfferRelationship(r, call->response.change_cursor());
+          model->OfferRelationship(r, call->response.change_cursor(),
+                                   call->response.other_shard_cursors());
         }
         done(std::vector<identity::v1::Relationship>(call->response.relationships().begin(),
                                                      call->response.relationships().end()));
@@ -263,19 +287,20 @@ void MessagingHandler::FetchPage(uint64_t page, MemberId member,
   };
   deps_.tokens->Prepare(&g->page.context, kCallTimeout);
   g->page.request.set_page_id(FormatMemberId(page));
-  deps_.identity->async()->GetPage(&g->page.context, &g->page.request, &g->page.response,
-                                   [g, finish](grpc::Status s) {
-                                     g->page_status = std::move(s);
-                                     finish();
-                                   });
+  deps_.identity->For(page)->async()->GetPage(&g->page.context, &g->page.request, &g->page.response,
+                                              [g, finish](grpc::Status s) {
+                                                g->page_status = std::move(s);
+                                                finish();
+                                              });
   deps_.tokens->Prepare(&g->relation.context, kCallTimeout);
   g->relation.request.set_page_id(FormatMemberId(page));
   g->relation.request.set_member_id(FormatMemberId(member));
-  deps_.identity->async()->GetPageRelation(&g->relation.context, &g->relation.request,
-                                           &g->relation.response, [g, finish](grpc::Status s) {
-                                             g->relation_status = std::move(s);
-                                             finish();
-                                           });
+  deps_.identity->For(page)->async()->GetPageRelation(&g->relation.context, &g->relation.request,
+                                                      &g->relation.response,
+                                                      [g, finish](grpc::Status s) {
+                                                        g->relation_status = std::move(s);
+                                                        finish();
+                                                      });
 }
 
 void MessagingHandler::Refund(MemberId sender, const std::string& inmail_id,

@@ -26,7 +26,8 @@
 namespace liaison::messaging {
 
 struct Dependencies {
-  identity::v1::IdentityService::Stub* identity;
+  // One stub per identity shard (one when identity is not sharded).
+  const ShardStubs<identity::v1::IdentityService>* identity;
   // One stub per privacy shard (one when privacy is not sharded).
   const ShardStubs<privacy::v1::PrivacyService>* privacy;
   // One stub per credits shard (one when credits is not sharded).
@@ -35,10 +36,16 @@ struct Dependencies {
   // What the send policy needs of identity's and privacy's data, and the
   // feeds that keep it current: the model answers while its feed is live.
   ReadModel* model;
-  const FeedFollower* identity_feed;
-  // Privacy's feeds, one per privacy shard, in shard order.
+  // Identity's and privacy's feeds, one per shard of each, in shard order.
+  std::vector<const FeedFollower*> identity_feeds;
   std::vector<const FeedFollower*> privacy_feeds;
 
+  // Whether the feeds of `a`'s and `b`'s identity shards are live (a pair's
+  // and both tiers' feeds).
+  bool IdentityLive(MemberId a, MemberId b) const {
+    return identity_feeds[identity->ShardOf(a)]->Live() &&
+           identity_feeds[identity->ShardOf(b)]->Live();
+  }
   // Whether the feed of `member`'s privacy shard is live.
   bool PrivacyLive(MemberId member) const {
     return privacy_feeds[privacy->ShardOf(member)]->Live();

@@ -2,11 +2,17 @@
 
 #include <chrono>
 
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/status.h"
 
 namespace liaison::messaging {
 namespace {
+
+// A feed per shard, told apart in metrics when there are several.
+std::string FeedName(const char* service, const ShardChannels& channels, size_t shard) {
+  return channels.size() == 1 ? std::string(service) : absl::StrCat(service, "-", shard);
+}
 
 // A member id this service wrote itself; 0 (shard 0, which forwards) if not.
 MemberId ParseMemberIdOr0(const std::string& id) {
@@ -16,21 +22,23 @@ MemberId ParseMemberIdOr0(const std::string& id) {
 
 }  // namespace
 
-std::unique_ptr<FeedFollower> MessagingModule::IdentityFollower(prometheus::Registry& registry) {
-  auto run = [this](grpc::ClientContext* context, std::optional<uint64_t> after) {
+std::unique_ptr<FeedFollower> MessagingModule::IdentityFollower(size_t shard,
+                                                                prometheus::Registry& registry) {
+  auto run = [this, shard](grpc::ClientContext* context, std::optional<uint64_t> after) {
     identity::v1::WatchChangesRequest request;
     if (after.has_value()) request.set_after_cursor(*after);
     for (auto kind : {identity::v1::CHANGE_KIND_MEMBER, identity::v1::CHANGE_KIND_TIER,
                       identity::v1::CHANGE_KIND_CONNECTION, identity::v1::CHANGE_KIND_BLOCK}) {
       request.add_kinds(kind);
     }
-    auto reader = identity_->WatchChanges(context, request);
+    auto reader = identity_.At(shard)->WatchChanges(context, request);
     return IntoModel<identity::v1::WatchChangesResponse>(
-        ModelFeed::kIdentity, 0, identity_feed_.get(), context, reader.get(), after);
+        ModelFeed::kIdentity, shard, identity_feeds_[shard].get(), context, reader.get(), after);
   };
-  return std::make_unique<FeedFollower>(FeedFollowerOptions{"identity", "messaging"}, std::nullopt,
-                                        StreamCredentials(), std::move(run),
-                                        ClearOnRebuild(ModelFeed::kIdentity), registry);
+  return std::make_unique<FeedFollower>(
+      FeedFollowerOptions{FeedName("identity", identity_channels_, shard), "messaging"},
+      std::nullopt, StreamCredentials(), std::move(run),
+      ClearOnRebuild(ModelFeed::kIdentity, shard), registry);
 }
 
 std::unique_ptr<FeedFollower> MessagingModule::PrivacyFollower(size_t shard,
@@ -42,26 +50,25 @@ std::unique_ptr<FeedFollower> MessagingModule::PrivacyFollower(size_t shard,
     return IntoModel<privacy::v1::WatchChangesResponse>(
         ModelFeed::kPrivacy, shard, privacy_feeds_[shard].get(), context, reader.get(), after);
   };
-  // One feed per privacy shard, told apart in metrics when there are several.
-  const std::string name =
-      privacy_.size() == 1 ? std::string("privacy") : "privacy-" + std::to_string(shard);
-  return std::make_unique<FeedFollower>(FeedFollowerOptions{name, "messaging"}, std::nullopt,
-                                        StreamCredentials(), std::move(run),
-                                        ClearOnRebuild(ModelFeed::kPrivacy, shard), registry);
+  return std::make_unique<FeedFollower>(
+      FeedFollowerOptions{FeedName("privacy", privacy_channels_, shard), "messaging"}, std::nullopt,
+      StreamCredentials(), std::move(run), ClearOnRebuild(ModelFeed::kPrivacy, shard), registry);
 }
 
-std::vector<std::unique_ptr<FeedFollower>> MessagingModule::PrivacyFollowers(
+std::vector<std::unique_ptr<FeedFollower>> MessagingModule::Followers(
+    const ShardChannels& channels,
+    std::unique_ptr<FeedFollower> (MessagingModule::*make)(size_t, prometheus::Registry&),
     prometheus::Registry& registry) {
   std::vector<std::unique_ptr<FeedFollower>> followers;
-  for (size_t shard = 0; shard < privacy_.size(); ++shard) {
-    followers.push_back(PrivacyFollower(shard, registry));
+  for (size_t shard = 0; shard < channels.size(); ++shard) {
+    followers.push_back((this->*make)(shard, registry));
   }
   return followers;
 }
 
 Dependencies MessagingModule::MakeDependencies() {
-  Dependencies deps{identity_.get(),      &privacy_, &credits_, &tokens_, &model_,
-                    identity_feed_.get(), {}};
+  Dependencies deps{&identity_, &privacy_, &credits_, &tokens_, &model_, {}, {}};
+  for (const auto& follower : identity_feeds_) deps.identity_feeds.push_back(follower.get());
   for (const auto& follower : privacy_feeds_) deps.privacy_feeds.push_back(follower.get());
   return deps;
 }
@@ -98,7 +105,7 @@ FeedFollower::Prepare MessagingModule::StreamCredentials() {
 }
 
 MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingServiceConfig& config,
-                                 std::shared_ptr<grpc::Channel> identity, ShardChannels privacy,
+                                 ShardChannels identity, ShardChannels privacy,
                                  ShardChannels credits)
     : store_(deps.store),
       hub_(&store_, config.streams, &readers_),
@@ -111,24 +118,27 @@ MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingService
       // gave 5,032/s but tripled p99).
       writers_(16),
       readers_(4),
-      identity_(identity::v1::IdentityService::NewStub(identity)),
+      identity_channels_(std::move(identity)),
+      identity_(identity_channels_),
       privacy_channels_(std::move(privacy)),
       privacy_(privacy_channels_),
       credits_channels_(std::move(credits)),
       credits_(credits_channels_),
       tokens_("messaging", *deps.signing_key, deps.token_clock),
       model_(ReadModelOptions{config.read_model_entries, ReadModelOptions{}.recent_changes,
-                              privacy_channels_.map()},
+                              identity_channels_.map(), privacy_channels_.map()},
              deps.metrics->registry()),
-      identity_feed_(IdentityFollower(deps.metrics->registry())),
-      privacy_feeds_(PrivacyFollowers(deps.metrics->registry())),
+      identity_feeds_(Followers(identity_channels_, &MessagingModule::IdentityFollower,
+                                deps.metrics->registry())),
+      privacy_feeds_(Followers(privacy_channels_, &MessagingModule::PrivacyFollower,
+                               deps.metrics->registry())),
       handler_(&logic_, deps.verifier, &writers_, &readers_, &hub_, &limiter_, MakeDependencies()),
       outbox_loop_([this, interval = absl::Seconds(config.outbox_interval_seconds)] {
         do {
           DrainOutbox();
         } while (!stop_.WaitForNotificationWithTimeout(interval));
       }) {
-  identity_feed_->Start();
+  for (auto& follower : identity_feeds_) follower->Start();
   for (auto& follower : privacy_feeds_) follower->Start();
 }
 
@@ -141,7 +151,7 @@ void MessagingModule::Draining() { hub_.CloseAll(); }
 void MessagingModule::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (outbox_loop_.joinable()) outbox_loop_.join();
-  identity_feed_->Stop();
+  for (auto& follower : identity_feeds_) follower->Stop();
   for (auto& follower : privacy_feeds_) follower->Stop();
 }
 
@@ -214,9 +224,9 @@ ServiceSpec MessagingServiceSpec(MessagingServiceConfig config) {
       "messaging", MessagingStore::Families(),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
         RETURN_IF_ERROR(RequireOneShard(*deps.shard, "messaging"));
-        RETURN_IF_ERROR(RequireOneFeed(*deps.map, "identity", "messaging"));
         ASSIGN_OR_RETURN(auto identity,
-                         NewChannel(config.identity_address, *deps.config, deps.metrics));
+                         ShardChannels::Open(*deps.map, "identity", config.identity_address,
+                                             *deps.config, deps.metrics));
         ASSIGN_OR_RETURN(auto privacy,
                          ShardChannels::Open(*deps.map, "privacy", config.privacy_address,
                                              *deps.config, deps.metrics));

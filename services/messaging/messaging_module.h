@@ -43,10 +43,9 @@ struct MessagingServiceConfig {
 
 class MessagingModule final : public ServiceModule {
  public:
-  // `privacy`, `credits`: a channel per shard of each (common/shard_router.h).
+  // A channel per shard of each dependency (common/shard_router.h).
   MessagingModule(const ServiceDeps& deps, const MessagingServiceConfig& config,
-                  std::shared_ptr<grpc::Channel> identity, ShardChannels privacy,
-                  ShardChannels credits);
+                  ShardChannels identity, ShardChannels privacy, ShardChannels credits);
   ~MessagingModule() override;
 
   std::vector<ServiceEntry> services() override;
@@ -66,7 +65,8 @@ class MessagingModule final : public ServiceModule {
   // replay), so they never hold a gRPC callback thread nor wait behind
   // fsync'ed writes. Destroyed (its queue drained) before the hub it reads for.
   WorkerPool readers_;
-  std::unique_ptr<identity::v1::IdentityService::Stub> identity_;
+  ShardChannels identity_channels_;
+  ShardStubs<identity::v1::IdentityService> identity_;
   ShardChannels privacy_channels_;
   ShardStubs<privacy::v1::PrivacyService> privacy_;
   ShardChannels credits_channels_;
@@ -75,16 +75,20 @@ class MessagingModule final : public ServiceModule {
   ReadModel model_;
   // Started from the feeds' heads (the model is in memory: no stored
   // cursor); stopped in Stop().
-  std::unique_ptr<FeedFollower> identity_feed_;
-  std::vector<std::unique_ptr<FeedFollower>> privacy_feeds_;  // one per privacy shard
+  std::vector<std::unique_ptr<FeedFollower>> identity_feeds_;  // one per identity shard
+  std::vector<std::unique_ptr<FeedFollower>> privacy_feeds_;   // one per privacy shard
   MessagingHandler handler_;
   absl::Notification stop_;
   std::thread outbox_loop_;
 
-  std::unique_ptr<FeedFollower> IdentityFollower(prometheus::Registry& registry);
-  // Privacy shard `shard`'s feed.
+  // Identity or privacy shard `shard`'s feed.
+  std::unique_ptr<FeedFollower> IdentityFollower(size_t shard, prometheus::Registry& registry);
   std::unique_ptr<FeedFollower> PrivacyFollower(size_t shard, prometheus::Registry& registry);
-  std::vector<std::unique_ptr<FeedFollower>> PrivacyFollowers(prometheus::Registry& registry);
+  // One follower per shard of `channels`, made by `make`.
+  std::vector<std::unique_ptr<FeedFollower>> Followers(
+      const ShardChannels& channels,
+      std::unique_ptr<FeedFollower> (MessagingModule::*make)(size_t, prometheus::Registry&),
+      prometheus::Registry& registry);
   Dependencies MakeDependencies();
   FeedFollower::Prepare StreamCredentials();
   // A Run body: applies `stream`'s changes to the model (Begin on the first
@@ -94,7 +98,9 @@ class MessagingModule final : public ServiceModule {
                          grpc::ClientContext* context,
                          grpc::ClientReaderInterface<Response>* stream,
                          std::optional<uint64_t> after);
-  void ApplyChange(const identity::v1::Change& change, size_t) { model_.Apply(change); }
+  void ApplyChange(const identity::v1::Change& change, size_t shard) {
+    model_.Apply(change, shard);
+  }
   void ApplyChange(const privacy::v1::SettingsChange& change, size_t shard) {
     model_.Apply(change, shard);
   }

@@ -26,6 +26,7 @@ prometheus::Family<prometheus::Counter>& AnswersFamily(prometheus::Registry& reg
 
 ReadModel::ReadModel(ReadModelOptions options, prometheus::Registry& registry)
     : options_(options),
+      identity_feeds_(options.identity_shards == nullptr ? 1 : options.identity_shards->size()),
       per_shard_(options.max_entries == 0 ? 0 : std::max<size_t>(1, options.max_entries / kShards)),
       entries_gauge_(prometheus::BuildGauge()
                          .Name("liaison_read_model_entries")
@@ -36,7 +37,8 @@ ReadModel::ReadModel(ReadModelOptions options, prometheus::Registry& registry)
       asked_(AnswersFamily(registry).Add({{"source", "asked"}})),
       stale_(AnswersFamily(registry).Add({{"source", "stale"}})) {
   absl::MutexLock lock(&feeds_mu_);
-  windows_.resize(1 + (options_.privacy_shards == nullptr ? 1 : options_.privacy_shards->size()));
+  windows_.resize(identity_feeds_ +
+                  (options_.privacy_shards == nullptr ? 1 : options_.privacy_shards->size()));
 }
 
 ReadModel::Shard& ReadModel::ShardOf(const Key& key) {
@@ -62,6 +64,16 @@ void ReadModel::Update(const Key& key, uint64_t cursor, F update) {
   if (it == shard.entries.end() || cursor <= it->second.cursor) return;
   update(it->second);
   it->second.cursor = cursor;
+}
+
+void ReadModel::Forget(const Key& key) {
+  Shard& shard = ShardOf(key);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end()) return;
+  shard.lru.erase(it->second.lru);
+  shard.entries.erase(it);
+  entries_gauge_.Set(static_cast<double>(size_.fetch_sub(1, std::memory_order_relaxed) - 1));
 }
 
 void ReadModel::Put(const Key& key, Entry entry) {
@@ -121,30 +133,48 @@ std::shared_ptr<const privacy::v1::PrivacySettings> ReadModel::Settings(MemberId
   return settings;
 }
 
-bool ReadModel::OfferRelationship(const identity::v1::Relationship& r, uint64_t change_cursor) {
+bool ReadModel::OfferRelationship(const identity::v1::Relationship& r, uint64_t change_cursor,
+                                  const google::protobuf::Map<uint32_t, uint64_t>& other_shards) {
   const auto member = IdOf(r.member_id());
   const auto other = IdOf(r.other_member_id());
   if (!member || !other || *member == *other) return false;
+  // The answer was made on the member's shard, from its store.
+  const size_t answered = IdentityShardOf(*member);
+  auto cursor_of = [&](size_t shard) -> std::optional<uint64_t> {
+    if (shard == answered) return change_cursor;
+    auto it = other_shards.find(static_cast<uint32_t>(shard));
+    if (it == other_shards.end()) return std::nullopt;
+    return it->second;
+  };
   absl::MutexLock lock(&feeds_mu_);
-  const Window& window = windows_[WindowOf(ModelFeed::kIdentity, 0)];
-  if (!Fresh(window, *member, change_cursor) || !Fresh(window, *other, change_cursor)) {
-    return false;
-  }
+  int held = 0;
+  // The pair as the member's shard stores it: its feed's word only where
+  // that feed is the pair's.
   const Key pair = PairKey(*member, *other);
-  Entry facts;
-  facts.cursor = change_cursor;
-  facts.connected = r.degree() == identity::v1::DEGREE_FIRST;
-  const bool member_is_a = *member == pair.a;
-  facts.a_blocks_b = member_is_a ? r.blocked_by_member() : r.blocked_by_other();
-  facts.b_blocks_a = member_is_a ? r.blocked_by_other() : r.blocked_by_member();
-  Put(pair, std::move(facts));
-  Entry tier;
-  tier.cursor = change_cursor;
-  tier.tier = r.member_tier();
-  Put(Key{Kind::kTier, *member, 0}, tier);
-  tier.tier = r.other_tier();
-  Put(Key{Kind::kTier, *other, 0}, tier);
-  return true;
+  const Window& home = windows_[WindowOf(ModelFeed::kIdentity, answered)];
+  if (IdentityShardOf(pair.a) == answered && Fresh(home, *member, change_cursor) &&
+      Fresh(home, *other, change_cursor)) {
+    Entry facts;
+    facts.cursor = change_cursor;
+    facts.connected = r.degree() == identity::v1::DEGREE_FIRST;
+    const bool member_is_a = *member == pair.a;
+    facts.a_blocks_b = member_is_a ? r.blocked_by_member() : r.blocked_by_other();
+    facts.b_blocks_a = member_is_a ? r.blocked_by_other() : r.blocked_by_member();
+    Put(pair, std::move(facts));
+    ++held;
+  }
+  for (const auto& [id, tier] :
+       {std::pair(*member, r.member_tier()), std::pair(*other, r.other_tier())}) {
+    const size_t shard = IdentityShardOf(id);
+    const auto cursor = cursor_of(shard);
+    if (!cursor || !Fresh(windows_[WindowOf(ModelFeed::kIdentity, shard)], id, *cursor)) continue;
+    Entry entry;
+    entry.cursor = *cursor;
+    entry.tier = tier;
+    Put(Key{Kind::kTier, id, 0}, std::move(entry));
+    ++held;
+  }
+  return held == 3;
 }
 
 bool ReadModel::OfferSettings(MemberId member, const privacy::v1::PrivacySettings& settings,
@@ -170,16 +200,12 @@ void ReadModel::Clear(ModelFeed feed, size_t shard) {
   ForgetLocked(feed, shard);
 }
 
-void ReadModel::ForgetLocked(ModelFeed feed, size_t privacy_shard) {
-  windows_[WindowOf(feed, privacy_shard)] = Window{};
+void ReadModel::ForgetLocked(ModelFeed feed, size_t feed_shard) {
+  windows_[WindowOf(feed, feed_shard)] = Window{};
   for (Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);
     for (auto it = shard.lru.begin(); it != shard.lru.end();) {
-      // Privacy: the settings of that shard's members; identity: the rest.
-      const bool ours = feed == ModelFeed::kPrivacy
-                            ? it->kind == Kind::kSettings && PrivacyShardOf(it->a) == privacy_shard
-                            : it->kind != Kind::kSettings;
-      if (!ours) {
+      if (FeedOf(*it) != std::pair(feed, feed_shard)) {
         ++it;
         continue;
       }
@@ -211,15 +237,24 @@ bool ReadModel::Fresh(const Window& window, MemberId member, uint64_t cursor) co
   return it == window.last.end() || it->second <= cursor;
 }
 
-void ReadModel::Apply(const identity::v1::Change& change) {
+void ReadModel::Apply(const identity::v1::Change& change, size_t shard) {
   const uint64_t cursor = change.cursor();
   absl::MutexLock lock(&feeds_mu_);
-  Window& window = windows_[WindowOf(ModelFeed::kIdentity, 0)];
+  Window& window = windows_[WindowOf(ModelFeed::kIdentity, shard)];
+  // An entry follows one feed; a change about it on another (shard maps
+  // that disagree) says it can no longer be trusted to be current.
+  auto apply = [&](const Key& key, auto update) {
+    if (FeedOf(key) == std::pair(ModelFeed::kIdentity, shard)) {
+      Update(key, cursor, update);
+    } else {
+      Forget(key);
+    }
+  };
   auto set_tier = [&](const std::string& id, identity::v1::AccountTier tier) {
     const auto member = IdOf(id);
     if (!member) return;
     Touch(window, *member, cursor);
-    Update(Key{Kind::kTier, *member, 0}, cursor, [tier](Entry& e) { e.tier = tier; });
+    apply(Key{Kind::kTier, *member, 0}, [tier](Entry& e) { e.tier = tier; });
   };
   auto pair = [&](const std::string& x_id, const std::string& y_id, auto update) {
     const auto x = IdOf(x_id);
@@ -228,7 +263,7 @@ void ReadModel::Apply(const identity::v1::Change& change) {
     Touch(window, *x, cursor);
     Touch(window, *y, cursor);
     const Key key = PairKey(*x, *y);
-    Update(key, cursor, [&](Entry& e) { update(e, *x == key.a); });
+    apply(key, [&](Entry& e) { update(e, *x == key.a); });
   };
   switch (change.change_case()) {
     case identity::v1::Change::kMember:

@@ -13,12 +13,13 @@
 // carry absolute state, so applying one twice is harmless.
 //
 // Every entry remembers the feed cursor it reflects, and a change applies to
-// it only if newer. An answer reflects its feed at least up to its
-// change_cursor c, perhaps more: it is held (Offer*) only when no change
-// after c touching its members has been applied already (it might predate
-// that change), which is known for a bounded window of recent changes and
-// only from the cursor the current stream began at; otherwise the caller
-// uses the answer for its request alone.
+// it only if newer. With several identity shards each entry follows one
+// feed: a tier its member's shard's, a pair the feed of the shard owning its
+// lower member id (where identity publishes the pair's changes). An answer reflects its feed at
+// least up to its change_cursor c, perhaps more: it is held (Offer*) only when no change after c
+// touching its members has been applied already (it might predate that change), which is known for
+// a bounded window of recent changes and only from the cursor the current stream began at;
+// otherwise the caller uses the answer for its request alone.
 //
 // Thread-safe. Lookups lock one shard per entry; offers and changes are
 // serialized among themselves.
@@ -43,6 +44,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/ids.h"
 #include "common/shard_map.h"
+#include "google/protobuf/map.h"
 #include "liaison/identity/v1/identity.pb.h"
 #include "liaison/privacy/v1/privacy.pb.h"
 
@@ -55,13 +57,14 @@ struct ReadModelOptions {
   size_t max_entries = kDefaultEntries;
   // Recent changes remembered per feed to judge whether an answer is fresh.
   size_t recent_changes = 65'536;
-  // Privacy's shards (common/shard_map.h), each with a feed of its own
-  // members' changes; null: one privacy feed.
+  // Identity's and privacy's shards (common/shard_map.h), each with a feed
+  // of its own members' changes; null: one feed.
+  const ShardMap* identity_shards = nullptr;
   const ShardMap* privacy_shards = nullptr;
 };
 
-// The feeds the model follows: identity's, and privacy's (one per privacy
-// shard: the `shard` argument of Begin, Clear and Apply).
+// The feeds the model follows: identity's and privacy's, one per shard of
+// each (the `shard` argument of Begin, Clear and Apply).
 enum class ModelFeed { kIdentity = 0, kPrivacy = 1 };
 
 // Where a decision's facts came from (liaison_read_model_answers_total).
@@ -88,9 +91,13 @@ class ReadModel final {
   std::shared_ptr<const privacy::v1::PrivacySettings> Settings(MemberId member);
 
   // An identity answer (relationship seen from r.member_id(), as a service
-  // sees it) reflecting identity's feed at least up to `change_cursor`.
-  // True if held.
-  bool OfferRelationship(const identity::v1::Relationship& r, uint64_t change_cursor);
+  // sees it) from r.member_id()'s identity shard, reflecting its feed at
+  // least up to `change_cursor` and each other shard's in `other_shards`
+  // (GetRelationshipResponse). Holds what it can: the pair when that shard
+  // is the pair's (the lower id's), each tier whose shard's cursor is known;
+  // true if it held all three.
+  bool OfferRelationship(const identity::v1::Relationship& r, uint64_t change_cursor,
+                         const google::protobuf::Map<uint32_t, uint64_t>& other_shards = {});
   // A privacy answer for `member`. True if held.
   bool OfferSettings(MemberId member, const privacy::v1::PrivacySettings& settings,
                      uint64_t change_cursor);
@@ -102,7 +109,8 @@ class ReadModel final {
   // The feed can no longer be followed from where it was (OUT_OF_RANGE):
   // forgets what it said; nothing is held again until Begin.
   void Clear(ModelFeed feed, size_t shard = 0);
-  void Apply(const identity::v1::Change& change);
+  // A change from identity shard `shard`'s feed.
+  void Apply(const identity::v1::Change& change, size_t shard = 0);
   // A change from privacy shard `shard`'s feed.
   void Apply(const privacy::v1::SettingsChange& change, size_t shard = 0);
 
@@ -163,15 +171,27 @@ class ReadModel final {
   bool Fresh(const Window& window, MemberId member, uint64_t cursor) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(feeds_mu_);
   void ForgetLocked(ModelFeed feed, size_t shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(feeds_mu_);
-  // windows_[0] is identity's; windows_[1 + s] privacy shard s's.
+  // Drops `key`'s entry, if held.
+  void Forget(const Key& key);
+  // windows_[s] is identity shard s's; windows_[identity shards + s]
+  // privacy shard s's.
   size_t WindowOf(ModelFeed feed, size_t shard) const {
-    return feed == ModelFeed::kIdentity ? 0 : 1 + shard;
+    return feed == ModelFeed::kIdentity ? shard : identity_feeds_ + shard;
+  }
+  size_t IdentityShardOf(MemberId member) const {
+    return options_.identity_shards == nullptr ? 0 : options_.identity_shards->ShardOf(member);
   }
   size_t PrivacyShardOf(MemberId member) const {
     return options_.privacy_shards == nullptr ? 0 : options_.privacy_shards->ShardOf(member);
   }
+  // The feed an entry follows (ModelFeed and shard).
+  std::pair<ModelFeed, size_t> FeedOf(const Key& key) const {
+    return key.kind == Kind::kSettings ? std::pair(ModelFeed::kPrivacy, PrivacyShardOf(key.a))
+                                       : std::pair(ModelFeed::kIdentity, IdentityShardOf(key.a));
+  }
 
   const ReadModelOptions options_;
+  const size_t identity_feeds_;
   const size_t per_shard_;
   std::array<Shard, kShards> shards_;
   std::atomic<int64_t> size_{0};

@@ -192,13 +192,7 @@ TEST_CASE("Sharded credits behind sharded identity: each follows its own identit
   ManualClock clock{absl::FromUnixSeconds(1'800'000'000)};
   const int ports[4] = {FreePort(), FreePort(), FreePort(), FreePort()};
   const ShardMap map =
-      ShardMap::Parse(absl::StrCat(R"({"epoch": 5, "shards": [)",
-                                   R"({"partitions": "0-2047", "identity": "127.0.0.1:)", ports[0],
-                                   R"(", "credits": "127.0.0.1:)", ports[2], R"("},)",
-                                   R"({"partitions": "2048-4095", "identity": "127.0.0.1:)",
-                                   ports[1], R"(", "credits": "127.0.0.1:)", ports[3], R"("}]})"),
-                      "test")
-          .value();
+      testing::TwoShardsOf({"identity", "credits"}, {ports[0], ports[1], ports[2], ports[3]}, 5);
   std::vector<std::unique_ptr<TestService>> identity, credits;
   for (size_t i = 0; i < 2; ++i) {
     identity.push_back(std::make_unique<TestService>(

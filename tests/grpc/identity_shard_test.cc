@@ -16,6 +16,7 @@
 #include "services/identity/identity_module.h"
 #include "services/identity/identity_store.h"
 #include "services/privacy/privacy_module.h"
+#include "tests/support/eventually.h"
 #include "tests/support/metric_sum.h"
 #include "tests/support/process.h"
 #include "tests/support/shard_maps.h"
@@ -25,6 +26,8 @@
 
 namespace liaison::identity {
 namespace {
+
+using testing::Eventually;
 
 using testing::FreePort;
 using testing::IsOk;
@@ -39,15 +42,6 @@ IdentityConfig Config(const std::string& privacy) {
   config.peer_outbox.retry = absl::Milliseconds(20);
   config.peer_outbox.max_backoff = absl::Milliseconds(100);
   return config;
-}
-
-// Waits (bounded, 10 s) until `done` holds.
-bool Eventually(const std::function<bool()>& done) {
-  for (int i = 0; i < 500; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
 }
 
 struct Fixture {

@@ -7,19 +7,12 @@
 #include <thread>
 
 #include "tests/grpc/messaging_fixture.h"
+#include "tests/support/eventually.h"
 
 namespace liaison::messaging {
 namespace {
 
-// Waits (bounded) until `done` holds; the outbox loop runs every 0.1 s.
-template <typename Done>
-bool Eventually(Done done) {
-  for (int i = 0; i < 100; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
+using testing::Eventually;
 
 // What a messaging process did before it died between hold and commit: the
 // credit held (by credits), then the InMail stored with its outbox record.

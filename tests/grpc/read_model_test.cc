@@ -4,9 +4,12 @@
 #include <thread>
 
 #include "tests/grpc/messaging_fixture.h"
+#include "tests/support/eventually.h"
 
 namespace liaison::messaging {
 namespace {
+
+using testing::Eventually;
 
 // The sum of a counter family's values whose labels match every `want`.
 double Counter(TestService& service, const std::string& name,
@@ -40,17 +43,6 @@ double Answers(TestService& messaging, const std::string& source) {
 bool Live(TestService& messaging) {
   return Counter(messaging, "liaison_feed_consumer_live", {{"feed", "identity"}}) == 1 &&
          Counter(messaging, "liaison_feed_consumer_live", {{"feed", "privacy"}}) == 1;
-}
-
-// Polls `done` until it holds or a generous deadline passes.
-template <typename F>
-bool Eventually(F done) {
-  const absl::Time give_up = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < give_up) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return done();
 }
 
 struct ReadModelFixture : MessagingFixture {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "tests/support/eventually.h"
 #include "tests/system/credits_support.h"
 
 namespace liaison::testing {
@@ -31,17 +32,6 @@ double Metric(int metrics_port, const std::string& name, std::vector<std::string
     if (all) sum += std::strtod(line.substr(line.rfind(' ') + 1).c_str(), nullptr);
   }
   return sum;
-}
-
-// Polls `condition` until it holds or a generous deadline passes.
-template <typename Condition>
-bool Eventually(Condition condition) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
-    if (condition()) return true;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return condition();
 }
 
 bool FeedLive(const RunningService& credits) {

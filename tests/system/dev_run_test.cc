@@ -171,7 +171,11 @@ TEST_CASE("The run command starts all four services, and stop or Ctrl-C stops th
   CheckStoppedCleanly(run->Log(), offset);
 }
 
-TEST_CASE("LIAISON_SHARDS=2 runs two shards of privacy and credits that serve any member") {
+// What a LIAISON_SHARDS=2 run starts.
+constexpr const char* kShardedRun[] = {"privacy-0", "privacy-1", "identity-0", "identity-1",
+                                       "credits-0", "credits-1", "messaging"};
+
+TEST_CASE("LIAISON_SHARDS=2 runs two shards of privacy, identity and credits that serve anyone") {
   TempDir dir;
   const int offset = FreeOffset(2);
   DevRun dev;
@@ -180,8 +184,7 @@ TEST_CASE("LIAISON_SHARDS=2 runs two shards of privacy and credits that serve an
              {"LIAISON_PORT_OFFSET", std::to_string(offset)},
              {"LIAISON_SHARDS", "2"}};
   auto run = dev.Serve(dir.Sub("run.log"));
-  for (const char* name :
-       {"privacy-0", "privacy-1", "identity", "credits-0", "credits-1", "messaging"}) {
+  for (const char* name : kShardedRun) {
     INFO(name);
     CHECK(std::filesystem::is_directory(dir.Sub("home/data/" + std::string(name))));
   }
@@ -247,17 +250,31 @@ TEST_CASE("LIAISON_SHARDS=2 runs two shards of privacy and credits that serve an
   CHECK(applied >= 1);
   auto scraped = RunCommand(
       {LIAISON_CURL, "-sf", "http://127.0.0.1:" + std::to_string(9102 + offset) + "/metrics"});
-  for (const char* shard : {"privacy-0", "privacy-1"}) {
+  for (const char* shard : {"privacy-0", "privacy-1", "identity-0", "identity-1"}) {
     INFO(shard);
     CHECK(Contains(scraped.output, std::string("feed=\"") + shard + "\""));
   }
 
-  // An InMail through messaging, which pays with Ada's credit on her credits
-  // shard (reached through the map), and the debit shows on both shards.
-  auto bob = CallRpc(identity, "liaison.identity.v1.IdentityService/CreateMember", admin,
+  // Bob, created by identity shard 1 (a shard creates members it owns), is
+  // found through shard 0, and his handle is taken on both.
+  RunningService identity_1;
+  identity_1.grpc_port = 50051 + 100 + offset;
+  auto bob = CallRpc(identity_1, "liaison.identity.v1.IdentityService/CreateMember", admin,
                      R"({"handle":"bob","displayName":"Bob","email":"bob@example.com"})");
+  INFO(bob.output);
   REQUIRE(bob.exit_code == 0);
   const std::string bob_id = nlohmann::json::parse(bob.output)["member"]["memberId"];
+  CHECK(ShardMap::Load(dir.Sub("home/shard-map.json")).value().ShardOf(std::stoull(bob_id)) == 1);
+  auto found = CallRpc(identity, "liaison.identity.v1.IdentityService/GetMember", admin,
+                       nlohmann::json{{"memberId", bob_id}}.dump());
+  CHECK(Contains(found.output, "\"handle\": \"bob\""));
+  auto taken = CallRpc(identity, "liaison.identity.v1.IdentityService/CreateMember", admin,
+                       R"({"handle":"bob","displayName":"Bob 2","email":"bob2@example.com"})");
+  CHECK(Contains(taken.output, "already_exists"));
+
+  // An InMail through messaging, across identity shards, which pays with
+  // Ada's credit on her credits shard (reached through the map), and the
+  // debit shows on both shards.
   RunningService messaging;
   messaging.grpc_port = 50052 + offset;
   auto inmail = CallRpc(messaging, "liaison.messaging.v1.MessagingService/SendInMail", token,
@@ -278,8 +295,7 @@ TEST_CASE("LIAISON_SHARDS=2 runs two shards of privacy and credits that serve an
   CHECK(stopped.exit_code == 0);
   CHECK(run->Wait(60) == 0);
   INFO(run->Log());
-  for (const char* name :
-       {"privacy-0", "privacy-1", "identity", "credits-0", "credits-1", "messaging"}) {
+  for (const char* name : kShardedRun) {
     CHECK(Contains(run->Log(), std::string(name) + " stopped cleanly"));
   }
 

@@ -12,6 +12,7 @@
 #include "common/auth.h"
 #include "liaison/identity/v1/identity.grpc.pb.h"
 #include "liaison/messaging/v1/messaging.grpc.pb.h"
+#include "tests/support/eventually.h"
 #include "tests/system/retrying_client.h"
 #include "tests/system/system_support.h"
 
@@ -28,16 +29,6 @@ bool FeedLive(const RunningService& messaging, const std::string& feed) {
                   "http://127.0.0.1:" + std::to_string(messaging.metrics_port) + "/metrics"});
   return Contains(scraped.output,
                   "liaison_feed_consumer_live{consumer=\"messaging\",feed=\"" + feed + "\"} 1");
-}
-
-template <typename F>
-bool Eventually(F done) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < give_up) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
 }
 
 TEST_CASE("With identity SIGKILLed messaging sends between known connections, then follows again") {

@@ -226,7 +226,7 @@ TEST_CASE("Read model: each privacy shard's feed judges its own members, by its 
                       "test")
           .value();
   prometheus::Registry registry;
-  ReadModel model(ReadModelOptions{100, 16, &map}, registry);
+  ReadModel model(ReadModelOptions{100, 16, nullptr, &map}, registry);
   MemberId a = 1, b = 1;
   while (map.ShardOf(a) != 0) ++a;
   while (map.ShardOf(b) != 1) ++b;
@@ -253,6 +253,73 @@ TEST_CASE("Read model: each privacy shard's feed judges its own members, by its 
   // And before shard 0 begins again, nothing of its members is held.
   CHECK_FALSE(model.OfferSettings(a, on, 60));
   CHECK(model.OfferSettings(b, on, 121));
+}
+
+TEST_CASE("Read model: with identity shards, a pair follows its lower member's shard's feed") {
+  const ShardMap map =
+      ShardMap::Parse(R"({"epoch":1,"shards":[{"partitions":"0-2047","identity":"h:1"},)"
+                      R"({"partitions":"2048-4095","identity":"h:2"}]})",
+                      "test")
+          .value();
+  prometheus::Registry registry;
+  ReadModel model(ReadModelOptions{100, 16, &map}, registry);
+  // low < high, on different shards: the pair's home is low's.
+  MemberId low = 1, high = 2;
+  while (map.ShardOf(low) == map.ShardOf(high) || low > high) ++high;
+  const size_t home = map.ShardOf(low), away = map.ShardOf(high);
+  model.Begin(ModelFeed::kIdentity, 0, home);
+  model.Begin(ModelFeed::kIdentity, 1000, away);
+  google::protobuf::Map<uint32_t, uint64_t> away_cursor;
+  away_cursor[static_cast<uint32_t>(away)] = 1001;
+
+  SECTION("asked of the higher member's shard: both tiers are held, the pair is not") {
+    // That shard's copy of the pair is not what the pair's feed orders.
+    google::protobuf::Map<uint32_t, uint64_t> home_cursor;
+    home_cursor[static_cast<uint32_t>(home)] = 5;
+    CHECK_FALSE(model.OfferRelationship(Answer(high, low, true), 1001, home_cursor));
+    CHECK_FALSE(model.Relationship(low, high).has_value());
+    CHECK(model.size() == 2);
+  }
+  SECTION("asked of the lower member's shard, with the other shard's cursor: all of it is held") {
+    REQUIRE(model.OfferRelationship(Answer(low, high, true), 5, away_cursor));
+    auto r = model.Relationship(high, low);
+    REQUIRE(r.has_value());
+    CHECK(r->degree() == identity::v1::DEGREE_FIRST);
+    CHECK(r->member_tier() == identity::v1::ACCOUNT_TIER_PREMIUM_CAREER);
+    // The pair's changes come on the home feed, the higher tier's on its own.
+    model.Apply(Block(6, high, low, true), home);
+    model.Apply(Tier(1002, high, identity::v1::ACCOUNT_TIER_BASIC), away);
+    r = model.Relationship(low, high);
+    REQUIRE(r.has_value());
+    CHECK(r->blocked_by_other());
+    CHECK(r->other_tier() == identity::v1::ACCOUNT_TIER_BASIC);
+    // A change about the pair on the other feed (maps that disagree) drops it.
+    model.Apply(Connection(1003, low, high, false), away);
+    CHECK_FALSE(model.Relationship(low, high).has_value());
+  }
+  SECTION("without the other shard's cursor, its member's tier is not held") {
+    CHECK_FALSE(model.OfferRelationship(Answer(low, high, true), 5));
+    CHECK_FALSE(model.Relationship(low, high).has_value());
+    CHECK(model.size() == 2);  // the pair and the lower member's tier
+  }
+  SECTION("each feed judges freshness by its own cursors") {
+    model.Apply(Tier(1500, high, identity::v1::ACCOUNT_TIER_BASIC), away);
+    // The away cursor 1001 predates that change: the higher tier is not held.
+    CHECK_FALSE(model.OfferRelationship(Answer(low, high, true), 5, away_cursor));
+    away_cursor[static_cast<uint32_t>(away)] = 1500;
+    CHECK(model.OfferRelationship(Answer(low, high, true), 5, away_cursor));
+  }
+  SECTION("losing one identity feed forgets what it said only") {
+    REQUIRE(model.OfferRelationship(Answer(low, high, true), 5, away_cursor));
+    model.Clear(ModelFeed::kIdentity, away);
+    CHECK(model.size() == 2);  // the pair and the lower tier stay
+    CHECK_FALSE(model.Relationship(low, high).has_value());
+    // Until the away feed begins again, its members' tiers are not held.
+    CHECK_FALSE(model.OfferRelationship(Answer(low, high, true), 5, away_cursor));
+    model.Begin(ModelFeed::kIdentity, 1600, away);
+    away_cursor[static_cast<uint32_t>(away)] = 1600;
+    CHECK(model.OfferRelationship(Answer(low, high, true), 5, away_cursor));
+  }
 }
 
 }  // namespace

@@ -174,17 +174,6 @@ TEST_CASE("A service not sharded yet runs with a map only if the map does not sh
   CHECK(RequireOneShard(ShardIdentity(ShardMap::Single({}), 0), "identity").ok());
 }
 
-TEST_CASE("A service following one feed of a dependency refuses a map sharding that dependency") {
-  auto map = ShardMap::Parse(kTwoShards, "test.json");
-  REQUIRE(map.ok());
-  CHECK_THAT(RequireOneFeed(*map, "identity", "credits"),
-             StatusIs(Code::kFailedPrecondition,
-                      "credits follows one identity change feed, and this shard map runs "
-                      "identity as 2 shards"));
-  CHECK(RequireOneFeed(*map, "messaging", "credits").ok());  // not in the map
-  CHECK(RequireOneFeed(ShardMap::Single({}), "identity", "credits").ok());
-}
-
 TEST_CASE("A StatefulSet pod's host name gives its shard index") {
   CHECK(ShardIndexFromHostname("privacy-0").value() == 0);
   CHECK(ShardIndexFromHostname("liaison-credits-12").value() == 12);
