@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "common/shard_map.h"
 
@@ -20,11 +21,15 @@ std::string KeyBuilder::PartitionPrefix(uint32_t partition) {
   return {static_cast<char>(partition >> 8), static_cast<char>(partition & 0xff)};
 }
 
-KeyBuilder KeyBuilder::ForMember(char kind, uint64_t member) {
+KeyBuilder KeyBuilder::ForPartition(uint32_t partition, char kind) {
   KeyBuilder key(0);
-  key.key_ = PartitionPrefix(PartitionOf(member));
-  key.U8(static_cast<uint8_t>(kind)).U64(member);
+  key.key_ = PartitionPrefix(partition);
+  key.U8(static_cast<uint8_t>(kind));
   return key;
+}
+
+KeyBuilder KeyBuilder::ForMember(char kind, uint64_t member) {
+  return std::move(ForPartition(PartitionOf(member), kind).U64(member));
 }
 
 KeyBuilder KeyBuilder::ForName(char kind, absl::string_view name) {

@@ -29,6 +29,9 @@ class KeyBuilder final {
   static KeyBuilder ForName(char kind, absl::string_view name);
   // The 2 bytes every key of `partition` starts with (ForMember's layout).
   static std::string PartitionPrefix(uint32_t partition);
+  // PartitionPrefix(partition), then the kind: a record of `partition` kept
+  // under another id (e.g. a conversation, in its home member's partition).
+  static KeyBuilder ForPartition(uint32_t partition, char kind);
 
   KeyBuilder& U8(uint8_t v);
   KeyBuilder& U32(uint32_t v);

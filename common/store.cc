@@ -289,6 +289,12 @@ absl::Status ChunkedWriter::Flush() {
 
 absl::StatusOr<size_t> PartitionMemberKeys(Store* store, rocksdb::ColumnFamilyHandle* family,
                                            absl::string_view kinds) {
+  return PartitionIdKeys(store, family, kinds, [](uint64_t member) { return PartitionOf(member); });
+}
+
+absl::StatusOr<size_t> PartitionIdKeys(Store* store, rocksdb::ColumnFamilyHandle* family,
+                                       absl::string_view kinds,
+                                       uint32_t (*partition_of)(uint64_t)) {
   ChunkedWriter writer(store);
   size_t moved = 0;
   for (char kind : kinds) {
@@ -301,7 +307,7 @@ absl::StatusOr<size_t> PartitionMemberKeys(Store* store, rocksdb::ColumnFamilyHa
         return absl::DataLossError(absl::StrCat("store upgrade: a '", std::string(1, kind),
                                                 "' key too short to hold a member id"));
       }
-      std::string moved_key = KeyBuilder::PartitionPrefix(PartitionOf(member));
+      std::string moved_key = KeyBuilder::PartitionPrefix(partition_of(member));
       moved_key.append(key.data(), key.size());
       RETURN_IF_ERROR(writer.Put(family, moved_key, it->value()));
       RETURN_IF_ERROR(writer.Delete(family, it->key()));

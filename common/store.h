@@ -168,6 +168,10 @@ class ChunkedWriter final {
 // of `kinds` too short to hold a member id.
 absl::StatusOr<size_t> PartitionMemberKeys(Store* store, rocksdb::ColumnFamilyHandle* family,
                                            absl::string_view kinds);
+// The same for keys whose 8-byte id has its partition given by
+// `partition_of` (e.g. a conversation id, which carries its home's).
+absl::StatusOr<size_t> PartitionIdKeys(Store* store, rocksdb::ColumnFamilyHandle* family,
+                                       absl::string_view kinds, uint32_t (*partition_of)(uint64_t));
 
 }  // namespace liaison
 

@@ -121,13 +121,12 @@ absl::StatusOr<uint64_t*> EventHub::LastCursor(MemberId member) {
     // First use since start: the newest event stored.
     uint64_t last = 0;
     auto iter = store_->store()->NewIterator(store_->events(), /*prefix_scan=*/false);
-    const std::string prefix = KeyBuilder('E').U64(member).key();
-    iter->SeekForPrev(KeyBuilder('E').U64(member).U64(std::numeric_limits<uint64_t>::max()).key());
+    const std::string prefix = keys::EventPrefix(member);
+    iter->SeekForPrev(keys::Event(member, std::numeric_limits<uint64_t>::max()));
     if (iter->Valid() && iter->key().starts_with(prefix)) {
-      KeyReader reader(absl::string_view(iter->key().data(), iter->key().size()));
-      char kind;
-      uint64_t m;
-      if (!reader.Kind(&kind) || !reader.U64(&m) || !reader.U64(&last)) {
+      KeyReader reader(
+          absl::string_view(iter->key().data(), iter->key().size()).substr(prefix.size()));
+      if (!reader.U64(&last) || !reader.AtEnd()) {
         return absl::DataLossError("an event key does not parse");
       }
     }
@@ -148,13 +147,12 @@ absl::StatusOr<v1::StreamEventsResponse> EventHub::Stage(rocksdb::WriteBatch* ba
                                                          v1::StreamEventsResponse event) {
   ASSIGN_OR_RETURN(uint64_t cursor, NextCursor(member));
   event.set_cursor(FormatEventCursor(cursor));
-  batch->Put(store_->events(), KeyBuilder('E').U64(member).U64(cursor).key(),
-             event.SerializeAsString());
+  batch->Put(store_->events(), keys::Event(member, cursor), event.SerializeAsString());
   if (cursor > kRetained && cursor % kTrimEvery == 0) {
     // Everything up to cursor - kRetained, from the first event on: what an
     // earlier trim missed (a cursor handed out whose write failed) too.
-    batch->DeleteRange(store_->events(), KeyBuilder('E').U64(member).key(),
-                       KeyBuilder('E').U64(member).U64(cursor - kRetained + 1).key());
+    batch->DeleteRange(store_->events(), keys::EventPrefix(member),
+                       keys::Event(member, cursor - kRetained + 1));
   }
   return event;
 }
@@ -234,9 +232,9 @@ grpc::ServerWriteReactor<v1::StreamEventsResponse>* EventHub::Open(
 std::vector<v1::StreamEventsResponse> EventHub::ReadStored(MemberId member, uint64_t from) const {
   std::vector<v1::StreamEventsResponse> events;
   auto iter = store_->store()->NewIterator(store_->events(), /*prefix_scan=*/true);
-  const std::string prefix = KeyBuilder('E').U64(member).key();
-  for (iter->Seek(KeyBuilder('E').U64(member).U64(from).key());
-       iter->Valid() && iter->key().starts_with(prefix); iter->Next()) {
+  const std::string prefix = keys::EventPrefix(member);
+  for (iter->Seek(keys::Event(member, from)); iter->Valid() && iter->key().starts_with(prefix);
+       iter->Next()) {
     v1::StreamEventsResponse event;
     if (event.ParseFromArray(iter->value().data(), static_cast<int>(iter->value().size()))) {
       events.push_back(std::move(event));

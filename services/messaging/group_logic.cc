@@ -33,7 +33,7 @@ absl::Status MessagingLogic::SendGroup(const Caller& caller, const v1::SendMessa
   ASSIGN_OR_RETURN(auto earlier,
                    Replay(creator, request.client_message_id(), RequestHash(request)));
   if (earlier.has_value()) return PrepareSend(caller, request, response).status();
-  ASSIGN_OR_RETURN(ConversationId id, NewConversationId());
+  ASSIGN_OR_RETURN(ConversationId id, NewConversationId(creator));
   const absl::Time now = clock_->Now();
   storage::v1::ConversationRecord record;
   auto* c = record.mutable_conversation();

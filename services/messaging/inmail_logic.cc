@@ -73,7 +73,7 @@ absl::Status MessagingLogic::WriteInMail(const Caller& caller, const v1::SendInM
         "your last InMail to this member is still unanswered; wait for a reply");
   }
   if (!absl::IsNotFound(unanswered.status())) return unanswered.status();
-  ASSIGN_OR_RETURN(ConversationId c, NewConversationId());
+  ASSIGN_OR_RETURN(ConversationId c, NewConversationId(std::min(sender, recipient)));
   const absl::Time now = clock_->Now();
   storage::v1::ConversationRecord record;
   record.set_inmail_id(InMailId(sender, request.client_message_id()));

@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/keys.h"
+#include "common/shard_map.h"
 #include "common/status.h"
 #include "common/text.h"
 #include "services/messaging/messaging_logic_internal.h"
@@ -27,13 +28,14 @@ MessagingLogic::MessagingLogic(MessagingStore* store, const Clock* clock, Messag
                    .Help("Reports against a sender (one per reporting member and conversation).")
                    .Register(registry)) {}
 
-absl::StatusOr<ConversationId> MessagingLogic::NewConversationId() {
+absl::StatusOr<ConversationId> MessagingLogic::NewConversationId(MemberId home) {
   for (int attempt = 0; attempt < 8; ++attempt) {
-    uint64_t id;
+    uint64_t random;
     {
       absl::MutexLock lock(&random_mu_);
-      id = absl::Uniform<uint64_t>(random_, 1, uint64_t{1} << 53);
+      random = absl::Uniform<uint64_t>(random_, 1, uint64_t{1} << kConversationRandomBits);
     }
+    const ConversationId id = ConversationIn(PartitionOf(home), random);
     auto existing = store_->GetConversation(id);
     if (absl::IsNotFound(existing.status())) return id;
     if (!existing.ok()) return existing.status();
@@ -238,7 +240,7 @@ absl::Status MessagingLogic::SendDirect(const Caller& caller, const v1::SendMess
   if (existing.ok()) {
     ASSIGN_OR_RETURN(record, store_->GetConversation(*existing));
   } else {
-    ASSIGN_OR_RETURN(ConversationId id, NewConversationId());
+    ASSIGN_OR_RETURN(ConversationId id, NewConversationId(std::min(sender, recipient)));
     auto* c = record.mutable_conversation();
     c->set_conversation_id(FormatMemberId(id));
     c->set_kind(v1::CONVERSATION_KIND_DIRECT);

@@ -242,7 +242,9 @@ class MessagingLogic final {
   // Sets `out`'s last message to the last one `member` may see.
   absl::Status HideFromView(MemberId member, const storage::v1::ConversationRecord& record,
                             const storage::v1::MemberState& state, v1::Conversation* out) const;
-  absl::StatusOr<ConversationId> NewConversationId();
+  // A free conversation id in `home`'s partition (where the conversation's
+  // records will live): a pair's lower member, a group's creator.
+  absl::StatusOr<ConversationId> NewConversationId(MemberId home);
   // The 1:1 conversation of a pair, if there is one: from memory when this
   // process has seen it ('P' records are written once and never change),
   // else from the store. NotFoundError when the pair has none yet.

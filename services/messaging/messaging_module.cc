@@ -224,6 +224,8 @@ ServiceSpec MessagingServiceSpec(MessagingServiceConfig config) {
       "messaging", MessagingStore::Families(),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
         RETURN_IF_ERROR(RequireOneShard(*deps.shard, "messaging"));
+        ASSIGN_OR_RETURN(size_t moved, MessagingStore::UpgradeLayout(deps.store));
+        if (moved > 0) LogInfo("store_layout_upgraded", {{"records", static_cast<int64_t>(moved)}});
         ASSIGN_OR_RETURN(auto identity,
                          ShardChannels::Open(*deps.map, "identity", config.identity_address,
                                              *deps.config, deps.metrics));

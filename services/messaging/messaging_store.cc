@@ -3,41 +3,90 @@
 #include <algorithm>
 
 #include "common/keys.h"
+#include "common/shard_map.h"
 #include "common/status.h"
 
 namespace liaison::messaging {
 namespace keys {
 
-std::string Conversation(ConversationId c) { return KeyBuilder('C').U64(c).key(); }
-std::string Message(ConversationId c, int64_t seq) {
-  return KeyBuilder('M').U64(c).U64(static_cast<uint64_t>(seq)).key();
+namespace {
+
+// A conversation's records: in its home partition (the id says which).
+KeyBuilder ForConversation(char kind, ConversationId c) {
+  return std::move(KeyBuilder::ForPartition(ConversationPartition(c), kind).U64(c));
 }
-std::string MessagePrefix(ConversationId c) { return KeyBuilder('M').U64(c).key(); }
+
+}  // namespace
+
+std::string Conversation(ConversationId c) { return ForConversation('C', c).key(); }
+std::string Message(ConversationId c, int64_t seq) {
+  return ForConversation('M', c).U64(static_cast<uint64_t>(seq)).key();
+}
+std::string MessagePrefix(ConversationId c) { return ForConversation('M', c).key(); }
 std::string Pair(MemberId a, MemberId b) {
-  return KeyBuilder('P').U64(std::min(a, b)).U64(std::max(a, b)).key();
+  return KeyBuilder::ForMember('P', std::min(a, b)).U64(std::max(a, b)).key();
 }
 std::string PagePair(uint64_t page, MemberId member) {
-  return KeyBuilder('G').U64(page).U64(member).key();
+  return KeyBuilder::ForMember('G', page).U64(member).key();
 }
-std::string State(MemberId m, ConversationId c) { return KeyBuilder('S').U64(m).U64(c).key(); }
+std::string State(MemberId m, ConversationId c) {
+  return KeyBuilder::ForMember('S', m).U64(c).key();
+}
 std::string Inbox(MemberId m, v1::Folder folder, absl::Time activity, ConversationId c) {
-  return KeyBuilder('I').U64(m).U8(static_cast<uint8_t>(folder)).TimeDesc(activity).U64(c).key();
+  return KeyBuilder::ForMember('I', m)
+      .U8(static_cast<uint8_t>(folder))
+      .TimeDesc(activity)
+      .U64(c)
+      .key();
 }
 std::string InboxPrefix(MemberId m, v1::Folder folder) {
-  return KeyBuilder('I').U64(m).U8(static_cast<uint8_t>(folder)).key();
+  return KeyBuilder::ForMember('I', m).U8(static_cast<uint8_t>(folder)).key();
 }
-std::string Sent(MemberId m, absl::string_view id) { return KeyBuilder('K').U64(m).Str(id).key(); }
-std::string Unanswered(MemberId s, MemberId r) { return KeyBuilder('U').U64(s).U64(r).key(); }
+std::string Sent(MemberId m, absl::string_view id) {
+  return KeyBuilder::ForMember('K', m).Str(id).key();
+}
+std::string Unanswered(MemberId s, MemberId r) {
+  return KeyBuilder::ForMember('U', s).U64(r).key();
+}
 std::string Outbox(absl::string_view inmail_id) { return KeyBuilder('O').Str(inmail_id).key(); }
-std::string Reports(MemberId sender) { return KeyBuilder('R').U64(sender).key(); }
+std::string Reports(MemberId sender) { return KeyBuilder::ForMember('R', sender).key(); }
 std::string Hidden(MemberId m, ConversationId c, int64_t sequence) {
-  return KeyBuilder('H').U64(m).U64(c).U64(static_cast<uint64_t>(sequence)).key();
+  return KeyBuilder::ForMember('H', m).U64(c).U64(static_cast<uint64_t>(sequence)).key();
 }
+std::string HiddenPrefix(MemberId m, ConversationId c) {
+  return KeyBuilder::ForMember('H', m).U64(c).key();
+}
+std::string Event(MemberId m, uint64_t cursor) {
+  return KeyBuilder::ForMember('E', m).U64(cursor).key();
+}
+std::string EventPrefix(MemberId m) { return KeyBuilder::ForMember('E', m).key(); }
 
 }  // namespace keys
 
+uint32_t ConversationPartition(ConversationId c) {
+  return static_cast<uint32_t>(c >> kConversationRandomBits) % kPartitions;
+}
+
+ConversationId ConversationIn(uint32_t partition, uint64_t random) {
+  return (uint64_t{partition % kPartitions} << kConversationRandomBits) |
+         (random & ((uint64_t{1} << kConversationRandomBits) - 1));
+}
+
 std::vector<ColumnFamilySpec> MessagingStore::Families() {
-  return {{"conversations", 9}, {"members", 9}, {"outbox", 0}, {"events", 9}};
+  // Prefixes: the partition (2 bytes), the kind, the conversation or member.
+  return {{"conversations", 11}, {"members", 11}, {"outbox", 0}, {"events", 11}};
+}
+
+absl::StatusOr<size_t> MessagingStore::UpgradeLayout(Store* store) {
+  MessagingStore m(store);
+  size_t moved = 0;
+  for (auto [family, kinds] :
+       {std::pair{m.conversations_, "PG"}, {m.members_, "SIKURH"}, {m.events_, "E"}}) {
+    ASSIGN_OR_RETURN(size_t n, PartitionMemberKeys(store, family, kinds));
+    moved += n;
+  }
+  ASSIGN_OR_RETURN(size_t n, PartitionIdKeys(store, m.conversations_, "CM", ConversationPartition));
+  return moved + n;
 }
 
 MessagingStore::MessagingStore(Store* store)
@@ -186,7 +235,7 @@ absl::StatusOr<std::vector<int64_t>> MessagingStore::HiddenSequences(MemberId m,
                                                                      int64_t to) const {
   std::vector<int64_t> out;
   if (from < 0 || to < from) return out;
-  const std::string prefix = KeyBuilder('H').U64(m).U64(c).key();
+  const std::string prefix = keys::HiddenPrefix(m, c);
   const std::string end = keys::Hidden(m, c, to);
   auto it = store_->NewIterator(members_, /*prefix_scan=*/true);
   for (it->Seek(keys::Hidden(m, c, from));

@@ -3,13 +3,19 @@
 // keyed by member, so a member's inbox lives together (and on the member's
 // shard once sharded).
 //
-//   family "conversations" (prefix: kind + conversation id)
+// Every key starts with a partition (DESIGN.md §8; 2 bytes, then the kind):
+// a member's records with the member's (KeyBuilder::ForMember), a pair's
+// and a page's with the lower member's and the page's, a conversation's
+// with its home partition, which its id carries (ConversationPartition).
+// So one partition is one key range in each family.
+//
+//   family "conversations" (prefix: partition + kind + conversation id)
 //     'C' conversation            -> ConversationRecord
 //     'M' conversation sequence   -> Message, less its conversation_id and
 //                                    sequence (the key's; EncodeMessage)
 //     'P' low-member high-member  -> conversation id   (the pair's 1:1)
 //     'G' page member             -> conversation id   (a page and a member)
-//   family "members" (prefix: kind + member id)
+//   family "members" (prefix: partition + kind + member id)
 //     'S' member conversation     -> MemberState
 //     'I' member folder -activity conversation -> ""  inbox, newest first
 //     'K' member client_message_id -> SentRecord      (idempotent sends)
@@ -17,9 +23,9 @@
 //     'R' sender                  -> reports against them (u64)
 //     'H' member conversation sequence -> ""          (a message hidden from
 //                                                      the member by a block)
-//   family "outbox"
+//   family "outbox" (not partitioned: records wait minutes at most)
 //     'O' inmail_id               -> OutboxRecord      (InMail saga)
-//   family "events" (prefix: kind + member id)
+//   family "events" (prefix: partition + kind + member id)
 //     'E' member cursor           -> StreamEventsResponse (event_hub.h)
 #ifndef LIAISON_SERVICES_MESSAGING_MESSAGING_STORE_H_
 #define LIAISON_SERVICES_MESSAGING_MESSAGING_STORE_H_
@@ -38,6 +44,14 @@ namespace liaison::messaging {
 
 using ConversationId = uint64_t;
 
+// A conversation id is below 2^53 (exact in JSON): its top 12 bits are its
+// home partition, the rest random. Ids from before are random throughout,
+// and their top bits name a partition as well.
+inline constexpr int kConversationRandomBits = 41;
+uint32_t ConversationPartition(ConversationId c);
+// The id in `partition` with the low 41 bits of `random`.
+ConversationId ConversationIn(uint32_t partition, uint64_t random);
+
 namespace keys {
 std::string Conversation(ConversationId c);
 std::string Message(ConversationId c, int64_t sequence);
@@ -52,11 +66,17 @@ std::string Unanswered(MemberId sender, MemberId recipient);
 std::string Outbox(absl::string_view inmail_id);
 std::string Reports(MemberId sender);
 std::string Hidden(MemberId m, ConversationId c, int64_t sequence);
+std::string HiddenPrefix(MemberId m, ConversationId c);
+std::string Event(MemberId m, uint64_t cursor);
+std::string EventPrefix(MemberId m);
 }  // namespace keys
 
 class MessagingStore final {
  public:
   static std::vector<ColumnFamilySpec> Families();
+  // Rewrites a store written before partitions in today's layout (at start;
+  // running it again moves nothing). Returns how many records moved.
+  static absl::StatusOr<size_t> UpgradeLayout(Store* store);
   explicit MessagingStore(Store* store);
 
   Store* store() const { return store_; }

@@ -64,7 +64,7 @@ absl::Status MessagingLogic::SendPage(const Caller& caller, const v1::SendMessag
   const absl::Time now = clock_->Now();
   Write write(this);
   if (!existing.ok()) {
-    ASSIGN_OR_RETURN(ConversationId id, NewConversationId());
+    ASSIGN_OR_RETURN(ConversationId id, NewConversationId(page));  // with its PagePair
     auto* c = record.mutable_conversation();
     c->set_conversation_id(FormatMemberId(id));
     c->set_kind(v1::CONVERSATION_KIND_PAGE);

@@ -41,9 +41,10 @@ struct Layout {
   char kind;
   std::vector<Type> shape;
   std::string (*make)(const F& f);
-  bool scan_prefix = false;     // a prefix for scans, not a record of its own
-  bool unordered_pair = false;  // the two ids are stored lowest first
-  bool partitioned = false;     // starts with the first id's partition (KeyBuilder::ForMember)
+  bool scan_prefix = false;      // a prefix for scans, not a record of its own
+  bool unordered_pair = false;   // the two ids are stored lowest first
+  bool partitioned = false;      // starts with the first id's partition (KeyBuilder::ForMember)
+  bool by_conversation = false;  // ... which is the conversation id's (ConversationPartition)
 };
 
 // The record kinds of one column family, as its store's header lists them.
@@ -66,25 +67,51 @@ Layout Partitioned(char kind, std::vector<Type> shape, std::string (*make)(const
   return Layout{kind, std::move(shape), make, scan_prefix, false, true};
 }
 
+// A layout whose keys start with the partition its first field, a
+// conversation id, carries.
+Layout OfConversation(char kind, std::vector<Type> shape, std::string (*make)(const F& f),
+                      bool scan_prefix = false) {
+  return Layout{kind, std::move(shape), make, scan_prefix, false, true, true};
+}
+
 const std::vector<Family>& Families() {
   static const auto* families = new std::vector<Family>{
       {"messaging",
        "conversations",
-       {{'C', {kU64}, [](const F& f) { return ms::Conversation(N(f, 0)); }},
-        {'M', {kU64, kU64}, [](const F& f) { return ms::Message(N(f, 0), Signed(f, 1)); }},
-        {'M', {kU64}, [](const F& f) { return ms::MessagePrefix(N(f, 0)); }, true},
-        {'P', {kU64, kU64}, [](const F& f) { return ms::Pair(N(f, 1), N(f, 0)); }, false, true},
-        {'G', {kU64, kU64}, [](const F& f) { return ms::PagePair(N(f, 0), N(f, 1)); }}}},
+       {OfConversation('C', {kU64}, [](const F& f) { return ms::Conversation(N(f, 0)); }),
+        OfConversation('M', {kU64, kU64},
+                       [](const F& f) { return ms::Message(N(f, 0), Signed(f, 1)); }),
+        OfConversation(
+            'M', {kU64}, [](const F& f) { return ms::MessagePrefix(N(f, 0)); }, true),
+        {'P',
+         {kU64, kU64},
+         [](const F& f) { return ms::Pair(N(f, 1), N(f, 0)); },
+         false,
+         true,
+         true},
+        Partitioned('G', {kU64, kU64}, [](const F& f) { return ms::PagePair(N(f, 0), N(f, 1)); })}},
       {"messaging",
        "members",
-       {{'S', {kU64, kU64}, [](const F& f) { return ms::State(N(f, 0), N(f, 1)); }},
-        {'I',
-         {kU64, kU8, kTimeDesc, kU64},
-         [](const F& f) { return ms::Inbox(N(f, 0), Folder(f, 1), f[2].time, N(f, 3)); }},
-        {'I', {kU64, kU8}, [](const F& f) { return ms::InboxPrefix(N(f, 0), Folder(f, 1)); }, true},
-        {'K', {kU64, kStr}, [](const F& f) { return ms::Sent(N(f, 0), f[1].text); }},
-        {'U', {kU64, kU64}, [](const F& f) { return ms::Unanswered(N(f, 0), N(f, 1)); }},
-        {'R', {kU64}, [](const F& f) { return ms::Reports(N(f, 0)); }}}},
+       {Partitioned('S', {kU64, kU64}, [](const F& f) { return ms::State(N(f, 0), N(f, 1)); }),
+        Partitioned(
+            'I', {kU64, kU8, kTimeDesc, kU64},
+            [](const F& f) { return ms::Inbox(N(f, 0), Folder(f, 1), f[2].time, N(f, 3)); }),
+        Partitioned(
+            'I', {kU64, kU8}, [](const F& f) { return ms::InboxPrefix(N(f, 0), Folder(f, 1)); },
+            true),
+        Partitioned('K', {kU64, kStr}, [](const F& f) { return ms::Sent(N(f, 0), f[1].text); }),
+        Partitioned('U', {kU64, kU64}, [](const F& f) { return ms::Unanswered(N(f, 0), N(f, 1)); }),
+        Partitioned('R', {kU64}, [](const F& f) { return ms::Reports(N(f, 0)); }),
+        Partitioned('H', {kU64, kU64, kU64},
+                    [](const F& f) { return ms::Hidden(N(f, 0), N(f, 1), Signed(f, 2)); }),
+        Partitioned(
+            'H', {kU64, kU64}, [](const F& f) { return ms::HiddenPrefix(N(f, 0), N(f, 1)); },
+            true)}},
+      {"messaging",
+       "events",
+       {Partitioned('E', {kU64, kU64}, [](const F& f) { return ms::Event(N(f, 0), N(f, 1)); }),
+        Partitioned(
+            'E', {kU64}, [](const F& f) { return ms::EventPrefix(N(f, 0)); }, true)}},
       {"messaging", "outbox", {{'O', {kStr}, [](const F& f) { return ms::Outbox(f[0].text); }}}},
       {"identity",
        "members",
@@ -199,8 +226,10 @@ void CheckKeys(FuzzedDataProvider& in) {
   if (l.unordered_pair && fields[1].number < fields[0].number) std::swap(fields[0], fields[1]);
   std::string expected = Build(l.kind, fields);
   if (l.partitioned) {
-    const uint32_t partition =
-        l.shape[0] == kStr ? PartitionOfName(fields[0].text) : PartitionOf(fields[0].number);
+    const uint32_t partition = l.by_conversation
+                                   ? messaging::ConversationPartition(fields[0].number)
+                               : l.shape[0] == kStr ? PartitionOfName(fields[0].text)
+                                                    : PartitionOf(fields[0].number);
     expected.insert(0, {static_cast<char>(partition >> 8), static_cast<char>(partition & 0xff)});
   }
   FUZZ_CHECK(key == expected);

@@ -1,4 +1,5 @@
 // Group conversations over gRPC.
+#include <algorithm>
 #include <limits>
 
 #include "tests/grpc/messaging_fixture.h"
@@ -94,6 +95,24 @@ TEST_CASE("A group of three: everyone sees it, newcomers see the history, leaver
   CHECK(removed.conversation().participant_ids_size() == 2);
   CHECK_THAT(f.stub->RemoveParticipant(TestService::Context(f.Token(ana)).get(), remove, &removed),
              StatusIs(Code::kNotFound));
+}
+
+TEST_CASE("A new conversation lives in its home's partition: a group's creator's, a pair's lower") {
+  MessagingFixture f;
+  std::vector<MemberId> ids = {f.NewMember(), f.NewMember(), f.NewMember()};
+  std::sort(ids.begin(), ids.end());
+  const MemberId low = ids[0], mid = ids[1], high = ids[2];
+  f.Connect(high, low);
+  f.Connect(high, mid);
+  // The highest id creates the group and writes to the lowest: neither
+  // conversation is homed by who is lowest or who sent first by accident.
+  v1::SendMessageResponse group, pair;
+  REQUIRE_THAT(Group(f, high, {low, mid}, "", "p1", &group), IsOk());
+  CHECK(ConversationPartition(std::stoull(group.conversation().conversation_id())) ==
+        PartitionOf(high));
+  REQUIRE_THAT(f.Send(high, low, "hi", "p2", &pair), IsOk());
+  CHECK(ConversationPartition(std::stoull(pair.conversation().conversation_id())) ==
+        PartitionOf(low));
 }
 
 TEST_CASE("A group needs its creator connected to every member, and at most 50 people") {

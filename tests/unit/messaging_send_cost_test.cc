@@ -55,7 +55,7 @@ class SendBench final {
   size_t StoredEvents(MemberId member) {
     size_t n = 0;
     auto it = store_->NewIterator(messaging_.events(), /*prefix_scan=*/true);
-    const std::string prefix = KeyBuilder('E').U64(member).key();
+    const std::string prefix = keys::EventPrefix(member);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
     return n;
   }
