@@ -145,6 +145,15 @@ absl::StatusOr<size_t> IdentityStore::UpgradeLayout(Store* store) {
   return moved;
 }
 
+absl::StatusOr<uint64_t> IdentityStore::UndeliveredPeerWrites(Store* store) {
+  const std::string prefix = KeyBuilder('P').key();
+  auto it = store->NewIterator(store->Family("outbox"), /*prefix_scan=*/false);
+  uint64_t count = 0;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++count;
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "peer outbox scan"));
+  return count;
+}
+
 IdentityStore::IdentityStore(Store* store)
     : store_(store),
       members_(store->Family("members")),

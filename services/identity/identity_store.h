@@ -99,6 +99,10 @@ class IdentityStore final : public NeighborSource {
   // their kind) into this one, adding the second side of two-member
   // records; returns how many records it rewrote (0: nothing to do).
   static absl::StatusOr<size_t> UpgradeLayout(Store* store);
+  // The records this shard's peer outbox has yet to deliver to other
+  // shards ('P'): they name members by the map they were written under, so
+  // partitions may only move once there are none (liaison-reshard).
+  static absl::StatusOr<uint64_t> UndeliveredPeerWrites(Store* store);
 
   explicit IdentityStore(Store* store);
 

@@ -7,12 +7,14 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/shard_map.h"
 #include "liaison/privacy/v1/privacy.grpc.pb.h"
+#include "services/identity/identity_store.h"
 #include "tests/support/shard_maps.h"
 #include "tests/system/system_support.h"
 
@@ -322,11 +324,13 @@ TEST_CASE("Two credits shards behind one identity: a member's credits, asked any
   CHECK(Contains(committed.output, "HOLD_STATE_COMMITTED"));
 }
 
-std::string PrivacyMap(const std::vector<std::pair<std::string, int>>& shards, int epoch) {
+// A map of `service` alone: each shard's partitions and loopback port.
+std::string ServiceMap(const std::string& service,
+                       const std::vector<std::pair<std::string, int>>& shards, int epoch) {
   std::string json = absl::StrCat(R"({"epoch": )", epoch, R"(, "shards": [)");
   for (size_t i = 0; i < shards.size(); ++i) {
-    absl::StrAppend(&json, i ? "," : "", R"({"partitions": ")", shards[i].first,
-                    R"(", "privacy": "127.0.0.1:)", shards[i].second, R"("})");
+    absl::StrAppend(&json, i ? "," : "", R"({"partitions": ")", shards[i].first, R"(", ")", service,
+                    R"(": "127.0.0.1:)", shards[i].second, R"("})");
   }
   return json + "]}";
 }
@@ -335,11 +339,12 @@ TEST_CASE("liaison-reshard grows privacy from 2 shards to 3, and every setting r
   TempDir dir;
   const std::string key = WriteKey(dir);
   const int ports[] = {FreePort(), FreePort(), FreePort()};
-  const std::string two =
-      WriteMap(dir, "two.json", PrivacyMap({{"0-2047", ports[0]}, {"2048-4095", ports[1]}}, 1));
+  const std::string two = WriteMap(
+      dir, "two.json", ServiceMap("privacy", {{"0-2047", ports[0]}, {"2048-4095", ports[1]}}, 1));
   const std::string three = WriteMap(
       dir, "three.json",
-      PrivacyMap({{"0-1364", ports[0]}, {"1365-2729", ports[1]}, {"2730-4095", ports[2]}}, 2));
+      ServiceMap("privacy",
+                 {{"0-1364", ports[0]}, {"1365-2729", ports[1]}, {"2730-4095", ports[2]}}, 2));
   auto start = [&](const std::string& map, int shard) {
     return StartService(LIAISON_PRIVACY_BIN, dir.Sub("p" + std::to_string(shard)), key,
                         dir.Sub("p" + std::to_string(shard) + ".log"),
@@ -440,6 +445,145 @@ TEST_CASE("liaison-reshard grows privacy from 2 shards to 3, and every setting r
       context(minter.MintMember(on_new_shard, absl::Hours(1)).value()).get(), update, &updated);
   INFO(status.error_message());
   CHECK(status.ok());
+}
+
+TEST_CASE("liaison-reshard grows identity from 2 shards to 3: members, links and names read back") {
+  TempDir dir;
+  const std::string key = WriteKey(dir);
+  const int ports[] = {FreePort(), FreePort(), FreePort()};
+  const std::string two = WriteMap(
+      dir, "two.json", ServiceMap("identity", {{"0-2047", ports[0]}, {"2048-4095", ports[1]}}, 1));
+  const std::string three = WriteMap(
+      dir, "three.json",
+      ServiceMap("identity",
+                 {{"0-1364", ports[0]}, {"1365-2729", ports[1]}, {"2730-4095", ports[2]}}, 2));
+  auto data = [&](int shard) { return dir.Sub(absl::StrCat("identity-", shard)); };
+  auto start = [&](const std::string& map, int shard) {
+    return StartService(LIAISON_IDENTITY_BIN, data(shard), key,
+                        dir.Sub(absl::StrCat("i", shard, "-", map.size(), ".log")),
+                        {"--shard-map", map, "--shard-index", std::to_string(shard)}, ports[shard]);
+  };
+  const std::string admin = CtlToken(key, {"--service", "admin"});
+  auto call = [&](const RunningService& shard, const char* method, const nlohmann::json& request,
+                  const std::string& token) {
+    auto result = CallRpc(shard, absl::StrCat("liaison.identity.v1.IdentityService/", method),
+                          token, request.dump());
+    INFO(method << " " << request.dump() << ": " << result.output);
+    REQUIRE(result.exit_code == 0);
+    return nlohmann::json::parse(result.output);
+  };
+  constexpr int kMembers = 600;
+  const ShardMap map2 = ShardMap::Load(two).value();
+  const ShardMap map3 = ShardMap::Load(three).value();
+  // A blocker on shard 0 and whom they block on shard 1, who both move.
+  int blocker = 1, blocked = 1;
+  while (map2.ShardOf(blocker) != 0 || map3.ShardOf(blocker) == 0) ++blocker;
+  while (map2.ShardOf(blocked) != 1 || map3.ShardOf(blocked) == 1) ++blocked;
+  REQUIRE(std::max(blocker, blocked) < kMembers);
+  const nlohmann::json block_pair = {{"memberId", std::to_string(blocked)},
+                                     {"otherMemberId", std::to_string(blocker)}};
+  std::string hub_connections, neighbor;
+  {
+    std::vector<RunningService> shards;
+    for (int i = 0; i < 2; ++i) {
+      auto seeded = RunCommand({LIAISON_SEED_GRAPH_BIN, "--data-dir", data(i), "--members",
+                                std::to_string(kMembers), "--hubs", "1", "--avg-degree", "6",
+                                "--shard-map", two, "--shard-index", std::to_string(i)});
+      INFO(seeded.output);
+      REQUIRE(seeded.exit_code == 0);
+      shards.push_back(start(two, i));
+    }
+    call(shards[0], "BlockMember", {{"memberId", std::to_string(blocked)}},
+         CtlToken(key, {std::to_string(blocker)}));
+    // The blocked member's shard has its side once the outbox delivered it.
+    bool crossed = false;
+    for (int i = 0; i < 200 && !crossed; ++i) {
+      crossed = call(shards[1], "GetRelationship", block_pair, admin)["relationship"].value(
+          "blockedByOther", false);
+      if (!crossed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE(crossed);
+    auto hub = call(shards[1], "ListConnections", {{"memberId", "600"}, {"pageSize", 1}}, admin);
+    hub_connections = hub["totalCount"];
+    neighbor = hub["connections"][0]["memberId"];
+    for (auto& shard : shards) {
+      shard.process->Signal(SIGTERM);
+      REQUIRE(shard.process->Wait() == 0);
+    }
+  }
+
+  auto reshard = [&](const std::string& from, const std::string& to) {
+    return RunCommand({LIAISON_RESHARD_BIN, "--service", "identity", "--from-map", from, "--to-map",
+                       to, "--data-dir", data(0), "--data-dir", data(1), "--data-dir", data(2)});
+  };
+  // A two-member change still in shard 0's peer outbox (as after a crash
+  // while shard 1 was down) names its member by the old map: nothing moves.
+  auto leave_undelivered = [&](bool undelivered) {
+    auto store = Store::Open({data(0), identity::IdentityStore::Families()}).value();
+    rocksdb::WriteBatch batch;
+    if (undelivered) {
+      batch.Put(store->Family("outbox"), identity::keys::PeerWrites(1), "");
+    } else {
+      batch.Delete(store->Family("outbox"), identity::keys::PeerWrites(1));
+    }
+    REQUIRE(store->Write(&batch, Durability::kSynced).ok());
+    REQUIRE(store->Close().ok());
+  };
+  leave_undelivered(true);
+  auto refused = reshard(two, three);
+  CHECK(refused.exit_code == 1);
+  CHECK(Contains(refused.output, "holds 1 two-member changes not yet delivered"));
+  CHECK(Contains(refused.output, "nothing was moved"));
+  leave_undelivered(false);
+
+  auto moved = reshard(two, three);
+  INFO(moved.output);
+  REQUIRE(moved.exit_code == 0);
+  auto report = nlohmann::json::parse(moved.output);
+  CHECK(report["partitions_moved"] == 683 + 1366);
+  CHECK(report["records_moved"].get<int>() > kMembers / 2);
+  CHECK(nlohmann::json::parse(reshard(two, three).output)["records_moved"] == 0);
+
+  std::vector<RunningService> shards;
+  for (int i = 0; i < 3; ++i) shards.push_back(start(three, i));
+  std::set<size_t> owners;
+  for (int m = 1; m <= kMembers; m += 29) {
+    owners.insert(map3.ShardOf(m));
+    for (const auto& via : shards) {
+      CHECK(call(via, "GetMember", {{"memberId", std::to_string(m)}}, admin)["member"]["handle"] ==
+            absl::StrCat("seed-", m));
+      CHECK(call(via, "GetMember", {{"handle", absl::StrCat("seed-", m)}},
+                 admin)["member"]["memberId"] == std::to_string(m));
+    }
+  }
+  CHECK(owners.size() == 3);
+  for (const auto& via : shards) {
+    auto hub = call(via, "ListConnections", {{"memberId", "600"}, {"pageSize", 1}}, admin);
+    CHECK(hub["totalCount"] == hub_connections);
+    CHECK(call(via, "GetRelationship", {{"memberId", neighbor}, {"otherMemberId", "600"}},
+               admin)["relationship"]["degree"] == "DEGREE_FIRST");
+    // The block stands on both sides, each on its member's new shard.
+    auto relationship = call(via, "GetRelationship", block_pair, admin)["relationship"];
+    CHECK(relationship.value("blockedByOther", false));
+    CHECK_FALSE(relationship.value("blockedByMember", false));
+  }
+  // Handles stay taken wherever the directory moved them, and the new shard
+  // creates members it owns.
+  auto taken = CallRpc(shards[2], "liaison.identity.v1.IdentityService/CreateMember", admin,
+                       R"({"handle":"seed-7","displayName":"Again","email":"again@example.com"})");
+  CHECK(Contains(taken.output, "already_exists"));
+  auto created =
+      call(shards[2], "CreateMember",
+           {{"handle", "newcomer"}, {"displayName", "Newcomer"}, {"email", "newcomer@example.com"}},
+           admin);
+  const std::string newcomer = created["member"]["memberId"];
+  CHECK(map3.ShardOf(std::stoull(newcomer)) == 2);
+  CHECK(call(shards[0], "GetMember", {{"handle", "newcomer"}}, admin)["member"]["memberId"] ==
+        newcomer);
+  for (auto& shard : shards) {
+    shard.process->Signal(SIGTERM);
+    CHECK(shard.process->Wait() == 0);
+  }
 }
 
 TEST_CASE("The Kubernetes overlay's shard map is one the services accept") {

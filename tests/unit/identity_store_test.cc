@@ -125,5 +125,15 @@ TEST_CASE("An upgrade refuses a two-member key too short to hold both ids") {
              StatusIs(absl::StatusCode::kDataLoss, "does not parse"));
 }
 
+TEST_CASE("Undelivered peer writes are counted: those waiting, not those set aside") {
+  Fixture f;
+  CHECK(IdentityStore::UndeliveredPeerWrites(f.store.get()).value() == 0);
+  f.Put(f.ids.outbox(), keys::PeerWrites(7), "first");
+  f.Put(f.ids.outbox(), keys::PeerWrites(9), "second");
+  f.Put(f.ids.outbox(), KeyBuilder('D').U64(3).key(), "set aside");
+  f.Put(f.ids.outbox(), keys::Registration(5), "");
+  CHECK(IdentityStore::UndeliveredPeerWrites(f.store.get()).value() == 2);
+}
+
 }  // namespace
 }  // namespace liaison::identity
