@@ -96,6 +96,70 @@ inline MessagingDependencies StartMessagingDependencies(
   return d;
 }
 
+// What messaging calls as `shards` shards of each of privacy, identity and
+// credits under one map (its partitions split evenly, ports chosen here),
+// started in dependency order, each calling shard 0 of what it depends on
+// (which forwards). With one shard: no map, as StartMessagingDependencies.
+struct ShardedDependencies {
+  std::string map_file;  // empty with one shard
+  std::vector<RunningService> privacy, identity, credits;
+
+  // The flags that point liaison-messaging at them.
+  std::vector<std::string> MessagingFlags() const {
+    std::vector<std::string> flags = {
+        "--identity-address", "127.0.0.1:" + std::to_string(identity[0].grpc_port),
+        "--privacy-address",  "127.0.0.1:" + std::to_string(privacy[0].grpc_port),
+        "--credits-address",  "127.0.0.1:" + std::to_string(credits[0].grpc_port)};
+    if (!map_file.empty()) flags.insert(flags.end(), {"--shard-map", map_file});
+    return flags;
+  }
+};
+
+inline ShardedDependencies StartShardedDependencies(const TempDir& dir, const std::string& key_file,
+                                                    int shards) {
+  ShardedDependencies d;
+  std::vector<std::vector<int>> ports(3);  // privacy, identity, credits
+  if (shards > 1) {
+    d.map_file = dir.Sub("shard-map.json");
+    nlohmann::json map = {{"epoch", 1}, {"shards", nlohmann::json::array()}};
+    for (int i = 0; i < shards; ++i) {
+      nlohmann::json shard = {{"partitions", std::to_string(i * 4096 / shards) + "-" +
+                                                 std::to_string((i + 1) * 4096 / shards - 1)}};
+      int k = 0;
+      for (const char* service : {"privacy", "identity", "credits"}) {
+        ports[k].push_back(FreePort());
+        shard[service] = "127.0.0.1:" + std::to_string(ports[k++].back());
+      }
+      map["shards"].push_back(shard);
+    }
+    std::ofstream(d.map_file) << map.dump();
+  } else {
+    ports = {{0}, {0}, {0}};
+  }
+  auto start = [&](const std::string& binary, const std::string& name, int shard,
+                   std::vector<std::string> extra, int port) {
+    const std::string as = shards > 1 ? name + "-" + std::to_string(shard) : name;
+    if (shards > 1)
+      extra.insert(extra.end(),
+                   {"--shard-map", d.map_file, "--shard-index", std::to_string(shard)});
+    return StartService(binary, dir.Sub(as), key_file, dir.Sub(as + ".log"), extra, port);
+  };
+  for (int i = 0; i < shards; ++i) {
+    d.privacy.push_back(start(LIAISON_PRIVACY_BIN, "privacy", i, {}, ports[0][i]));
+  }
+  const std::string privacy = "127.0.0.1:" + std::to_string(d.privacy[0].grpc_port);
+  for (int i = 0; i < shards; ++i) {
+    d.identity.push_back(
+        start(LIAISON_IDENTITY_BIN, "identity", i, {"--privacy-address", privacy}, ports[1][i]));
+  }
+  const std::string identity = "127.0.0.1:" + std::to_string(d.identity[0].grpc_port);
+  for (int i = 0; i < shards; ++i) {
+    d.credits.push_back(
+        start(LIAISON_CREDITS_BIN, "credits", i, {"--identity-address", identity}, ports[2][i]));
+  }
+  return d;
+}
+
 // buf curl over plaintext HTTP/2 with server reflection, like grpcurl.
 inline CommandResult BufCurl(std::vector<std::string> args) {
   std::vector<std::string> argv = {LIAISON_BUF, "curl", "--protocol", "grpc",
