@@ -209,6 +209,8 @@ class IdentityLogic final {
   mutable std::array<absl::Mutex, 1024> stripes_;
   absl::Mutex random_mu_;
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
+  // Serializes applying other shards' peer writes (their order, once each).
+  absl::Mutex peer_applied_mu_;
 };
 
 }  // namespace liaison::identity

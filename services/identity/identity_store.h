@@ -32,6 +32,8 @@
 //     'P' sequence          -> ApplyPeerWritesRequest: the other shard's side
 //                              of a two-member change (PeerOutbox)
 //     'D' sequence          -> the same, set aside: no shard would take it
+//     'Q' source shard (u32) -> the last 'P' sequence applied here from that
+//                              shard (EncodeCounter): each is applied once
 //     'B'                   -> the registration backfill's cursor: the
 //                              last members-family key walked, or
 //                              kBackfillDone (8 bytes) once all were
@@ -76,6 +78,8 @@ std::string Follower(uint64_t page, MemberId member);
 std::string Registration(MemberId id);
 std::string RegistrationBackfill();
 std::string PeerWrites(uint64_t sequence);
+// The last peer-write sequence applied here from `source` shard.
+std::string PeerApplied(uint32_t source);
 // The prefix of every key of `kind` whose first id is `id`.
 std::string Prefix(char kind, uint64_t id);
 // The kind byte of a key of this layout ('\0' for a key too short).

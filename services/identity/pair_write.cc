@@ -22,6 +22,11 @@ void PairWrite::Put(MemberId side, rocksdb::ColumnFamilyHandle* family, const st
   put->set_value(value);
 }
 
+void PairWrite::PutHere(rocksdb::ColumnFamilyHandle* family, const std::string& key,
+                        const std::string& value) {
+  batch_.Put(family, key, value);
+}
+
 void PairWrite::Delete(MemberId side, rocksdb::ColumnFamilyHandle* family, const std::string& key) {
   if (Local(side)) {
     batch_.Delete(family, key);

@@ -35,6 +35,9 @@ class PairWrite final {
   void Put(MemberId side, rocksdb::ColumnFamilyHandle* family, const std::string& key,
            const std::string& value);
   void Delete(MemberId side, rocksdb::ColumnFamilyHandle* family, const std::string& key);
+  // A record of this shard's own (not a member's), written with the change.
+  void PutHere(rocksdb::ColumnFamilyHandle* family, const std::string& key,
+               const std::string& value);
   // Adds `other` to `side`'s connections, connected at `since` (Unix seconds).
   absl::Status Link(MemberId side, MemberId other, uint32_t since);
   // Removes `other` from `side`'s connections; whether it was there (for

@@ -235,10 +235,22 @@ absl::Status IdentityLogic::ApplyPeerWrites(const v1::ApplyPeerWritesRequest& re
     for (MemberId member : sides) RETURN_IF_ERROR(peers_->shard().CheckOwned(member));
     for (MemberId home : homes) RETURN_IF_ERROR(peers_->shard().CheckOwned(home));
   }
+  // Each record from a shard once, in its order: one sent again after a
+  // lost acknowledgement may follow changes made since (a declined
+  // invitation must stay declined).
+  absl::MutexLock in_order(&peer_applied_mu_);
+  const std::string applied_key = keys::PeerApplied(request.source_shard());
+  if (request.sequence() > 0) {
+    ASSIGN_OR_RETURN(uint64_t applied, store_->GetCounter(store_->outbox(), applied_key));
+    if (applied >= request.sequence()) return absl::OkStatus();  // 0: none yet
+  }
   std::vector<uint64_t> locked(sides.begin(), sides.end());
   for (const Link& link : links) locked.push_back(link.other);
   Locked lock(this, locked);
   PairWrite write(store_, outbox_);
+  if (request.sequence() > 0) {
+    write.PutHere(store_->outbox(), applied_key, IdentityStore::EncodeCounter(request.sequence()));
+  }
   std::vector<v1::Change> changes(request.changes().begin(), request.changes().end());
   size_t next_link = 0;
   for (int i = 0; i < n; ++i) {

@@ -145,6 +145,14 @@ absl::StatusOr<int> PeerOutbox::Pass() {
       }
       const size_t shard = peers_->ShardOf(*member);
       if (failed.count(shard) > 0) continue;
+      // Its place in this queue, so the receiver applies it once.
+      KeyReader place(record.key);
+      char kind;
+      uint64_t sequence = 0;
+      if (place.Kind(&kind) && place.U64(&sequence)) {
+        writes.set_source_shard(static_cast<uint32_t>(peers_->shard().index()));
+        writes.set_sequence(sequence);
+      }
       absl::Status sent = peers_->Apply(shard, writes);
       if (absl::IsInvalidArgument(sent)) {
         RETURN_IF_ERROR(SetAside(record, sent));

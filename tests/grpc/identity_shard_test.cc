@@ -375,6 +375,57 @@ TEST_CASE("An outbox record no shard would take is set aside, and the others sti
   CHECK(aside->front().value == "not a record");
 }
 
+TEST_CASE("A peer write sent again after later ones changes nothing, per source shard") {
+  Fixture f;
+  const MemberId a = f.OnShard(0), b = f.OnShard(1);
+  auto peer = v1::IdentityShardService::NewStub(f.shard1.channel());
+  auto apply = [&](bool put, uint32_t source, uint64_t sequence) {
+    v1::ApplyPeerWritesRequest request;
+    auto* record =
+        put ? request.add_writes()->mutable_put() : request.add_writes()->mutable_delete_();
+    record->set_key(keys::Received(b, a));
+    if (put) record->set_value("an invitation");
+    request.set_source_shard(source);
+    request.set_sequence(sequence);
+    v1::ApplyPeerWritesResponse response;
+    return peer->ApplyPeerWrites(TestService::Context(f.svc).get(), request, &response);
+  };
+  auto received = [&] {
+    return f.shard1.store()->Get(f.shard1.store()->Family("social"), keys::Received(b, a)).ok();
+  };
+  REQUIRE_THAT(apply(true, 0, 100), IsOk());
+  CHECK(received());
+  REQUIRE_THAT(apply(false, 0, 101), IsOk());  // declined since
+  CHECK_FALSE(received());
+  // The first again (its acknowledgement was lost): answered OK, not applied.
+  CHECK_THAT(apply(true, 0, 100), IsOk());
+  CHECK_FALSE(received());
+  CHECK_THAT(apply(true, 0, 101), IsOk());
+  CHECK_FALSE(received());
+  // Another shard's queue counts on its own; an untracked write always applies.
+  CHECK_THAT(apply(true, 1, 50), IsOk());
+  CHECK(received());
+  CHECK_THAT(apply(false, 0, 0), IsOk());
+  CHECK_FALSE(received());
+}
+
+TEST_CASE("A shard's outbox numbers what it sends, and the receiver keeps the last it applied") {
+  Fixture f;
+  const MemberId a = f.OnShard(0), b = f.OnShard(1);
+  v1::BlockMemberRequest block;
+  block.set_member_id(FormatMemberId(b));
+  v1::BlockMemberResponse blocked;
+  REQUIRE_THAT(
+      f.stub0->BlockMember(TestService::Context(f.shard0.MemberToken(a)).get(), block, &blocked),
+      IsOk());
+  IdentityStore ids(f.shard1.store());
+  // (A counter never written reads 0.)
+  CHECK(ids.GetCounter(ids.outbox(), keys::PeerApplied(1)).value() == 0);
+  CHECK(Eventually(
+      [&] { return ids.GetCounter(ids.outbox(), keys::PeerApplied(0)).value_or(0) > 0; }));
+  CHECK(ids.Exists(ids.social(), keys::BlockedBy(b, a)).value());
+}
+
 TEST_CASE("Identity shards refuse peer calls that are wrong, or not from a service") {
   Fixture f;
   const MemberId a = f.OnShard(0), b = f.OnShard(1);
