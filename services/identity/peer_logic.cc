@@ -1,5 +1,7 @@
 // What the shards of identity ask each other (IdentityShardService), and
 // the directory of handles and emails (DESIGN.md §8).
+#include <optional>
+
 #include "absl/strings/ascii.h"
 #include "common/keys.h"
 #include "common/logging.h"
@@ -18,6 +20,19 @@ constexpr absl::Duration kClaimLapse = absl::Minutes(1);
 // Kinds of the social family another shard may write here: the other
 // side's records of two-member changes (identity_store.h).
 constexpr absl::string_view kPeerKinds = "vonikX";
+
+// The sender named by the recipient's copy of an invitation ('i' received,
+// 'n' incoming), if `key` is one.
+std::optional<MemberId> InvitationSender(const std::string& key) {
+  KeyReader reader = keys::Reader(key);
+  char kind = 0;
+  MemberId recipient = 0, sender = 0;
+  absl::Time when;
+  if (!reader.Kind(&kind) || !reader.U64(&recipient)) return std::nullopt;
+  if (kind == 'n' && !reader.TimeDesc(&when)) return std::nullopt;
+  if ((kind != 'i' && kind != 'n') || !reader.U64(&sender)) return std::nullopt;
+  return sender;
+}
 
 absl::Status ValidateName(v1::NameKind kind, const std::string& name) {
   if (kind != v1::NAME_KIND_HANDLE && kind != v1::NAME_KIND_EMAIL) {
@@ -256,6 +271,13 @@ absl::Status IdentityLogic::ApplyPeerWrites(const v1::ApplyPeerWritesRequest& re
   for (int i = 0; i < n; ++i) {
     const auto& w = request.writes(i);
     if (w.has_put()) {
+      // An invitation that reaches its recipient after a block between the
+      // two (made here meanwhile) stays out: the block wins, and its side
+      // already removed the sender's copy.
+      if (auto sender = InvitationSender(w.put().key())) {
+        ASSIGN_OR_RETURN(bool blocked, BlockedEitherWay(sides[i], *sender));
+        if (blocked) continue;
+      }
       write.Put(sides[i], store_->social(), w.put().key(), w.put().value());
     } else if (w.has_delete_()) {
       write.Delete(sides[i], store_->social(), w.delete_().key());

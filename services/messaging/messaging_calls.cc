@@ -77,6 +77,8 @@ void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone
   // stands if the dependency cannot answer.
   struct Gather {
     Call<identity::v1::GetRelationshipRequest, identity::v1::GetRelationshipResponse> identity;
+    // The sender's own shard, asked when the pair's says "not connected".
+    Call<identity::v1::GetRelationshipRequest, identity::v1::GetRelationshipResponse> sender_side;
     Call<privacy::v1::GetSettingsRequest, privacy::v1::GetSettingsResponse> privacy;
     std::atomic<int> pending{0};
     grpc::Status identity_status, privacy_status;
@@ -109,6 +111,9 @@ void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone
       model->OfferRelationship(answer, g->identity.response.change_cursor(),
                                g->identity.response.other_shard_cursors());
       facts.relationship = answer.member_id() == FormatMemberId(sender) ? answer : Reversed(answer);
+      if (g->sender_side.response.has_relationship()) {
+        facts.relationship = g->sender_side.response.relationship();
+      }
     } else if (Unreachable(g->identity_status) && g->known_relationship) {
       facts.relationship = *g->known_relationship;  // no one can block while identity is down
       stale = true;
@@ -141,12 +146,30 @@ void MessagingHandler::FetchFacts(MemberId sender, MemberId recipient, FactsDone
     g->identity.request.set_member_id(FormatMemberId(lower));
     g->identity.request.set_other_member_id(FormatMemberId(lower == sender ? recipient : sender));
     g->identity.request.set_skip_mutual_count(true);
-    deps_.identity->For(lower)->async()->GetRelationship(&g->identity.context, &g->identity.request,
-                                                         &g->identity.response,
-                                                         [g, finish](grpc::Status s) {
-                                                           g->identity_status = s;
-                                                           finish();
-                                                         });
+    // A change the sender made on their own shard (an invitation just
+    // accepted there) reaches the pair's shard a delivery later: when that
+    // one says neither connected nor blocked, the sender's shard has the
+    // last word for this send.
+    const bool elsewhere = deps_.identity->ShardOf(sender) != deps_.identity->ShardOf(lower);
+    deps_.identity->For(lower)->async()->GetRelationship(
+        &g->identity.context, &g->identity.request, &g->identity.response,
+        [this, g, finish, sender, recipient, elsewhere](grpc::Status s) {
+          g->identity_status = s;
+          const auto& r = g->identity.response.relationship();
+          if (!s.ok() || !elsewhere || r.degree() == identity::v1::DEGREE_FIRST || r.blocked()) {
+            return finish();
+          }
+          deps_.tokens->Prepare(&g->sender_side.context, kCallTimeout);
+          g->sender_side.request.set_member_id(FormatMemberId(sender));
+          g->sender_side.request.set_other_member_id(FormatMemberId(recipient));
+          g->sender_side.request.set_skip_mutual_count(true);
+          deps_.identity->For(sender)->async()->GetRelationship(
+              &g->sender_side.context, &g->sender_side.request, &g->sender_side.response,
+              [g, finish](grpc::Status side) {
+                if (!side.ok()) g->sender_side.response.Clear();  // the pair's answer stands
+                finish();
+              });
+        });
   }
   if (g->ask_privacy) {
     deps_.tokens->Prepare(&g->privacy.context, kCallTimeout);

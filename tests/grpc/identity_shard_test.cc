@@ -409,6 +409,35 @@ TEST_CASE("A peer write sent again after later ones changes nothing, per source 
   CHECK_FALSE(received());
 }
 
+TEST_CASE("An invitation reaching its recipient after a block between the two stays out") {
+  Fixture f;
+  const MemberId a = f.OnShard(0), b = f.OnShard(1), c = f.OnShard(0);
+  // b blocks a on b's shard while a's invitation to b is still on its way.
+  v1::BlockMemberRequest block;
+  block.set_member_id(FormatMemberId(a));
+  v1::BlockMemberResponse blocked;
+  REQUIRE_THAT(
+      f.stub1->BlockMember(TestService::Context(f.shard1.MemberToken(b)).get(), block, &blocked),
+      IsOk());
+  auto peer = v1::IdentityShardService::NewStub(f.shard1.channel());
+  const absl::Time when = f.clock.Now();
+  auto deliver = [&](MemberId sender) {
+    v1::ApplyPeerWritesRequest late;
+    late.add_writes()->mutable_put()->set_key(keys::Received(b, sender));
+    late.add_writes()->mutable_put()->set_key(keys::Incoming(b, when, sender));
+    v1::ApplyPeerWritesResponse response;
+    return peer->ApplyPeerWrites(TestService::Context(f.svc).get(), late, &response);
+  };
+  IdentityStore ids(f.shard1.store());
+  REQUIRE_THAT(deliver(a), IsOk());
+  CHECK_FALSE(ids.Exists(ids.social(), keys::Received(b, a)).value());
+  CHECK_FALSE(ids.Exists(ids.social(), keys::Incoming(b, when, a)).value());
+  // From someone else, the same arrives.
+  REQUIRE_THAT(deliver(c), IsOk());
+  CHECK(ids.Exists(ids.social(), keys::Received(b, c)).value());
+  CHECK(ids.Exists(ids.social(), keys::Incoming(b, when, c)).value());
+}
+
 TEST_CASE("A shard's outbox numbers what it sends, and the receiver keeps the last it applied") {
   Fixture f;
   const MemberId a = f.OnShard(0), b = f.OnShard(1);

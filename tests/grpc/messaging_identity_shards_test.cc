@@ -11,6 +11,7 @@
 #include "liaison/messaging/v1/messaging.grpc.pb.h"
 #include "services/credits/credit_module.h"
 #include "services/identity/identity_module.h"
+#include "services/identity/identity_store.h"
 #include "services/messaging/messaging_module.h"
 #include "services/privacy/privacy_module.h"
 #include "tests/support/eventually.h"
@@ -137,7 +138,8 @@ struct Fixture {
 
   std::string Token(MemberId m) { return identity[0]->MemberToken(m); }
 
-  void Connect(MemberId a, MemberId b) {
+  // `wait`: until both shards have the connection and messaging heard of it.
+  void Connect(MemberId a, MemberId b, bool wait = true) {
     identity::v1::SendInvitationRequest invite;
     invite.set_recipient_id(FormatMemberId(b));
     identity::v1::SendInvitationResponse invited;
@@ -151,6 +153,20 @@ struct Fixture {
     REQUIRE(Eventually([&] {
       return people->RespondToInvitation(TestService::Context(Token(b)).get(), accept, &accepted)
           .ok();
+    }));
+    if (!wait) return;
+    // The pair's shard (its lower member's) has the connection too, and
+    // messaging has heard of it from that shard's feed.
+    const MemberId low = std::min(a, b), high = std::max(a, b);
+    REQUIRE(Eventually([&] {
+      identity::v1::GetRelationshipRequest ask;
+      ask.set_member_id(FormatMemberId(low));
+      ask.set_other_member_id(FormatMemberId(high));
+      identity::v1::GetRelationshipResponse answer;
+      return identity::v1::IdentityService::NewStub(identity[map.ShardOf(low)]->channel())
+                 ->GetRelationship(TestService::Context(admin).get(), ask, &answer)
+                 .ok() &&
+             answer.relationship().degree() == identity::v1::DEGREE_FIRST;
     }));
     Settle();
   }
@@ -220,6 +236,22 @@ TEST_CASE("Messaging behind two identity shards decides a pair across them from 
     REQUIRE_THAT(f.Message(low, high), IsOk());
     CHECK(f.GetRelationshipCalls() == asked);
   }
+}
+
+TEST_CASE("Whoever accepts an invitation across identity shards may write at once") {
+  Fixture f;
+  const auto [low, high] = f.PairAcross(0);
+  // Hold back what high's shard sends low's (as if its deliveries were
+  // late): low's shard takes them as already applied.
+  const size_t high_shard = f.map.ShardOf(high);
+  Store* lows = f.identity[f.map.ShardOf(low)]->store();
+  rocksdb::WriteBatch late;
+  late.Put(lows->Family("outbox"), identity::keys::PeerApplied(static_cast<uint32_t>(high_shard)),
+           identity::IdentityStore::EncodeCounter(~uint64_t{0}));
+  REQUIRE(lows->Write(&late, Durability::kSynced).ok());
+  // high accepts on its shard; the pair's shard has not heard of it.
+  f.Connect(low, high, /*wait=*/false);
+  CHECK_THAT(f.Message(high, low), IsOk());
 }
 
 TEST_CASE("A block by either member of a pair across identity shards reaches messaging") {
