@@ -25,16 +25,6 @@ class Copier final {
   rocksdb::ColumnFamilyHandle* family_;
 };
 
-// Keys of `family` in `store` that start with `prefix`.
-absl::StatusOr<uint64_t> CountPrefix(Store* store, rocksdb::ColumnFamilyHandle* family,
-                                     const std::string& prefix) {
-  auto it = store->NewIterator(family, /*prefix_scan=*/false);
-  uint64_t count = 0;
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++count;
-  RETURN_IF_ERROR(FromRocksStatus(it->status(), "count"));
-  return count;
-}
-
 // One partition of a partitioned family: copy, check, delete.
 absl::StatusOr<uint64_t> MovePartition(uint32_t partition, Store* from, Store* to,
                                        const std::string& family_name) {
@@ -48,7 +38,7 @@ absl::StatusOr<uint64_t> MovePartition(uint32_t partition, Store* from, Store* t
   }
   RETURN_IF_ERROR(FromRocksStatus(it->status(), "partition scan"));
   RETURN_IF_ERROR(copier.Flush());
-  ASSIGN_OR_RETURN(uint64_t copied, CountPrefix(to, target, prefix));
+  ASSIGN_OR_RETURN(uint64_t copied, CountKeys(to, target, prefix));
   if (copied < copier.moved()) {
     return absl::DataLossError(absl::StrCat("partition ", partition, " of ", family_name, ": ",
                                             copier.moved(), " records read, ", copied,

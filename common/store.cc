@@ -287,9 +287,18 @@ absl::Status ChunkedWriter::Flush() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<uint64_t> CountKeys(Store* store, rocksdb::ColumnFamilyHandle* family,
+                                   const std::string& prefix) {
+  auto it = store->NewIterator(family, /*prefix_scan=*/false);
+  uint64_t count = 0;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++count;
+  RETURN_IF_ERROR(FromRocksStatus(it->status(), "count"));
+  return count;
+}
+
 absl::StatusOr<size_t> PartitionMemberKeys(Store* store, rocksdb::ColumnFamilyHandle* family,
                                            absl::string_view kinds) {
-  return PartitionIdKeys(store, family, kinds, [](uint64_t member) { return PartitionOf(member); });
+  return PartitionIdKeys(store, family, kinds, &PartitionOf);
 }
 
 absl::StatusOr<size_t> PartitionIdKeys(Store* store, rocksdb::ColumnFamilyHandle* family,

@@ -158,6 +158,10 @@ class ChunkedWriter final {
   size_t records_ = 0;
 };
 
+// How many keys of `family` start with `prefix` (a walk over them).
+absl::StatusOr<uint64_t> CountKeys(Store* store, rocksdb::ColumnFamilyHandle* family,
+                                   const std::string& prefix);
+
 // Moves a store written before partitions to today's layout: every key in
 // `family` whose first byte is one of `kinds` (then an 8-byte member id,
 // then anything) is rewritten as that member's partition followed by the

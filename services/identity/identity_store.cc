@@ -147,12 +147,7 @@ absl::StatusOr<size_t> IdentityStore::UpgradeLayout(Store* store) {
 }
 
 absl::StatusOr<uint64_t> IdentityStore::UndeliveredPeerWrites(Store* store) {
-  const std::string prefix = KeyBuilder('P').key();
-  auto it = store->NewIterator(store->Family("outbox"), /*prefix_scan=*/false);
-  uint64_t count = 0;
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++count;
-  RETURN_IF_ERROR(FromRocksStatus(it->status(), "peer outbox scan"));
-  return count;
+  return CountKeys(store, store->Family("outbox"), KeyBuilder('P').key());
 }
 
 IdentityStore::IdentityStore(Store* store)

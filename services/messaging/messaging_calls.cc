@@ -192,9 +192,8 @@ void MessagingHandler::FetchRelationships(MemberId member, const std::vector<Mem
     known.push_back(*std::move(r));
   }
   const bool all_known = known.size() == others.size();
-  const bool live = std::all_of(others.begin(), others.end(),
-                                [&](MemberId m) { return deps_.IdentityLive(member, m); });
-  if (all_known && live) {
+  if (all_known && std::all_of(others.begin(), others.end(),
+                               [&](MemberId m) { return deps_.IdentityLive(member, m); })) {
     deps_.model->Count(ModelSource::kModel);
     return done(std::move(known));
   }

@@ -413,12 +413,7 @@ TEST_CASE("An invitation reaching its recipient after a block between the two st
   Fixture f;
   const MemberId a = f.OnShard(0), b = f.OnShard(1), c = f.OnShard(0);
   // b blocks a on b's shard while a's invitation to b is still on its way.
-  v1::BlockMemberRequest block;
-  block.set_member_id(FormatMemberId(a));
-  v1::BlockMemberResponse blocked;
-  REQUIRE_THAT(
-      f.stub1->BlockMember(TestService::Context(f.shard1.MemberToken(b)).get(), block, &blocked),
-      IsOk());
+  REQUIRE_THAT(f.Block(1, b, a), IsOk());
   auto peer = v1::IdentityShardService::NewStub(f.shard1.channel());
   const absl::Time when = f.clock.Now();
   auto deliver = [&](MemberId sender) {
@@ -441,12 +436,7 @@ TEST_CASE("An invitation reaching its recipient after a block between the two st
 TEST_CASE("A shard's outbox numbers what it sends, and the receiver keeps the last it applied") {
   Fixture f;
   const MemberId a = f.OnShard(0), b = f.OnShard(1);
-  v1::BlockMemberRequest block;
-  block.set_member_id(FormatMemberId(b));
-  v1::BlockMemberResponse blocked;
-  REQUIRE_THAT(
-      f.stub0->BlockMember(TestService::Context(f.shard0.MemberToken(a)).get(), block, &blocked),
-      IsOk());
+  REQUIRE_THAT(f.Block(0, a, b), IsOk());
   IdentityStore ids(f.shard1.store());
   // (A counter never written reads 0.)
   CHECK(ids.GetCounter(ids.outbox(), keys::PeerApplied(1)).value() == 0);
