@@ -16,28 +16,16 @@
 #ifndef LIAISON_SERVICES_IDENTITY_PEER_OUTBOX_H_
 #define LIAISON_SERVICES_IDENTITY_PEER_OUTBOX_H_
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
-#include <atomic>
-#include <thread>
-
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
+#include "common/shard_outbox.h"
 #include "liaison/identity/v1/identity_shard.pb.h"
 #include "services/identity/identity_peers.h"
 #include "services/identity/identity_store.h"
 
 namespace liaison::identity {
 
-struct PeerOutboxOptions {
-  // First pause after a shard failed; doubles up to max_backoff.
-  absl::Duration retry = absl::Milliseconds(200);
-  absl::Duration max_backoff = absl::Seconds(5);
-  // Records read per pass.
-  int batch = 256;
-};
+using PeerOutboxOptions = ShardOutboxOptions;
 
 // The member whose shard's feed holds a connection or block change: the
 // pair's lower id. InvalidArgumentError for any other change.
@@ -48,38 +36,23 @@ class PeerOutbox final {
   // Starts the delivery thread when there are other shards.
   PeerOutbox(IdentityStore* store, IdentityPeers* peers, prometheus::Registry& registry,
              PeerOutboxOptions options = {});
-  ~PeerOutbox() { Stop(); }
   PeerOutbox(const PeerOutbox&) = delete;
   PeerOutbox& operator=(const PeerOutbox&) = delete;
 
   // Ends the thread (a call in flight ends within its deadline). Idempotent.
-  void Stop();
+  void Stop() { queue_.Stop(); }
 
   IdentityPeers* peers() const { return peers_; }
   // Adds a record of `writes` (all for one shard) to `batch`.
   absl::Status Enqueue(rocksdb::WriteBatch* batch, const v1::ApplyPeerWritesRequest& writes);
   // A change with records committed: deliver now.
-  void Wake();
+  void Wake() { queue_.Wake(); }
   // One pass over the records; how many it delivered (tests call it).
-  absl::StatusOr<int> Pass();
+  absl::StatusOr<int> Pass() { return queue_.Pass(); }
 
  private:
-  void Loop();
-  // Moves a record no shard will take (it does not parse, or its shard
-  // refuses it as invalid) to a 'D' key, logged.
-  absl::Status SetAside(const IdentityStore::Entry& record, const absl::Status& why);
-
-  IdentityStore* store_;
   IdentityPeers* peers_;
-  PeerOutboxOptions options_;
-  prometheus::Counter* delivered_;
-  prometheus::Counter* failed_;
-  std::atomic<uint64_t> next_sequence_{0};
-  absl::Mutex mu_;
-  bool woken_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Mutex pass_mu_;  // one pass at a time (the thread, a test)
-  std::thread thread_;
+  ShardOutbox queue_;
 };
 
 }  // namespace liaison::identity

@@ -1,0 +1,127 @@
+// A durable queue of records bound for other shards of the same service
+// (DESIGN.md §8: "an outbox and an idempotent apply", no distributed
+// transactions): identity's two-member changes, messaging's deliveries to
+// the shards of a conversation's participants.
+//
+// A change commits its records with itself: Enqueue adds each to the
+// change's WriteBatch under `kind` + a sequence (8 bytes, big-endian), so
+// the queue is in commit order. A background thread sends the records to
+// their shards in that order, deleting each once its shard confirmed;
+// while a shard is down its records wait, with backoff, and the others' go
+// on. The receiver applies each (source, sequence) once and in order: it
+// keeps the last sequence it applied from each source with what it applied
+// (AppliedMarks), so a record sent again after a lost acknowledgement
+// changes nothing. A record no shard will ever take (its destination cannot
+// be read, or its shard refuses it as invalid) is set aside under
+// `set_aside_kind` and logged, rather than block the queue.
+#ifndef LIAISON_COMMON_SHARD_OUTBOX_H_
+#define LIAISON_COMMON_SHARD_OUTBOX_H_
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/store.h"
+
+namespace liaison {
+
+struct ShardOutboxOptions {
+  // First pause after a shard failed; doubles up to max_backoff.
+  absl::Duration retry = absl::Milliseconds(200);
+  absl::Duration max_backoff = absl::Seconds(5);
+  // Records read per pass.
+  int batch = 256;
+};
+
+class ShardOutbox final {
+ public:
+  // The shard a record goes to. An error sets the record aside.
+  using Destination = std::function<absl::StatusOr<size_t>(const std::string& value)>;
+  // Sends one record, numbered `sequence` in this queue, to `shard`. OK: it
+  // was applied (now or before); InvalidArgumentError: the shard refuses it
+  // for good (set aside); any other error: retried later.
+  using Send =
+      std::function<absl::Status(size_t shard, uint64_t sequence, const std::string& value)>;
+
+  struct Queue {
+    Store* store;
+    rocksdb::ColumnFamilyHandle* family;
+    char kind;            // records waiting
+    char set_aside_kind;  // records no shard will take
+  };
+
+  // `name` prefixes the metric (liaison_<name>_total{outcome}) and the log
+  // events. The thread starts only when `deliver` (there are other shards).
+  ShardOutbox(std::string name, std::string help, Queue queue, Destination destination, Send send,
+              prometheus::Registry& registry, bool deliver, ShardOutboxOptions options = {});
+  ~ShardOutbox() { Stop(); }
+  ShardOutbox(const ShardOutbox&) = delete;
+  ShardOutbox& operator=(const ShardOutbox&) = delete;
+
+  // Ends the thread (a call in flight ends within its deadline). Idempotent.
+  void Stop();
+  // Adds a record to `batch`, after every record enqueued before.
+  absl::Status Enqueue(rocksdb::WriteBatch* batch, const std::string& value);
+  // A change with records committed: deliver now.
+  void Wake();
+  // One pass over the records; how many it delivered (tests call it).
+  absl::StatusOr<int> Pass();
+  // Records waiting (a walk over them).
+  static absl::StatusOr<uint64_t> Waiting(Store* store, rocksdb::ColumnFamilyHandle* family,
+                                          char kind);
+
+ private:
+  void Loop();
+  absl::Status SetAside(const std::string& key, const std::string& value, const absl::Status& why);
+
+  const std::string name_;
+  const Queue queue_;
+  const Destination destination_;
+  const Send send_;
+  const ShardOutboxOptions options_;
+  prometheus::Counter* delivered_;
+  prometheus::Counter* failed_;
+  std::atomic<uint64_t> next_sequence_{0};
+  absl::Mutex mu_;
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Mutex pass_mu_;  // one pass at a time (the thread, a test)
+  std::thread thread_;
+};
+
+// The receiving end: the last sequence applied from each source shard,
+// kept under `kind` + source (4 bytes) and written in the batch that
+// applies the record, so a record is applied once, and one older than what
+// was applied (sent again) is skipped.
+class AppliedMarks final {
+ public:
+  AppliedMarks(Store* store, rocksdb::ColumnFamilyHandle* family, char kind)
+      : store_(store), family_(family), kind_(kind) {}
+
+  // Whether the record `sequence` from `source` was applied already.
+  // Sequence 0 (a record not from a queue) never was. Hold mu() from this
+  // check until the batch that marks it is written.
+  absl::StatusOr<bool> Applied(uint32_t source, uint64_t sequence) const;
+  // Marks it applied in `batch` (nothing for sequence 0).
+  absl::Status Mark(rocksdb::WriteBatch* batch, uint32_t source, uint64_t sequence) const;
+  std::string Key(uint32_t source) const;
+  static std::string Encode(uint64_t sequence);
+  absl::Mutex& mu() const { return mu_; }
+
+ private:
+  Store* store_;
+  rocksdb::ColumnFamilyHandle* family_;
+  char kind_;
+  mutable absl::Mutex mu_;
+};
+
+}  // namespace liaison
+
+#endif  // LIAISON_COMMON_SHARD_OUTBOX_H_
