@@ -96,14 +96,9 @@ absl::Status MessagingLogic::AddParticipants(
   for (MemberId m : members) {
     if (IsParticipant(record, m)) continue;  // added meanwhile
     record.mutable_conversation()->add_participant_ids(FormatMemberId(m));
-    // The whole history is theirs to read; a returning member comes back.
-    auto state = write.LoadState(m, c);
-    storage::v1::MemberState fresh;
-    if (!state.ok()) state = fresh;
-    state->set_left_at_sequence(0);
-    state->set_home_folder(v1::FOLDER_FOCUSED);
-    write.PutState(m, c, &*state, v1::FOLDER_FOCUSED,
-                   FromTimestamp(record.conversation().last_activity_time()));
+    storage::v1::MailboxStep joined;
+    joined.mutable_joined();
+    RETURN_IF_ERROR(write.Step(record, m, std::move(joined)));
   }
   RETURN_IF_ERROR(write.Changed(record));
   RETURN_IF_ERROR(write.Commit(record));
@@ -123,9 +118,9 @@ absl::Status MessagingLogic::Depart(const Caller& caller, ConversationId c, Memb
   auto* ids = record.mutable_conversation()->mutable_participant_ids();
   ids->erase(std::find(ids->begin(), ids->end(), FormatMemberId(member)));
   Write write(this);
-  ASSIGN_OR_RETURN(auto state, write.LoadState(member, c));
-  state.set_left_at_sequence(std::max<int64_t>(1, record.last_sequence()));
-  write.batch().Put(store_->members(), keys::State(member, c), state.SerializeAsString());
+  storage::v1::MailboxStep departed;
+  departed.mutable_departed();
+  RETURN_IF_ERROR(write.Step(record, member, std::move(departed)));
   RETURN_IF_ERROR(write.Changed(record, member));
   RETURN_IF_ERROR(write.Commit(record));
   if (out != nullptr) FillConversation(caller.member_id, record, nullptr, out);

@@ -129,9 +129,8 @@ absl::Status MessagingLogic::ListMessages(const Caller& caller,
     response->set_has_more(full() && messages.back().sequence() < last);
   } else if (request.direction() == v1::DIRECTION_OLDER ||
              request.direction() == v1::DIRECTION_UNSPECIFIED) {
-    const int64_t from = request.before_sequence() == 0
-                             ? last
-                             : std::min(request.before_sequence() - 1, last);
+    const int64_t from =
+        request.before_sequence() == 0 ? last : std::min(request.before_sequence() - 1, last);
     if (from >= first) {
       ASSIGN_OR_RETURN(messages, VisibleMessages(caller.member_id, own.ok() ? &*own : nullptr, c,
                                                  from, first, page_size));
@@ -247,13 +246,10 @@ absl::Status MessagingLogic::MarkConversationRead(const Caller& caller,
     // Read receipts, where both sides have them on (the handler asked privacy).
     for (MemberId member : receipts_to) {
       if (!IsParticipant(record, member)) continue;
-      v1::StreamEventsResponse event;
-      SetTimestamp(event.mutable_time(), clock_->Now());
-      auto* receipt = event.mutable_read_receipt();
-      receipt->set_conversation_id(request.conversation_id());
-      receipt->set_reader_id(FormatMemberId(caller.member_id));
-      receipt->set_read_sequence(upto);
-      RETURN_IF_ERROR(write.Event(member, std::move(event)));
+      storage::v1::MailboxStep step;
+      step.mutable_read_receipt()->set_reader_id(FormatMemberId(caller.member_id));
+      step.mutable_read_receipt()->set_read_sequence(upto);
+      RETURN_IF_ERROR(write.Step(record, member, std::move(step)));
     }
     RETURN_IF_ERROR(write.CommitBatchOnly());
   }

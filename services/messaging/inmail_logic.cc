@@ -136,15 +136,10 @@ absl::Status MessagingLogic::Deliver(const std::string& inmail_id) {
   auto* inmail = record.mutable_conversation()->mutable_inmail();
   if (inmail->status() == v1::IN_MAIL_STATUS_SENDING) {
     inmail->set_status(v1::IN_MAIL_STATUS_PENDING);
-    const MemberId recipient = ParseIdUnchecked(inmail->recipient_id());
-    storage::v1::MemberState state;
-    state.set_home_folder(v1::FOLDER_INMAIL);
-    write.PutState(recipient, c, &state, v1::FOLDER_INMAIL,
-                   FromTimestamp(record.conversation().last_activity_time()));
-    v1::StreamEventsResponse event;
-    SetTimestamp(event.mutable_time(), clock_->Now());
-    *event.mutable_new_message()->mutable_message() = record.conversation().last_message();
-    RETURN_IF_ERROR(write.Event(recipient, std::move(event)));
+    storage::v1::MailboxStep arrived;
+    arrived.mutable_inmail_arrived();
+    RETURN_IF_ERROR(
+        write.Step(record, ParseIdUnchecked(inmail->recipient_id()), std::move(arrived)));
   }
   write.batch().Delete(store_->outbox(), keys::Outbox(inmail_id));
   return write.Commit(record);

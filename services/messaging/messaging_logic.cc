@@ -13,9 +13,11 @@
 namespace liaison::messaging {
 
 MessagingLogic::MessagingLogic(MessagingStore* store, const Clock* clock, MessagingConfig config,
-                               prometheus::Registry& registry, EventHub* hub)
+                               prometheus::Registry& registry, EventHub* hub, Mailboxes* mailboxes)
     : store_(store),
       hub_(hub),
+      mailboxes_(mailboxes),
+      applied_(store->store(), store->outbox(), keys::kDeliveredKind),
       clock_(clock),
       config_(config),
       sent_(prometheus::BuildCounter()

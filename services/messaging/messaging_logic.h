@@ -29,8 +29,10 @@
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
 #include "common/clock.h"
+#include "common/shard_outbox.h"
 #include "liaison/messaging/v1/messaging.pb.h"
 #include "services/messaging/event_hub.h"
+#include "services/messaging/mailboxes.h"
 #include "services/messaging/messaging_store.h"
 #include "services/messaging/policy.h"
 
@@ -86,8 +88,11 @@ struct MessagingConfig {
 class MessagingLogic final {
  public:
   // `hub` (may be null) receives the events of every change once committed.
+  // `mailboxes` (null: one shard) says which members' mailboxes are here
+  // and delivers the steps of the others (mailboxes.h).
   MessagingLogic(MessagingStore* store, const Clock* clock, MessagingConfig config,
-                 prometheus::Registry& registry, EventHub* hub = nullptr);
+                 prometheus::Registry& registry, EventHub* hub = nullptr,
+                 Mailboxes* mailboxes = nullptr);
 
   // Validates a SendMessage. If the client_message_id was used before with
   // the same request, `replay` is filled with the first result (send nothing).
@@ -204,6 +209,16 @@ class MessagingLogic final {
                                     const std::vector<MemberId>& receipts_to,
                                     v1::MarkConversationReadResponse* response);
 
+  // Applies a delivery from shard `source` (record `sequence` of its
+  // outbox; 0: not from an outbox) to the mailboxes it names here, each
+  // delivery once and in its source's order (delivery_logic.cc).
+  // INVALID_ARGUMENT for a malformed one, FAILED_PRECONDITION when a member
+  // it names is not this shard's.
+  static constexpr int kMaxDeliverySteps = 4 * kMaxGroupParticipants;
+  static constexpr int kMaxDeliveryMessages = 4;
+  absl::Status ApplyDelivery(uint32_t source, uint64_t sequence,
+                             const storage::v1::MailboxDelivery& delivery);
+
  private:
   class Write;
 
@@ -255,6 +270,8 @@ class MessagingLogic final {
 
   MessagingStore* store_;
   EventHub* hub_;
+  Mailboxes* mailboxes_;
+  AppliedMarks applied_;
   const Clock* clock_;
   MessagingConfig config_;
   prometheus::Family<prometheus::Counter>& sent_;

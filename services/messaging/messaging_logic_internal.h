@@ -39,6 +39,10 @@ absl::Status ValidateClientId(const std::string& id);
 std::string RequestHash(const google::protobuf::Message& request);
 const char* OutcomeName(Outcome outcome);
 
+// One change, as one WriteBatch. What it does to a member's mailbox is a
+// MailboxStep (mailboxes.h): applied in this batch when this shard holds
+// the mailbox, else delivered with the change to the member's shard, where
+// ApplyStep does the same.
 class MessagingLogic::Write final {
  public:
   explicit Write(MessagingLogic* logic) : logic_(logic) {}
@@ -69,31 +73,47 @@ class MessagingLogic::Write final {
   void RecordSent(MemberId sender, const std::string& client_message_id,
                   const google::protobuf::Message& request, const std::string& conversation_id,
                   int64_t sequence);
-  // Puts `member`'s state, moving their inbox index entry to (folder, activity).
+  // Puts the state of `member` (whose mailbox is here), moving their inbox
+  // index entry to (folder, activity).
   void PutState(MemberId member, ConversationId c, storage::v1::MemberState* state,
                 v1::Folder folder, absl::Time activity);
   // Answers a pending InMail; within 90 days of its send, records the
   // refund in the outbox and names it in `refund_inmail_id`.
   absl::Status Answer(storage::v1::ConversationRecord* record, v1::InMailStatus status,
                       absl::Time now, std::string* refund_inmail_id);
-  // Marks message `sequence` of `c` hidden from `member` (HideFrom).
-  absl::Status Hide(MemberId member, ConversationId c, int64_t sequence);
   // A member's state as this change has it so far (NotFoundError if new).
   absl::StatusOr<storage::v1::MemberState> LoadState(MemberId member, ConversationId c);
-  // Stages an event for `member` (with its cursor), published on commit.
-  absl::Status Event(MemberId member, v1::StreamEventsResponse event);
+  // Applies `step` to `member`'s mailbox in `record`'s conversation: here,
+  // or delivered to their shard on commit.
+  absl::Status Step(const storage::v1::ConversationRecord& record, MemberId member,
+                    storage::v1::MailboxStep step);
   // conversation_changed to everyone in it (and to `also`, e.g. who left).
   absl::Status Changed(const storage::v1::ConversationRecord& record, MemberId also = 0);
+  // Applies a step to a mailbox held here: `messages` are those the change
+  // appended, `now` its time.
+  absl::Status ApplyStep(const storage::v1::ConversationRecord& record,
+                         const google::protobuf::RepeatedPtrField<v1::Message>& messages,
+                         const storage::v1::MailboxStep& step, absl::Time now);
   // Writes the conversation record(s) touched and the batch, fsync'ed.
   absl::Status Commit(const storage::v1::ConversationRecord& record);
   absl::Status CommitBatchOnly();
 
  private:
+  // Marks message `sequence` of `c` hidden from `member` (HideFrom).
+  absl::Status Hide(MemberId member, ConversationId c, int64_t sequence);
+  // Stages an event for `member` (with its cursor), published on commit.
+  absl::Status Event(MemberId member, v1::StreamEventsResponse event);
+  absl::Status Arrive(const storage::v1::ConversationRecord& record, MemberId member,
+                      const v1::Message& message, const storage::v1::MailboxStep::Arrived& arrived);
+
   MessagingLogic* logic_;
   rocksdb::WriteBatch batch_;
   // States written so far, so later steps of the same change build on them.
   std::map<std::pair<MemberId, ConversationId>, storage::v1::MemberState> states_;
   std::vector<std::pair<MemberId, v1::StreamEventsResponse>> events_;
+  // Messages appended, and steps for other shards' members, by shard.
+  google::protobuf::RepeatedPtrField<v1::Message> appended_;
+  std::map<size_t, storage::v1::MailboxDelivery> deliveries_;
   std::string sender_page_id_;
   bool connected_ = false;
   std::vector<MemberId> hidden_from_;

@@ -25,6 +25,10 @@
 //                                                      the member by a block)
 //   family "outbox" (not partitioned: records wait minutes at most)
 //     'O' inmail_id               -> OutboxRecord      (InMail saga)
+//     'T' sequence                -> MailboxDelivery   (to another shard;
+//                                    ShardOutbox's queue)
+//     'X' sequence                -> MailboxDelivery   (set aside: refused)
+//     'Q' source shard            -> the last sequence applied from it
 //   family "events" (prefix: partition + kind + member id)
 //     'E' member cursor           -> StreamEventsResponse (event_hub.h)
 #ifndef LIAISON_SERVICES_MESSAGING_MESSAGING_STORE_H_
@@ -69,6 +73,9 @@ std::string Hidden(MemberId m, ConversationId c, int64_t sequence);
 std::string HiddenPrefix(MemberId m, ConversationId c);
 std::string Event(MemberId m, uint64_t cursor);
 std::string EventPrefix(MemberId m);
+inline constexpr char kDeliveryKind = 'T';
+inline constexpr char kSetAsideDeliveryKind = 'X';
+inline constexpr char kDeliveredKind = 'Q';
 }  // namespace keys
 
 class MessagingStore final {

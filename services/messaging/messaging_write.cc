@@ -133,45 +133,150 @@ absl::StatusOr<v1::Message> MessagingLogic::Write::Append(
   *conversation->mutable_last_message() = message;
   batch_.Put(logic_->store_->conversations(), keys::Message(c, message.sequence()),
              MessagingStore::EncodeMessage(message));
+  *appended_.Add() = message;
 
   for (const std::string& id : conversation->participant_ids()) {
     const MemberId member = ParseIdUnchecked(id);
     if (deliver && !deliver(member)) continue;
-    if (member != sender && std::find(hidden_from_.begin(), hidden_from_.end(), member) !=
-                                hidden_from_.end()) {
-      RETURN_IF_ERROR(Hide(member, c, message.sequence()));
-      continue;
-    }
-    auto state = LoadState(member, c);
-    storage::v1::MemberState fresh;
-    v1::Folder folder;
-    if (state.ok()) {
-      folder = state->folder();
-      // New activity brings an archived conversation back; a reply from
-      // whoever received a request accepts it, and so does connecting.
-      if (folder == v1::FOLDER_ARCHIVED) folder = state->home_folder();
-      if ((member == sender || connected_) && folder == v1::FOLDER_REQUESTS) {
-        folder = v1::FOLDER_FOCUSED;
-      }
-    } else if (absl::IsNotFound(state.status())) {
-      state = fresh;
-      folder = folder_for(member);
-      state->set_home_folder(folder);
-    } else {
-      return state.status();
-    }
-    if (member == sender) state->set_read_sequence(message.sequence());
-    if (folder != v1::FOLDER_ARCHIVED && folder != v1::FOLDER_SPAM) state->set_home_folder(folder);
-    PutState(member, c, &*state, folder, now);
-    v1::StreamEventsResponse event;
-    SetTimestamp(event.mutable_time(), now);
-    *event.mutable_new_message()->mutable_message() = message;
-    PageView(*record, member, event.mutable_new_message()->mutable_message());
-    RETURN_IF_ERROR(Event(member, std::move(event)));
+    storage::v1::MailboxStep step;
+    auto* arrived = step.mutable_arrived();
+    arrived->set_sequence(message.sequence());
+    arrived->set_folder_if_new(folder_for(member));
+    arrived->set_hidden(member != sender && std::find(hidden_from_.begin(), hidden_from_.end(),
+                                                      member) != hidden_from_.end());
+    arrived->set_connected(connected_);
+    RETURN_IF_ERROR(Step(*record, member, std::move(step)));
   }
   RecordSent(sender, client_message_id, request, conversation->conversation_id(),
              message.sequence());
   return message;
+}
+
+absl::Status MessagingLogic::Write::Arrive(const storage::v1::ConversationRecord& record,
+                                           MemberId member, const v1::Message& message,
+                                           const storage::v1::MailboxStep::Arrived& arrived) {
+  const ConversationId c = ParseIdUnchecked(record.conversation().conversation_id());
+  const MemberId sender = ParseIdUnchecked(message.sender_id());
+  if (member != sender && arrived.hidden()) return Hide(member, c, message.sequence());
+  auto state = LoadState(member, c);
+  storage::v1::MemberState fresh;
+  v1::Folder folder;
+  if (state.ok()) {
+    folder = state->folder();
+    // New activity brings an archived conversation back; a reply from
+    // whoever received a request accepts it, and so does connecting.
+    if (folder == v1::FOLDER_ARCHIVED) folder = state->home_folder();
+    if ((member == sender || arrived.connected()) && folder == v1::FOLDER_REQUESTS) {
+      folder = v1::FOLDER_FOCUSED;
+    }
+  } else if (absl::IsNotFound(state.status())) {
+    state = fresh;
+    folder = arrived.folder_if_new();
+    state->set_home_folder(folder);
+  } else {
+    return state.status();
+  }
+  if (member == sender) state->set_read_sequence(message.sequence());
+  if (folder != v1::FOLDER_ARCHIVED && folder != v1::FOLDER_SPAM) state->set_home_folder(folder);
+  PutState(member, c, &*state, folder, FromTimestamp(message.send_time()));
+  v1::StreamEventsResponse event;
+  *event.mutable_time() = message.send_time();
+  *event.mutable_new_message()->mutable_message() = message;
+  PageView(record, member, event.mutable_new_message()->mutable_message());
+  return Event(member, std::move(event));
+}
+
+absl::Status MessagingLogic::Write::Step(const storage::v1::ConversationRecord& record,
+                                         MemberId member, storage::v1::MailboxStep step) {
+  step.set_member_id(FormatMemberId(member));
+  Mailboxes* mailboxes = logic_->mailboxes_;
+  if (mailboxes == nullptr || mailboxes->ShardOf(member) == mailboxes->self()) {
+    return ApplyStep(record, appended_, step, logic_->clock_->Now());
+  }
+  auto& delivery = deliveries_[mailboxes->ShardOf(member)];
+  delivery.set_conversation_id(record.conversation().conversation_id());
+  *delivery.add_steps() = std::move(step);
+  return absl::OkStatus();
+}
+
+absl::Status MessagingLogic::Write::ApplyStep(
+    const storage::v1::ConversationRecord& record,
+    const google::protobuf::RepeatedPtrField<v1::Message>& messages,
+    const storage::v1::MailboxStep& step, absl::Time now) {
+  const MemberId member = ParseIdUnchecked(step.member_id());
+  const ConversationId c = ParseIdUnchecked(record.conversation().conversation_id());
+  switch (step.step_case()) {
+    case storage::v1::MailboxStep::kArrived: {
+      for (const v1::Message& message : messages) {
+        if (message.sequence() == step.arrived().sequence()) {
+          return Arrive(record, member, message, step.arrived());
+        }
+      }
+      return absl::DataLossError("a delivery names a message it does not hold");
+    }
+    case storage::v1::MailboxStep::kJoined: {
+      // The whole history is theirs to read; a returning member comes back.
+      auto state = LoadState(member, c);
+      storage::v1::MemberState fresh;
+      if (!state.ok()) state = fresh;
+      state->set_left_at_sequence(0);
+      state->set_home_folder(v1::FOLDER_FOCUSED);
+      PutState(member, c, &*state, v1::FOLDER_FOCUSED,
+               FromTimestamp(record.conversation().last_activity_time()));
+      return absl::OkStatus();
+    }
+    case storage::v1::MailboxStep::kDeparted: {
+      ASSIGN_OR_RETURN(auto state, LoadState(member, c));
+      state.set_left_at_sequence(std::max<int64_t>(1, record.last_sequence()));
+      batch_.Put(logic_->store_->members(), keys::State(member, c), state.SerializeAsString());
+      states_[{member, c}] = state;
+      return absl::OkStatus();
+    }
+    case storage::v1::MailboxStep::kAnswered: {
+      // Answered: an ordinary conversation, out of the InMail folder.
+      ASSIGN_OR_RETURN(auto state, LoadState(member, c));
+      if (state.folder() == v1::FOLDER_INMAIL) {
+        state.set_home_folder(v1::FOLDER_FOCUSED);
+        PutState(member, c, &state, v1::FOLDER_FOCUSED, FromTimestamp(state.indexed_activity()));
+      }
+      return absl::OkStatus();
+    }
+    case storage::v1::MailboxStep::kInmailArrived: {
+      storage::v1::MemberState state;
+      state.set_home_folder(v1::FOLDER_INMAIL);
+      PutState(member, c, &state, v1::FOLDER_INMAIL,
+               FromTimestamp(record.conversation().last_activity_time()));
+      v1::StreamEventsResponse event;
+      SetTimestamp(event.mutable_time(), now);
+      *event.mutable_new_message()->mutable_message() = record.conversation().last_message();
+      return Event(member, std::move(event));
+    }
+    case storage::v1::MailboxStep::kChanged: {
+      v1::StreamEventsResponse event;
+      SetTimestamp(event.mutable_time(), now);
+      auto* changed = event.mutable_conversation_changed()->mutable_conversation();
+      *changed = record.conversation();
+      PageView(record, member, changed);
+      // Its last message as this member may see it (a block may hide it).
+      auto state = LoadState(member, c);
+      if (state.ok() && !logic_->HideFromView(member, record, *state, changed).ok()) {
+        changed->clear_last_message();
+      }
+      return Event(member, std::move(event));
+    }
+    case storage::v1::MailboxStep::kReadReceipt: {
+      v1::StreamEventsResponse event;
+      SetTimestamp(event.mutable_time(), now);
+      auto* receipt = event.mutable_read_receipt();
+      receipt->set_conversation_id(record.conversation().conversation_id());
+      receipt->set_reader_id(step.read_receipt().reader_id());
+      receipt->set_read_sequence(step.read_receipt().read_sequence());
+      return Event(member, std::move(event));
+    }
+    case storage::v1::MailboxStep::STEP_NOT_SET:
+      break;
+  }
+  return absl::DataLossError("a mailbox step of an unknown kind");
 }
 
 void MessagingLogic::Write::RecordSent(MemberId sender, const std::string& client_message_id,
@@ -205,18 +310,13 @@ absl::Status MessagingLogic::Write::Answer(storage::v1::ConversationRecord* reco
   auto* inmail = conversation->mutable_inmail();
   inmail->set_status(status);
   SetTimestamp(inmail->mutable_answer_time(), now);
-  const ConversationId c = ParseIdUnchecked(conversation->conversation_id());
   const MemberId sender = ParseIdUnchecked(inmail->sender_id());
   const MemberId recipient = ParseIdUnchecked(inmail->recipient_id());
   batch_.Delete(logic_->store_->members(), keys::Unanswered(sender, recipient));
-  // Answered: an ordinary conversation for both, out of the InMail folder.
   for (MemberId member : {sender, recipient}) {
-    auto state = LoadState(member, c);
-    if (!state.ok()) return state.status();
-    if (state->folder() == v1::FOLDER_INMAIL) {
-      state->set_home_folder(v1::FOLDER_FOCUSED);
-      PutState(member, c, &*state, v1::FOLDER_FOCUSED, FromTimestamp(state->indexed_activity()));
-    }
+    storage::v1::MailboxStep step;
+    step.mutable_answered();
+    RETURN_IF_ERROR(Step(*record, member, std::move(step)));
   }
   const absl::Time sent = FromTimestamp(conversation->create_time());
   if (now <= sent + kInMailRefundWindow) {
@@ -237,6 +337,7 @@ absl::Status MessagingLogic::Write::Commit(const storage::v1::ConversationRecord
   batch_.Put(logic_->store_->conversations(),
              keys::Conversation(ParseIdUnchecked(record.conversation().conversation_id())),
              record.SerializeAsString());
+  for (auto& [shard, delivery] : deliveries_) *delivery.mutable_record() = record;
   return CommitBatchOnly();
 }
 
@@ -253,24 +354,23 @@ absl::Status MessagingLogic::Write::Changed(const storage::v1::ConversationRecor
   for (const auto& id : record.conversation().participant_ids()) to.push_back(ParseIdUnchecked(id));
   if (also != 0) to.push_back(also);
   for (MemberId member : to) {
-    v1::StreamEventsResponse event;
-    SetTimestamp(event.mutable_time(), logic_->clock_->Now());
-    auto* changed = event.mutable_conversation_changed()->mutable_conversation();
-    *changed = record.conversation();
-    PageView(record, member, changed);
-    // Its last message as this member may see it (a block may hide it).
-    auto state = LoadState(member, ParseIdUnchecked(record.conversation().conversation_id()));
-    if (state.ok() && !logic_->HideFromView(member, record, *state, changed).ok()) {
-      changed->clear_last_message();
-    }
-    RETURN_IF_ERROR(Event(member, std::move(event)));
+    storage::v1::MailboxStep step;
+    step.mutable_changed();
+    RETURN_IF_ERROR(Step(record, member, std::move(step)));
   }
   return absl::OkStatus();
 }
 
 absl::Status MessagingLogic::Write::CommitBatchOnly() {
+  const absl::Time now = logic_->clock_->Now();
+  for (auto& [shard, delivery] : deliveries_) {
+    *delivery.mutable_messages() = appended_;
+    SetTimestamp(delivery.mutable_time(), now);
+    RETURN_IF_ERROR(logic_->mailboxes_->Enqueue(&batch_, shard, delivery));
+  }
   RETURN_IF_ERROR(logic_->store_->store()->Write(&batch_, Durability::kSynced));
   for (const auto& [member, event] : events_) logic_->hub_->Publish(member, event);
+  if (!deliveries_.empty()) logic_->mailboxes_->Wake();
   return absl::OkStatus();
 }
 

@@ -1,0 +1,61 @@
+#include "services/messaging/deliveries.h"
+
+#include "common/keys.h"
+#include "common/status.h"
+
+namespace liaison::messaging {
+namespace {
+
+struct Record {
+  size_t shard;
+  storage::v1::MailboxDelivery delivery;
+};
+
+absl::StatusOr<Record> Decode(const std::string& value, size_t shards) {
+  KeyReader reader(value);
+  uint32_t shard = 0;
+  Record out;
+  if (!reader.U32(&shard) ||
+      !out.delivery.ParseFromArray(value.data() + 4, static_cast<int>(value.size() - 4))) {
+    return absl::DataLossError("a delivery record does not parse");
+  }
+  if (shard >= shards) {
+    return absl::DataLossError("a delivery record names a shard the map does not have");
+  }
+  out.shard = shard;
+  return out;
+}
+
+}  // namespace
+
+DeliveryOutbox::DeliveryOutbox(MessagingStore* store, const ShardIdentity* shard, Send send,
+                               prometheus::Registry& registry, ShardOutboxOptions options)
+    : shard_(shard),
+      queue_(
+          "messaging_deliveries",
+          "Conversation changes sent to the shards holding participants' mailboxes (delivered), "
+          "and sends that failed and wait for a retry (failed).",
+          {store->store(), store->outbox(), keys::kDeliveryKind, keys::kSetAsideDeliveryKind},
+          [shard](const std::string& value) -> absl::StatusOr<size_t> {
+            ASSIGN_OR_RETURN(Record record, Decode(value, shard->map().size()));
+            return record.shard;
+          },
+          [shard, send = std::move(send)](size_t to, uint64_t sequence,
+                                          const std::string& value) -> absl::Status {
+            ASSIGN_OR_RETURN(Record record, Decode(value, shard->map().size()));
+            return send(to, sequence, record.delivery);
+          },
+          registry, shard->map().size() > 1, options) {}
+
+absl::Status DeliveryOutbox::Enqueue(rocksdb::WriteBatch* batch, size_t shard,
+                                     const storage::v1::MailboxDelivery& delivery) {
+  std::string value = KeyBuilder('\0').U32(static_cast<uint32_t>(shard)).key().substr(1);
+  delivery.AppendToString(&value);
+  return queue_.Enqueue(batch, value);
+}
+
+absl::StatusOr<uint64_t> DeliveryOutbox::Waiting(Store* store) {
+  return ShardOutbox::Waiting(store, store->Family("outbox"), keys::kDeliveryKind);
+}
+
+}  // namespace liaison::messaging
