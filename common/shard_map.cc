@@ -256,14 +256,6 @@ bool NamesService(const ShardMap& map, absl::string_view service) {
   return false;
 }
 
-absl::Status RequireOneShard(const ShardIdentity& shard, absl::string_view service) {
-  if (shard.map().size() == 1 || !NamesService(shard.map(), service)) return absl::OkStatus();
-  return absl::FailedPreconditionError(
-      absl::StrCat(service, " does not run sharded yet; give it a map that names no \"", service,
-                   "\" addresses (or no map), and run one ", service, " (this map has ",
-                   shard.map().size(), " shards of it)"));
-}
-
 absl::StatusOr<int> ShardIndexFromHostname(absl::string_view hostname) {
   const size_t dash = hostname.rfind('-');
   const absl::string_view ordinal =

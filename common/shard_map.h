@@ -102,12 +102,6 @@ class ShardIdentity final {
   size_t index_;
 };
 
-// For a service that does not run sharded yet: FAILED_PRECONDITION for a
-// map of more than one shard that names addresses for `service`. (A map
-// naming none is fine: the process is the service's one instance, and
-// reads the map only to reach the others' shards.)
-absl::Status RequireOneShard(const ShardIdentity& shard, absl::string_view service);
-
 // Whether the map names an address for `service` on any shard.
 bool NamesService(const ShardMap& map, absl::string_view service);
 

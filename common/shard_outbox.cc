@@ -36,7 +36,10 @@ ShardOutbox::ShardOutbox(std::string name, std::string help, Queue queue, Destin
     uint64_t sequence = 0;
     if (reader.Kind(&kind) && reader.U64(&sequence)) next = std::max(next, sequence + 1);
   }
-  next_sequence_ = next;
+  {
+    absl::MutexLock lock(&reserved_mu_);
+    next_sequence_ = next;
+  }
   if (deliver) thread_ = std::thread([this] { Loop(); });
 }
 
@@ -48,10 +51,31 @@ void ShardOutbox::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-absl::Status ShardOutbox::Enqueue(rocksdb::WriteBatch* batch, const std::string& value) {
+absl::Status ShardOutbox::Enqueue(rocksdb::WriteBatch* batch, const std::string& value,
+                                  Reservation* reserved) {
+  uint64_t sequence;
+  {
+    absl::MutexLock lock(&reserved_mu_);
+    sequence = next_sequence_++;
+    reserved_.insert(sequence);
+  }
+  reserved->outbox_ = this;
+  reserved->sequences_.push_back(sequence);
   return FromRocksStatus(
-      batch->Put(queue_.family, KeyBuilder(queue_.kind).U64(next_sequence_++).key(), value),
-      "batch put");
+      batch->Put(queue_.family, KeyBuilder(queue_.kind).U64(sequence).key(), value), "batch put");
+}
+
+void ShardOutbox::Reservation::Release() {
+  if (outbox_ == nullptr) return;
+  {
+    absl::MutexLock lock(&outbox_->reserved_mu_);
+    for (uint64_t sequence : sequences_) {
+      outbox_->reserved_.erase(outbox_->reserved_.find(sequence));
+    }
+  }
+  outbox_->Wake();
+  outbox_ = nullptr;
+  sequences_.clear();
 }
 
 void ShardOutbox::Wake() {
@@ -77,15 +101,22 @@ absl::Status ShardOutbox::SetAside(const std::string& key, const std::string& va
   return queue_.store->Write(&batch, Durability::kSynced);
 }
 
-absl::StatusOr<int> ShardOutbox::Pass() {
+absl::StatusOr<int> ShardOutbox::Pass(std::optional<size_t> only) {
   absl::MutexLock pass(&pass_mu_);
   std::set<size_t> failed;  // a shard that failed gets nothing more this pass
   absl::Status first_failure;
   int delivered = 0;
   const std::string prefix(1, queue_.kind);
+  // Nothing from the lowest sequence whose batch is not written yet on.
+  uint64_t limit = ~uint64_t{0};
+  {
+    absl::MutexLock lock(&reserved_mu_);
+    if (!reserved_.empty()) limit = *reserved_.begin();
+  }
   // Page on past the records of a shard that is down, so the others' go on.
   std::string after;
-  while (delivered < options_.batch) {
+  bool held_back = false;
+  while (delivered < options_.batch && !held_back) {
     std::vector<std::pair<std::string, std::string>> records;
     {
       auto it = queue_.store->NewIterator(queue_.family, /*prefix_scan=*/false);
@@ -106,11 +137,15 @@ absl::StatusOr<int> ShardOutbox::Pass() {
       if (shard.ok() && !(place.Kind(&kind) && place.U64(&sequence))) {
         shard = absl::DataLossError("an outbox key holds no sequence");
       }
+      if (sequence >= limit) {
+        held_back = true;  // ends the pass: the writer wakes it once written
+        break;
+      }
       if (!shard.ok()) {
         RETURN_IF_ERROR(SetAside(key, value, shard.status()));
         continue;
       }
-      if (failed.count(*shard) > 0) continue;
+      if (failed.count(*shard) > 0 || (only.has_value() && *shard != *only)) continue;
       absl::Status sent = send_(*shard, sequence, value);
       if (absl::IsInvalidArgument(sent)) {
         RETURN_IF_ERROR(SetAside(key, value, sent));

@@ -22,8 +22,11 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -42,6 +45,25 @@ struct ShardOutboxOptions {
 
 class ShardOutbox final {
  public:
+  // The sequences Enqueue gave records of a batch not written yet. A pass
+  // delivers nothing from the lowest one reserved on, so a record whose
+  // batch commits late is never overtaken by a later one (its receiver
+  // would take it for one it had applied). Keep it until the batch is
+  // written, or failed to be; Release (or destruction) lets the queue go on.
+  class Reservation final {
+   public:
+    Reservation() = default;
+    ~Reservation() { Release(); }
+    Reservation(const Reservation&) = delete;
+    Reservation& operator=(const Reservation&) = delete;
+    void Release();
+
+   private:
+    friend class ShardOutbox;
+    ShardOutbox* outbox_ = nullptr;
+    std::vector<uint64_t> sequences_;
+  };
+
   // The shard a record goes to. An error sets the record aside.
   using Destination = std::function<absl::StatusOr<size_t>(const std::string& value)>;
   // Sends one record, numbered `sequence` in this queue, to `shard`. OK: it
@@ -67,12 +89,15 @@ class ShardOutbox final {
 
   // Ends the thread (a call in flight ends within its deadline). Idempotent.
   void Stop();
-  // Adds a record to `batch`, after every record enqueued before.
-  absl::Status Enqueue(rocksdb::WriteBatch* batch, const std::string& value);
+  // Adds a record to `batch`, after every record enqueued before; its
+  // sequence is held in `reserved` until the batch is written.
+  absl::Status Enqueue(rocksdb::WriteBatch* batch, const std::string& value, Reservation* reserved);
   // A change with records committed: deliver now.
   void Wake();
-  // One pass over the records; how many it delivered (tests call it).
-  absl::StatusOr<int> Pass();
+  // One pass over the records (only those for shard `only`, if given); how
+  // many it delivered. Tests call it, and a change that must be seen on one
+  // shard before it is acknowledged.
+  absl::StatusOr<int> Pass(std::optional<size_t> only = std::nullopt);
   // Records waiting (a walk over them).
   static absl::StatusOr<uint64_t> Waiting(Store* store, rocksdb::ColumnFamilyHandle* family,
                                           char kind);
@@ -88,7 +113,9 @@ class ShardOutbox final {
   const ShardOutboxOptions options_;
   prometheus::Counter* delivered_;
   prometheus::Counter* failed_;
-  std::atomic<uint64_t> next_sequence_{0};
+  absl::Mutex reserved_mu_;
+  uint64_t next_sequence_ ABSL_GUARDED_BY(reserved_mu_) = 0;
+  std::multiset<uint64_t> reserved_ ABSL_GUARDED_BY(reserved_mu_);
   absl::Mutex mu_;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

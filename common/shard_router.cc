@@ -97,8 +97,13 @@ bool RefusedAsWrongShard(const grpc::ClientContext& context) {
 
 void RefuseWrongShard(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                       const ShardIdentity& shard, MemberId member) {
+  RefuseWrongShard(context, reactor, shard, shard.CheckOwned(member));
+}
+
+void RefuseWrongShard(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                      const ShardIdentity& shard, const absl::Status& refusal) {
   context->AddTrailingMetadata(kWrongShardTrailer, absl::StrCat(shard.map().epoch()));
-  reactor->Finish(ToGrpcStatus(shard.CheckOwned(member)));
+  reactor->Finish(ToGrpcStatus(refusal));
 }
 
 bool WasForwarded(const grpc::CallbackServerContext& context) {

@@ -44,6 +44,9 @@ bool RefusedAsWrongShard(const grpc::ClientContext& context);
 // Refuses `reactor`'s call as `shard` not owning `member`.
 void RefuseWrongShard(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                       const ShardIdentity& shard, MemberId member);
+// The same with the refusal given (a FAILED_PRECONDITION naming the epoch).
+void RefuseWrongShard(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                      const ShardIdentity& shard, const absl::Status& refusal);
 
 // One channel per shard of `service`. With the one-shard map of a process
 // started without a map file, or a map that names no address for `service`
@@ -124,19 +127,38 @@ class ShardForwarder final {
       RefuseWrongShard(context, reactor, *shard_, member);
       return true;
     }
-    Stub* owner = peers_->For(member);
-    auto outgoing = std::make_shared<grpc::ClientContext>();
-    PrepareForward(*context, *shard_, outgoing.get());
-    call(owner, outgoing.get(), [context, reactor, outgoing](grpc::Status status) {
-      RelayShardHeader(*outgoing, context);
-      reactor->Finish(status);
-    });
+    Send(context, reactor, shard_->map().ShardOf(member), std::move(call));
+    return true;
+  }
+  // The same for a call that belongs to shard `owner` (not a member's: a
+  // conversation's home); `refusal` is the FAILED_PRECONDITION for one
+  // already forwarded.
+  template <typename Call, typename Refusal>
+  bool ForwardTo(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                 size_t owner, Refusal refusal, Call call) const {
+    if (shard_ == nullptr || owner == shard_->index()) return false;
+    if (WasForwarded(*context)) {
+      RefuseWrongShard(context, reactor, *shard_, refusal());
+      return true;
+    }
+    Send(context, reactor, owner, std::move(call));
     return true;
   }
 
   const ShardIdentity* shard() const { return shard_; }
 
  private:
+  template <typename Call>
+  void Send(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor, size_t owner,
+            Call call) const {
+    auto outgoing = std::make_shared<grpc::ClientContext>();
+    PrepareForward(*context, *shard_, outgoing.get());
+    call(peers_->At(owner), outgoing.get(), [context, reactor, outgoing](grpc::Status status) {
+      RelayShardHeader(*outgoing, context);
+      reactor->Finish(status);
+    });
+  }
+
   const ShardIdentity* shard_;
   const ShardStubs<Service>* peers_;
 };

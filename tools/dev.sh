@@ -13,8 +13,8 @@
 # logs and the dev signing key; BUILD_DIR (default: <repo>/build);
 # LIAISON_PORT_OFFSET (default 0) is added to every port, so a second copy
 # can run beside the first (liaisonctl's default addresses follow it too);
-# LIAISON_SHARDS (default 1, at most 16) runs that many shards of the services
-# that shard (all but messaging so far), shard i on the usual ports + 100*i,
+# LIAISON_SHARDS (default 1, at most 16) runs that many shards of every
+# service, shard i on the usual ports + 100*i,
 # with data and logs per shard and the map in $LIAISON_HOME/shard-map.json.
 set -euo pipefail
 
@@ -115,11 +115,11 @@ refuse_if_running() {
 
 # The services to start, ports moved by $1 (the offset), one line each:
 # name (liaison-<name before any -N>), gRPC port, metrics port, flags. With
-# $2 shards (>1), privacy, identity and credits run as privacy-0..,
-# identity-0.., credits-0.. under the map $3, which is written here. Each
+# $2 shards (>1), every service runs as privacy-0.., identity-0..,
+# credits-0.., messaging-0.. under the map $3, which is written here. Each
 # calls shard 0 of what it depends on, which forwards; credits-i follows
-# identity-i's change feed; messaging (one) reads the map to reach every
-# shard directly and follow every identity and privacy shard's feed.
+# identity-i's change feed; each messaging shard reads the map to reach
+# every shard directly and follows every identity and privacy shard's feed.
 service_entries() {
   local offset="$1" shards="$2" map="$3" entry base=()
   for entry in "${SERVICES[@]}"; do
@@ -136,9 +136,10 @@ service_entries() {
     echo '{"epoch": 1, "shards": ['
     for ((i = 0; i < shards; i++)); do
       sep=","; [ "$i" -lt $((shards - 1)) ] || sep=""
-      printf '  {"partitions": "%d-%d", "privacy": "127.0.0.1:%d", "identity": "127.0.0.1:%d", "credits": "127.0.0.1:%d"}%s\n' \
+      printf '  {"partitions": "%d-%d", "privacy": "127.0.0.1:%d", "identity": "127.0.0.1:%d", "credits": "127.0.0.1:%d", "messaging": "127.0.0.1:%d"}%s\n' \
         $((i * 4096 / shards)) $(((i + 1) * 4096 / shards - 1)) $((50054 + 100 * i + offset)) \
-        $((50051 + 100 * i + offset)) $((50053 + 100 * i + offset)) "$sep"
+        $((50051 + 100 * i + offset)) $((50053 + 100 * i + offset)) \
+        $((50052 + 100 * i + offset)) "$sep"
     done
     echo ']}'
   } >"$map"
@@ -154,8 +155,12 @@ service_entries() {
     echo "credits-$i $((50053 + 100 * i + offset)) $((9103 + 100 * i + offset))" \
       "--identity-address 127.0.0.1:$((50051 + offset)) --shard-map $map --shard-index $i"
   done
-  # messaging is not sharded yet: one of it.
-  echo "${base[3]} --shard-map $map"
+  for ((i = 0; i < shards; i++)); do
+    echo "messaging-$i $((50052 + 100 * i + offset)) $((9102 + 100 * i + offset))" \
+      "--identity-address 127.0.0.1:$((50051 + offset))" \
+      "--privacy-address 127.0.0.1:$((50054 + offset))" \
+      "--credits-address 127.0.0.1:$((50053 + offset)) --shard-map $map --shard-index $i"
+  done
 }
 
 run_local() {
@@ -205,7 +210,7 @@ run_local() {
   local entry name grpc metrics extra entries
   mapfile -t entries < <(service_entries "$offset" "$shards" "$LIAISON_HOME/shard-map.json")
   [ "$shards" = 1 ] ||
-    log "$shards shards of privacy, identity and credits (map: $LIAISON_HOME/shard-map.json)"
+    log "$shards shards of every service (map: $LIAISON_HOME/shard-map.json)"
   for entry in "${entries[@]}"; do
     read -r name grpc metrics extra <<<"$entry"
     # shellcheck disable=SC2086 # extra holds several flags

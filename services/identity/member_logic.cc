@@ -76,9 +76,9 @@ absl::Status IdentityLogic::Commit(PairWrite* write, const std::vector<v1::Chang
     write->Change(home, change, &here);
   }
   ASSIGN_OR_RETURN(rocksdb::WriteBatch * batch, write->Seal());
-  RETURN_IF_ERROR(Commit(batch, here));
-  if (write->HasPeerWrites()) outbox_->Wake();
-  return absl::OkStatus();
+  absl::Status written = Commit(batch, here);
+  write->Written();  // wakes the outbox when it has records
+  return written;
 }
 
 absl::StatusOr<uint64_t> IdentityLogic::NewId(std::string (*key)(uint64_t)) {

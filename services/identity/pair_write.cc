@@ -86,7 +86,7 @@ absl::StatusOr<rocksdb::WriteBatch*> PairWrite::Seal() {
   }
   adjacency_.clear();
   for (const auto& [shard, writes] : remote_) {
-    RETURN_IF_ERROR(outbox_->Enqueue(&batch_, writes));
+    RETURN_IF_ERROR(outbox_->Enqueue(&batch_, writes, &reserved_));
   }
   return &batch_;
 }

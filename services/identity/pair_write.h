@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/ids.h"
+#include "common/shard_outbox.h"
 #include "liaison/identity/v1/identity_shard.pb.h"
 #include "services/identity/identity_store.h"
 
@@ -53,6 +54,9 @@ class PairWrite final {
 
   // Whether Seal added outbox records (the outbox should be woken).
   bool HasPeerWrites() const { return !remote_.empty(); }
+  // The sealed batch was written (or failed to be): its outbox records may
+  // be sent (ShardOutbox::Reservation).
+  void Written() { reserved_.Release(); }
 
  private:
   bool Local(MemberId side) const;
@@ -64,6 +68,7 @@ class PairWrite final {
   // This shard's adjacency lists the change touches, written at Seal.
   std::map<MemberId, Adjacency> adjacency_;
   std::map<size_t, v1::ApplyPeerWritesRequest> remote_;
+  ShardOutbox::Reservation reserved_;
 };
 
 }  // namespace liaison::identity

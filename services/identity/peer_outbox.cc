@@ -77,7 +77,8 @@ PeerOutbox::PeerOutbox(IdentityStore* store, IdentityPeers* peers, prometheus::R
           registry, peers->sharded(), options) {}
 
 absl::Status PeerOutbox::Enqueue(rocksdb::WriteBatch* batch,
-                                 const v1::ApplyPeerWritesRequest& writes) {
+                                 const v1::ApplyPeerWritesRequest& writes,
+                                 ShardOutbox::Reservation* reserved) {
   // Split into records a call may carry (a change goes with the last).
   const int n = std::max(writes.writes_size(), 1);
   for (int begin = 0; begin < n; begin += kMaxPeerWrites) {
@@ -86,7 +87,7 @@ absl::Status PeerOutbox::Enqueue(rocksdb::WriteBatch* batch,
       *record.add_writes() = writes.writes(i);
     }
     if (begin + kMaxPeerWrites >= n) *record.mutable_changes() = writes.changes();
-    RETURN_IF_ERROR(queue_.Enqueue(batch, record.SerializeAsString()));
+    RETURN_IF_ERROR(queue_.Enqueue(batch, record.SerializeAsString(), reserved));
   }
   return absl::OkStatus();
 }

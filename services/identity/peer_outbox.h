@@ -43,8 +43,10 @@ class PeerOutbox final {
   void Stop() { queue_.Stop(); }
 
   IdentityPeers* peers() const { return peers_; }
-  // Adds a record of `writes` (all for one shard) to `batch`.
-  absl::Status Enqueue(rocksdb::WriteBatch* batch, const v1::ApplyPeerWritesRequest& writes);
+  // Adds a record of `writes` (all for one shard) to `batch`, held in
+  // `reserved` until the batch is written (ShardOutbox::Reservation).
+  absl::Status Enqueue(rocksdb::WriteBatch* batch, const v1::ApplyPeerWritesRequest& writes,
+                       ShardOutbox::Reservation* reserved);
   // A change with records committed: deliver now.
   void Wake() { queue_.Wake(); }
   // One pass over the records; how many it delivered (tests call it).

@@ -29,7 +29,8 @@ absl::StatusOr<Record> Decode(const std::string& value, size_t shards) {
 }  // namespace
 
 DeliveryOutbox::DeliveryOutbox(MessagingStore* store, const ShardIdentity* shard, Send send,
-                               prometheus::Registry& registry, ShardOutboxOptions options)
+                               prometheus::Registry& registry, bool sharded,
+                               ShardOutboxOptions options)
     : shard_(shard),
       queue_(
           "messaging_deliveries",
@@ -45,13 +46,14 @@ DeliveryOutbox::DeliveryOutbox(MessagingStore* store, const ShardIdentity* shard
             ASSIGN_OR_RETURN(Record record, Decode(value, shard->map().size()));
             return send(to, sequence, record.delivery);
           },
-          registry, shard->map().size() > 1, options) {}
+          registry, sharded, options) {}
 
 absl::Status DeliveryOutbox::Enqueue(rocksdb::WriteBatch* batch, size_t shard,
-                                     const storage::v1::MailboxDelivery& delivery) {
+                                     const storage::v1::MailboxDelivery& delivery,
+                                     ShardOutbox::Reservation* reserved) {
   std::string value = KeyBuilder('\0').U32(static_cast<uint32_t>(shard)).key().substr(1);
   delivery.AppendToString(&value);
-  return queue_.Enqueue(batch, value);
+  return queue_.Enqueue(batch, value, reserved);
 }
 
 absl::StatusOr<uint64_t> DeliveryOutbox::Waiting(Store* store) {

@@ -24,18 +24,22 @@ class DeliveryOutbox final : public Mailboxes {
   using Send = std::function<absl::Status(size_t shard, uint64_t sequence,
                                           const storage::v1::MailboxDelivery& delivery)>;
 
-  // `shard` outlives this. The delivery thread runs when the map has more
-  // than one shard.
+  // `shard` outlives this. The delivery thread runs when `sharded` (the map
+  // shards messaging).
   DeliveryOutbox(MessagingStore* store, const ShardIdentity* shard, Send send,
-                 prometheus::Registry& registry, ShardOutboxOptions options = {});
+                 prometheus::Registry& registry, bool sharded = true,
+                 ShardOutboxOptions options = {});
 
   size_t self() const override { return shard_->index(); }
   size_t ShardOf(MemberId member) const override { return shard_->map().ShardOf(member); }
   absl::Status Enqueue(rocksdb::WriteBatch* batch, size_t shard,
-                       const storage::v1::MailboxDelivery& delivery) override;
-  void Wake() override { queue_.Wake(); }
+                       const storage::v1::MailboxDelivery& delivery,
+                       ShardOutbox::Reservation* reserved) override;
   // One pass over the queue (tests).
   absl::StatusOr<int> Pass() { return queue_.Pass(); }
+  // Delivers what waits for `shard` now (blocking): a change its acting
+  // member's shard must hold before the change is acknowledged.
+  absl::StatusOr<int> Flush(size_t shard) { return queue_.Pass(shard); }
   void Stop() { queue_.Stop(); }
   // Deliveries not yet confirmed (a walk over them).
   static absl::StatusOr<uint64_t> Waiting(Store* store);

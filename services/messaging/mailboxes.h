@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "common/ids.h"
+#include "common/shard_outbox.h"
 #include "liaison/messaging/storage/v1/records.pb.h"
 
 namespace liaison::messaging {
@@ -23,11 +24,11 @@ class Mailboxes {
   // This shard's index, and the shard holding `member`'s mailbox.
   virtual size_t self() const = 0;
   virtual size_t ShardOf(MemberId member) const = 0;
-  // Adds `delivery` for `shard` to `batch` (after every delivery before).
+  // Adds `delivery` for `shard` to `batch` (after every delivery before),
+  // held in `reserved` until the batch is written; releasing it sends it.
   virtual absl::Status Enqueue(rocksdb::WriteBatch* batch, size_t shard,
-                               const storage::v1::MailboxDelivery& delivery) = 0;
-  // A batch with deliveries committed: send them now.
-  virtual void Wake() = 0;
+                               const storage::v1::MailboxDelivery& delivery,
+                               ShardOutbox::Reservation* reserved) = 0;
 };
 
 }  // namespace liaison::messaging

@@ -7,14 +7,91 @@
 #include "absl/strings/str_cat.h"
 #include "common/rpc.h"
 #include "services/messaging/event_cursor.h"
+#include "services/messaging/stream_relay.h"
 
 namespace liaison::messaging {
+
+// Forwards the call to another shard's MessagingService (ShardForwarder).
+#define LIAISON_FORWARD(Method)                                          \
+  [request, response](auto* stub, auto* outgoing, auto done) {           \
+    stub->async()->Method(outgoing, request, response, std::move(done)); \
+  }
+
+bool MessagingHandler::AtHome(
+    grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+    std::optional<size_t> home,
+    const std::function<void(v1::MessagingService::Stub*, grpc::ClientContext*,
+                             std::function<void(grpc::Status)>)>& call) {
+  if (deps_.shard == nullptr || !home.has_value()) return false;
+  return forwarder_.ForwardTo(
+      context, reactor, *home,
+      [this, home] {
+        return absl::FailedPreconditionError(
+            absl::StrCat("this conversation's home is shard ", *home, " in shard map epoch ",
+                         deps_.shard->map().epoch(), ", not this shard (", deps_.shard->index(),
+                         "); route by the map of that epoch"));
+      },
+      call);
+}
+
+std::optional<size_t> MessagingHandler::HomeOf(const std::string& conversation_id) const {
+  if (deps_.shard == nullptr) return std::nullopt;
+  auto c = ParseConversationId(conversation_id, "conversation_id");
+  if (!c.ok()) return std::nullopt;  // refused here
+  return deps_.shard->map().ShardOfPartition(ConversationPartition(*c));
+}
+
+std::optional<size_t> MessagingHandler::HomeOfPair(MemberId caller,
+                                                   const std::string& other) const {
+  if (deps_.shard == nullptr) return std::nullopt;
+  auto member = ParseMemberId(other, "recipient_id");
+  if (!member.ok()) return std::nullopt;
+  return deps_.shard->map().ShardOf(std::min(caller, *member));
+}
+
+std::optional<size_t> MessagingHandler::HomeOfSend(MemberId caller,
+                                                   const v1::SendMessageRequest& request) const {
+  if (deps_.shard == nullptr) return std::nullopt;
+  const ShardMap& map = deps_.shard->map();
+  switch (request.target_case()) {
+    case v1::SendMessageRequest::kConversationId:
+      return HomeOf(request.conversation_id());
+    case v1::SendMessageRequest::kRecipientId: {
+      if (request.as_page_id().empty()) return HomeOfPair(caller, request.recipient_id());
+      auto page = ParsePageId(request.as_page_id(), "as_page_id");
+      if (!page.ok()) return std::nullopt;
+      return map.ShardOf(*page);
+    }
+    case v1::SendMessageRequest::kPageId: {
+      auto page = ParsePageId(request.page_id(), "page_id");
+      if (!page.ok()) return std::nullopt;
+      return map.ShardOf(*page);
+    }
+    default:
+      return map.ShardOf(caller);  // a new group: the creator's
+  }
+}
+
+void MessagingHandler::HeldByCaller(MemberId caller) {
+  if (deps_.deliveries == nullptr || deps_.shard->Owns(caller)) return;
+  // Unreachable, the change stands and its delivery waits in the outbox.
+  (void)deps_.deliveries->Flush(deps_.shard->map().ShardOf(caller));
+}
+
+absl::Status MessagingHandler::Held(MemberId caller, absl::Status status) {
+  if (status.ok()) HeldByCaller(caller);
+  return status;
+}
 
 grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerContext* context,
                                                         const v1::SendMessageRequest* request,
                                                         v1::SendMessageResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto caller = verifier_->Authorize(*context, Access::kMember);
+  if (caller.ok() && AtHome(context, reactor, HomeOfSend(caller->member_id, *request),
+                            LIAISON_FORWARD(SendMessage))) {
+    return reactor;
+  }
   auto target = caller.ok() ? logic_->PrepareSend(*caller, *request, response) : caller.status();
   if (!target.ok() || target->answered) {
     reactor->Finish(ToGrpcStatus(target.status()));  // an error, or a retry answered
@@ -52,25 +129,26 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
         page, member,
         [this, reactor, request, response, who, page, member](absl::StatusOr<PageFacts> facts) {
           if (!facts.ok()) return reactor->Finish(ToGrpcStatus(facts.status()));
-          writers_->Post(
-              [this, reactor, request, response, who, page, member, facts = *std::move(facts)] {
-                reactor->Finish(
-                    ToGrpcStatus(logic_->SendPage(who, *request, page, member, facts, response)));
-              });
+          writers_->Post([this, reactor, request, response, who, page, member,
+                          facts = *std::move(facts)] {
+            reactor->Finish(ToGrpcStatus(Held(
+                who.member_id, logic_->SendPage(who, *request, page, member, facts, response))));
+          });
         });
     return reactor;
   }
   if (target->recipient) {
-    FetchFacts(who.member_id, *target->recipient,
-               [this, reactor, request, response, who,
-                recipient = *target->recipient](absl::StatusOr<MemberSendFacts> facts) {
-                 if (!facts.ok()) return reactor->Finish(ToGrpcStatus(facts.status()));
-                 writers_->Post([this, reactor, request, response, who, recipient,
-                                 facts = *std::move(facts)] {
-                   reactor->Finish(
-                       ToGrpcStatus(logic_->SendDirect(who, *request, recipient, facts, response)));
-                 });
-               });
+    FetchFacts(
+        who.member_id, *target->recipient,
+        [this, reactor, request, response, who,
+         recipient = *target->recipient](absl::StatusOr<MemberSendFacts> facts) {
+          if (!facts.ok()) return reactor->Finish(ToGrpcStatus(facts.status()));
+          writers_->Post(
+              [this, reactor, request, response, who, recipient, facts = *std::move(facts)] {
+                reactor->Finish(ToGrpcStatus(Held(
+                    who.member_id, logic_->SendDirect(who, *request, recipient, facts, response))));
+              });
+        });
     return reactor;
   }
   auto send = [this, reactor, request, response, who, c = *target->conversation](
@@ -82,6 +160,7 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
       absl::Status status =
           logic_->SendToConversation(who, *request, c, relationship ? &*relationship : nullptr,
                                      response, &refund, std::move(hidden_from));
+      status = Held(who.member_id, status);
       if (!status.ok() || refund.empty()) return reactor->Finish(ToGrpcStatus(status));
       // This reply answered an InMail: give the sender's credit back.
       const auto& inmail = response->conversation().inmail();
@@ -126,6 +205,11 @@ grpc::ServerUnaryReactor* MessagingHandler::SendInMail(grpc::CallbackServerConte
                                                        v1::SendInMailResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto caller = verifier_->Authorize(*context, Access::kMember);
+  if (caller.ok() &&
+      AtHome(context, reactor, HomeOfPair(caller->member_id, request->recipient_id()),
+             LIAISON_FORWARD(SendInMail))) {
+    return reactor;
+  }
   auto recipient = caller.ok() ? logic_->PrepareInMail(*caller, *request, response)
                                : absl::StatusOr<std::optional<MemberId>>(caller.status());
   if (!recipient.ok() || !recipient->has_value()) {
@@ -169,9 +253,14 @@ grpc::ServerUnaryReactor* MessagingHandler::RespondToInMail(
     v1::RespondToInMailResponse* response) {
   return ServeUnaryAsync(
       context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
+        if (AtHome(context, reactor, HomeOf(request->conversation_id()),
+                   LIAISON_FORWARD(RespondToInMail))) {
+          return;
+        }
         writers_->Post([this, reactor, request, response, who] {
           std::string refund;
-          absl::Status status = logic_->RespondToInMail(who, *request, response, &refund);
+          absl::Status status =
+              Held(who.member_id, logic_->RespondToInMail(who, *request, response, &refund));
           if (!status.ok() || refund.empty()) return reactor->Finish(ToGrpcStatus(status));
           Refund(std::stoull(response->conversation().inmail().sender_id()), refund,
                  [reactor] { reactor->Finish(grpc::Status::OK); });
@@ -184,87 +273,91 @@ grpc::ServerUnaryReactor* MessagingHandler::AddParticipants(
     v1::AddParticipantsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto caller = verifier_->Authorize(*context, Access::kMember);
+  if (caller.ok() && AtHome(context, reactor, HomeOf(request->conversation_id()),
+                            LIAISON_FORWARD(AddParticipants))) {
+    return reactor;
+  }
   auto members = caller.ok() ? logic_->PrepareAdd(*caller, *request)
                              : absl::StatusOr<std::vector<MemberId>>(caller.status());
   if (!members.ok()) {
     reactor->Finish(ToGrpcStatus(members.status()));
     return reactor;
   }
-  FetchRelationships(caller->member_id, *members,
-                     [this, reactor, request, response, who = *caller](
-                         absl::StatusOr<std::vector<identity::v1::Relationship>> relationships) {
-                       if (!relationships.ok())
-                         return reactor->Finish(ToGrpcStatus(relationships.status()));
-                       writers_->Post([this, reactor, request, response, who,
-                                       relationships = *std::move(relationships)] {
-                         reactor->Finish(ToGrpcStatus(
-                             logic_->AddParticipants(who, *request, relationships, response)));
-                       });
-                     });
+  FetchRelationships(
+      caller->member_id, *members,
+      [this, reactor, request, response,
+       who = *caller](absl::StatusOr<std::vector<identity::v1::Relationship>> relationships) {
+        if (!relationships.ok()) return reactor->Finish(ToGrpcStatus(relationships.status()));
+        writers_->Post(
+            [this, reactor, request, response, who, relationships = *std::move(relationships)] {
+              reactor->Finish(ToGrpcStatus(Held(
+                  who.member_id, logic_->AddParticipants(who, *request, relationships, response))));
+            });
+      });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::RemoveParticipant(
     grpc::CallbackServerContext* context, const v1::RemoveParticipantRequest* request,
     v1::RemoveParticipantResponse* response) {
-  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
-                          [this, request, response](const Caller& caller) {
-                            return logic_->RemoveParticipant(caller, *request, response);
-                          });
+  return AtHomeOnPool(context, request->conversation_id(), LIAISON_FORWARD(RemoveParticipant),
+                      [this, request, response](const Caller& caller) {
+                        return logic_->RemoveParticipant(caller, *request, response);
+                      });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::LeaveConversation(
     grpc::CallbackServerContext* context, const v1::LeaveConversationRequest* request,
     v1::LeaveConversationResponse* response) {
-  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
-                          [this, request](const Caller& caller) {
-                            return logic_->LeaveConversation(caller, *request);
-                          });
+  return AtHomeOnPool(context, request->conversation_id(), LIAISON_FORWARD(LeaveConversation),
+                      [this, request](const Caller& caller) {
+                        return logic_->LeaveConversation(caller, *request);
+                      });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::RenameConversation(
     grpc::CallbackServerContext* context, const v1::RenameConversationRequest* request,
     v1::RenameConversationResponse* response) {
-  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
-                          [this, request, response](const Caller& caller) {
-                            return logic_->RenameConversation(caller, *request, response);
-                          });
+  return AtHomeOnPool(context, request->conversation_id(), LIAISON_FORWARD(RenameConversation),
+                      [this, request, response](const Caller& caller) {
+                        return logic_->RenameConversation(caller, *request, response);
+                      });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::UpdateConversationState(
     grpc::CallbackServerContext* context, const v1::UpdateConversationStateRequest* request,
     v1::UpdateConversationStateResponse* response) {
-  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
-                          [this, request, response](const Caller& caller) {
-                            return logic_->UpdateConversationState(caller, *request, response);
-                          });
+  return MineOnPool(context, *writers_, LIAISON_FORWARD(UpdateConversationState),
+                    [this, request, response](const Caller& caller) {
+                      return logic_->UpdateConversationState(caller, *request, response);
+                    });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::MarkConversationUnread(
     grpc::CallbackServerContext* context, const v1::MarkConversationUnreadRequest* request,
     v1::MarkConversationUnreadResponse* response) {
-  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
-                          [this, request, response](const Caller& caller) {
-                            return logic_->MarkConversationUnread(caller, *request, response);
-                          });
+  return MineOnPool(context, *writers_, LIAISON_FORWARD(MarkConversationUnread),
+                    [this, request, response](const Caller& caller) {
+                      return logic_->MarkConversationUnread(caller, *request, response);
+                    });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::DeleteConversation(
     grpc::CallbackServerContext* context, const v1::DeleteConversationRequest* request,
     v1::DeleteConversationResponse* response) {
-  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
-                          [this, request](const Caller& caller) {
-                            return logic_->DeleteConversation(caller, *request);
-                          });
+  return MineOnPool(context, *writers_, LIAISON_FORWARD(DeleteConversation),
+                    [this, request](const Caller& caller) {
+                      return logic_->DeleteConversation(caller, *request);
+                    });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::ReportConversation(
     grpc::CallbackServerContext* context, const v1::ReportConversationRequest* request,
     v1::ReportConversationResponse* response) {
-  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *writers_,
-                          [this, request](const Caller& caller) {
-                            return logic_->ReportConversation(caller, *request);
-                          });
+  return MineOnPool(context, *writers_, LIAISON_FORWARD(ReportConversation),
+                    [this, request](const Caller& caller) {
+                      return logic_->ReportConversation(caller, *request);
+                    });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::SendTypingIndicator(
@@ -272,6 +365,9 @@ grpc::ServerUnaryReactor* MessagingHandler::SendTypingIndicator(
     v1::SendTypingIndicatorResponse* response) {
   return ServeUnaryAsync(
       context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
+        if (forwarder_.Forward(context, reactor, who.member_id,
+                               LIAISON_FORWARD(SendTypingIndicator)))
+          return;
         ShareWith(who, request->conversation_id(),
                   [this, reactor, request, who](absl::StatusOr<std::vector<MemberId>> to) {
                     reactor->Finish(ToGrpcStatus(
@@ -284,6 +380,16 @@ grpc::ServerWriteReactor<v1::StreamEventsResponse>* MessagingHandler::StreamEven
     grpc::CallbackServerContext* context, const v1::StreamEventsRequest* request) {
   auto caller = verifier_->Authorize(*context, Access::kMember);
   if (!caller.ok()) return EventHub::Refused(ToGrpcStatus(caller.status()));
+  // Sharded, a member's events are their own shard's: a stream opened
+  // elsewhere is relayed from there (once: a relayed stream that reaches
+  // a shard not owning the member is refused, naming the epoch).
+  if (deps_.shard != nullptr && !deps_.shard->Owns(caller->member_id)) {
+    if (WasForwarded(*context)) {
+      context->AddTrailingMetadata(kWrongShardTrailer, absl::StrCat(deps_.shard->map().epoch()));
+      return EventHub::Refused(ToGrpcStatus(deps_.shard->CheckOwned(caller->member_id)));
+    }
+    return new StreamRelay(context, *deps_.shard, deps_.peers->For(caller->member_id), *request);
+  }
   // No cursor: only new events. A cursor, "0" included: what came after it.
   std::optional<uint64_t> after;
   if (!request->cursor().empty()) {
@@ -299,6 +405,8 @@ grpc::ServerUnaryReactor* MessagingHandler::ListConversations(
     v1::ListConversationsResponse* response) {
   return ServeUnaryAsync(
       context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
+        if (forwarder_.Forward(context, reactor, who.member_id, LIAISON_FORWARD(ListConversations)))
+          return;
         auto list = [this, context, reactor, request, response, who](bool focused_inbox) {
           readers_->Post([this, context, reactor, request, response, who, focused_inbox] {
             absl::Status listed = StillWanted(*context);
@@ -330,6 +438,8 @@ grpc::ServerUnaryReactor* MessagingHandler::GetConversation(
     v1::GetConversationResponse* response) {
   return ServeUnaryAsync(
       context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
+        if (forwarder_.Forward(context, reactor, who.member_id, LIAISON_FORWARD(GetConversation)))
+          return;
         absl::Status got = logic_->GetConversation(who, *request, response);
         if (!got.ok()) return reactor->Finish(ToGrpcStatus(got));
         auto one = std::make_shared<google::protobuf::RepeatedPtrField<v1::Conversation>>();
@@ -349,10 +459,10 @@ grpc::ServerUnaryReactor* MessagingHandler::GetConversation(
 grpc::ServerUnaryReactor* MessagingHandler::ListMessages(grpc::CallbackServerContext* context,
                                                          const v1::ListMessagesRequest* request,
                                                          v1::ListMessagesResponse* response) {
-  return ServeUnaryOnPool(context, *verifier_, Access::kMember, *readers_,
-                          [this, request, response](const Caller& caller) {
-                            return logic_->ListMessages(caller, *request, response);
-                          });
+  return MineOnPool(context, *readers_, LIAISON_FORWARD(ListMessages),
+                    [this, request, response](const Caller& caller) {
+                      return logic_->ListMessages(caller, *request, response);
+                    });
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::GetUnreadCounts(
@@ -360,6 +470,8 @@ grpc::ServerUnaryReactor* MessagingHandler::GetUnreadCounts(
     v1::GetUnreadCountsResponse* response) {
   return ServeUnaryAsync(
       context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
+        if (forwarder_.Forward(context, reactor, who.member_id, LIAISON_FORWARD(GetUnreadCounts)))
+          return;
         // Identity's blocks and privacy's setting, asked for in parallel.
         struct Facts {
           std::atomic<int> pending{2};
@@ -398,6 +510,9 @@ grpc::ServerUnaryReactor* MessagingHandler::MarkConversationRead(
     v1::MarkConversationReadResponse* response) {
   return ServeUnaryAsync(
       context, *verifier_, Access::kMember, [&](const Caller& who, auto* reactor) {
+        if (forwarder_.Forward(context, reactor, who.member_id,
+                               LIAISON_FORWARD(MarkConversationRead)))
+          return;
         ShareWith(
             who, request->conversation_id(),
             [this, reactor, request, response, who](absl::StatusOr<std::vector<MemberId>> to) {

@@ -13,12 +13,14 @@
 #include "common/auth.h"
 #include "common/client.h"
 #include "common/feed_follower.h"
+#include "common/rpc.h"
 #include "common/shard_router.h"
 #include "common/worker_pool.h"
 #include "liaison/credits/v1/credits.grpc.pb.h"
 #include "liaison/identity/v1/identity.grpc.pb.h"
 #include "liaison/messaging/v1/messaging.grpc.pb.h"
 #include "liaison/privacy/v1/privacy.grpc.pb.h"
+#include "services/messaging/deliveries.h"
 #include "services/messaging/messaging_logic.h"
 #include "services/messaging/rate_limits.h"
 #include "services/messaging/read_model.h"
@@ -39,6 +41,11 @@ struct Dependencies {
   // Identity's and privacy's feeds, one per shard of each, in shard order.
   std::vector<const FeedFollower*> identity_feeds;
   std::vector<const FeedFollower*> privacy_feeds;
+  // Messaging's own shards, when the map shards it (else all null): this
+  // one, the others to forward calls to, and the deliveries to them.
+  const ShardIdentity* shard = nullptr;
+  const ShardStubs<v1::MessagingService>* peers = nullptr;
+  DeliveryOutbox* deliveries = nullptr;
 
   // Whether the feeds of `a`'s and `b`'s identity shards are live (a pair's
   // and both tiers' feeds).
@@ -63,7 +70,8 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
         readers_(readers),
         hub_(hub),
         limiter_(limiter),
-        deps_(deps) {}
+        deps_(deps),
+        forwarder_(deps.shard, deps.peers) {}
 
   grpc::ServerUnaryReactor* SendMessage(grpc::CallbackServerContext* context,
                                         const v1::SendMessageRequest* request,
@@ -123,6 +131,55 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   using BlockedDone = std::function<void(absl::StatusOr<absl::flat_hash_set<std::string>>)>;
 
  private:
+  using Forward = std::function<void(v1::MessagingService::Stub*, grpc::ClientContext*,
+                                     std::function<void(grpc::Status)>)>;
+  // Sharded (DESIGN.md §8), a change to a conversation is made at its home
+  // shard, which orders it; a member's reads and their own view are served
+  // by the member's shard. These say where (nullopt: here, as when
+  // messaging is not sharded or the request is malformed and refused here).
+  std::optional<size_t> HomeOf(const std::string& conversation_id) const;
+  // A 1:1's or an InMail's home: the pair's lower member's shard.
+  std::optional<size_t> HomeOfPair(MemberId caller, const std::string& other) const;
+  // A send's: the conversation's home, or the one a new conversation gets
+  // (a pair's lower member's, a page's, a group's creator's shard).
+  std::optional<size_t> HomeOfSend(MemberId caller, const v1::SendMessageRequest& request) const;
+  // Whether the call went to `home` (true: `reactor` finishes with its
+  // answer); false: serve it here.
+  bool AtHome(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+              std::optional<size_t> home, const Forward& call);
+  // After a change made here for a caller whose mailbox is on another shard:
+  // delivers what waits for that shard before the answer, so the caller's
+  // next read there sees it (blocking: on a writer). `Held` does it when
+  // `status` is OK and passes it through.
+  void HeldByCaller(MemberId caller);
+  absl::Status Held(MemberId caller, absl::Status status);
+  // A conversation change on the writers at the conversation's home.
+  template <typename Logic>
+  grpc::ServerUnaryReactor* AtHomeOnPool(grpc::CallbackServerContext* context,
+                                         const std::string& conversation_id, Forward forward,
+                                         Logic logic) {
+    return ServeUnaryAsync(
+        context, *verifier_, Access::kMember,
+        [&](const Caller& who, grpc::ServerUnaryReactor* reactor) {
+          if (AtHome(context, reactor, HomeOf(conversation_id), forward)) return;
+          FinishOnPool(context, reactor, *writers_,
+                       [this, who, logic]() mutable { return Held(who.member_id, logic(who)); });
+        });
+  }
+  // A call about the caller's own mailbox, on `pool` at the caller's shard.
+  template <typename Logic>
+  grpc::ServerUnaryReactor* MineOnPool(grpc::CallbackServerContext* context, WorkerPool& pool,
+                                       Forward forward, Logic logic) {
+    return ServeUnaryAsync(context, *verifier_, Access::kMember,
+                           [&](const Caller& who, grpc::ServerUnaryReactor* reactor) {
+                             if (forwarder_.Forward(context, reactor, who.member_id, forward)) {
+                               return;
+                             }
+                             FinishOnPool(context, reactor, pool,
+                                          [who, logic]() mutable { return logic(who); });
+                           });
+  }
+
   using FactsDone = std::function<void(absl::StatusOr<MemberSendFacts>)>;
   using RelationshipsDone =
       std::function<void(absl::StatusOr<std::vector<identity::v1::Relationship>>)>;
@@ -179,6 +236,7 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   EventHub* hub_;
   RateLimiter* limiter_;
   Dependencies deps_;
+  ShardForwarder<v1::MessagingService> forwarder_;
 };
 
 }  // namespace liaison::messaging

@@ -114,6 +114,7 @@ class MessagingLogic::Write final {
   // Messages appended, and steps for other shards' members, by shard.
   google::protobuf::RepeatedPtrField<v1::Message> appended_;
   std::map<size_t, storage::v1::MailboxDelivery> deliveries_;
+  ShardOutbox::Reservation reserved_;
   std::string sender_page_id_;
   bool connected_ = false;
   std::vector<MemberId> hidden_from_;

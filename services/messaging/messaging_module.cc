@@ -68,6 +68,11 @@ std::vector<std::unique_ptr<FeedFollower>> MessagingModule::Followers(
 
 Dependencies MessagingModule::MakeDependencies() {
   Dependencies deps{&identity_, &privacy_, &credits_, &tokens_, &model_, {}, {}};
+  if (sharded_) {
+    deps.shard = shard_;
+    deps.peers = &peers_;
+    deps.deliveries = &deliveries_;
+  }
   for (const auto& follower : identity_feeds_) deps.identity_feeds.push_back(follower.get());
   for (const auto& follower : privacy_feeds_) deps.privacy_feeds.push_back(follower.get());
   return deps;
@@ -106,11 +111,23 @@ FeedFollower::Prepare MessagingModule::StreamCredentials() {
 
 MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingServiceConfig& config,
                                  ShardChannels identity, ShardChannels privacy,
-                                 ShardChannels credits)
+                                 ShardChannels credits, ShardChannels shards)
     : store_(deps.store),
+      shard_(deps.shard),
+      sharded_(shards.map() != nullptr),
+      tokens_("messaging", *deps.signing_key, deps.token_clock),
+      shard_channels_(std::move(shards)),
+      shard_stubs_(shard_channels_),
+      peers_(shard_channels_),
+      deliveries_(
+          &store_, deps.shard,
+          [this](size_t shard, uint64_t sequence, const storage::v1::MailboxDelivery& delivery) {
+            return SendDelivery(shard, sequence, delivery);
+          },
+          deps.metrics->registry(), sharded_),
       hub_(&store_, config.streams, &readers_),
       logic_(&store_, deps.clock, MessagingConfig{config.premium_to_premium_inmail_override},
-             deps.metrics->registry(), &hub_),
+             deps.metrics->registry(), &hub_, sharded_ ? &deliveries_ : nullptr),
       limiter_(config.limits, deps.clock),
       // A writer mostly waits on its group's fsync: more of them make
       // RocksDB's commit groups larger (send-message at 64 in flight, small
@@ -124,7 +141,6 @@ MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingService
       privacy_(privacy_channels_),
       credits_channels_(std::move(credits)),
       credits_(credits_channels_),
-      tokens_("messaging", *deps.signing_key, deps.token_clock),
       model_(ReadModelOptions{config.read_model_entries, ReadModelOptions{}.recent_changes,
                               identity_channels_.map(), privacy_channels_.map()},
              deps.metrics->registry()),
@@ -133,6 +149,8 @@ MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingService
       privacy_feeds_(Followers(privacy_channels_, &MessagingModule::PrivacyFollower,
                                deps.metrics->registry())),
       handler_(&logic_, deps.verifier, &writers_, &readers_, &hub_, &limiter_, MakeDependencies()),
+      appliers_(4),
+      shard_handler_(&logic_, deps.verifier, &appliers_),
       outbox_loop_([this, interval = absl::Seconds(config.outbox_interval_seconds)] {
         do {
           DrainOutbox();
@@ -150,13 +168,30 @@ void MessagingModule::Draining() { hub_.CloseAll(); }
 
 void MessagingModule::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
+  deliveries_.Stop();
   if (outbox_loop_.joinable()) outbox_loop_.join();
   for (auto& follower : identity_feeds_) follower->Stop();
   for (auto& follower : privacy_feeds_) follower->Stop();
 }
 
 std::vector<ServiceEntry> MessagingModule::services() {
-  return {{&handler_, v1::MessagingService::service_full_name()}};
+  return {{&handler_, v1::MessagingService::service_full_name()},
+          {&shard_handler_, shard::v1::MessagingShardService::service_full_name()}};
+}
+
+absl::Status MessagingModule::SendDelivery(size_t shard, uint64_t sequence,
+                                           const storage::v1::MailboxDelivery& delivery) {
+  shard::v1::ApplyDeliveryRequest request;
+  request.set_source_shard(static_cast<uint32_t>(shard_->index()));
+  request.set_sequence(sequence);
+  *request.mutable_delivery() = delivery;
+  shard::v1::ApplyDeliveryResponse response;
+  grpc::ClientContext context;
+  tokens_.Prepare(&context, absl::Seconds(5));
+  grpc::Status status = shard_stubs_.At(shard)->ApplyDelivery(&context, request, &response);
+  // The other shard reads another map: try again later, as when it is down.
+  if (RefusedAsWrongShard(context)) return absl::UnavailableError(status.error_message());
+  return FromGrpcStatus(status);
 }
 
 int MessagingModule::DrainOutbox() {
@@ -223,7 +258,6 @@ ServiceSpec MessagingServiceSpec(MessagingServiceConfig config) {
   return ServiceSpec{
       "messaging", MessagingStore::Families(),
       [config](const ServiceDeps& deps) -> absl::StatusOr<std::unique_ptr<ServiceModule>> {
-        RETURN_IF_ERROR(RequireOneShard(*deps.shard, "messaging"));
         ASSIGN_OR_RETURN(size_t moved, MessagingStore::UpgradeLayout(deps.store));
         if (moved > 0) LogInfo("store_layout_upgraded", {{"records", static_cast<int64_t>(moved)}});
         ASSIGN_OR_RETURN(auto identity,
@@ -235,8 +269,11 @@ ServiceSpec MessagingServiceSpec(MessagingServiceConfig config) {
         ASSIGN_OR_RETURN(auto credits,
                          ShardChannels::Open(*deps.map, "credits", config.credits_address,
                                              *deps.config, deps.metrics));
+        ASSIGN_OR_RETURN(auto shards, ShardChannels::Open(*deps.map, "messaging", "", *deps.config,
+                                                          deps.metrics));
         return std::make_unique<MessagingModule>(deps, config, std::move(identity),
-                                                 std::move(privacy), std::move(credits));
+                                                 std::move(privacy), std::move(credits),
+                                                 std::move(shards));
       }};
 }
 

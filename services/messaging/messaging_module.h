@@ -17,9 +17,12 @@
 #include "common/server.h"
 #include "common/shard_router.h"
 #include "common/worker_pool.h"
+#include "liaison/messaging/shard/v1/messaging_shard.grpc.pb.h"
+#include "services/messaging/deliveries.h"
 #include "services/messaging/event_hub.h"
 #include "services/messaging/messaging_handler.h"
 #include "services/messaging/messaging_logic.h"
+#include "services/messaging/messaging_shard_handler.h"
 #include "services/messaging/messaging_store.h"
 #include "services/messaging/rate_limits.h"
 #include "services/messaging/read_model.h"
@@ -43,9 +46,11 @@ struct MessagingServiceConfig {
 
 class MessagingModule final : public ServiceModule {
  public:
-  // A channel per shard of each dependency (common/shard_router.h).
+  // A channel per shard of each dependency (common/shard_router.h), and of
+  // messaging itself when the map shards it (`shards`).
   MessagingModule(const ServiceDeps& deps, const MessagingServiceConfig& config,
-                  ShardChannels identity, ShardChannels privacy, ShardChannels credits);
+                  ShardChannels identity, ShardChannels privacy, ShardChannels credits,
+                  ShardChannels shards);
   ~MessagingModule() override;
 
   std::vector<ServiceEntry> services() override;
@@ -56,7 +61,20 @@ class MessagingModule final : public ServiceModule {
   int DrainOutbox();
 
  private:
+  // Sends a delivery to shard `shard` (the delivery thread: blocking).
+  absl::Status SendDelivery(size_t shard, uint64_t sequence,
+                            const storage::v1::MailboxDelivery& delivery);
+
   MessagingStore store_;
+  const ShardIdentity* shard_;
+  const bool sharded_;
+  ServiceTokenSource tokens_;
+  // Messaging's own shards (one channel, unused, when it is not sharded):
+  // deliveries to them, and calls forwarded to them.
+  ShardChannels shard_channels_;
+  ShardStubs<shard::v1::MessagingShardService> shard_stubs_;
+  ShardStubs<v1::MessagingService> peers_;
+  DeliveryOutbox deliveries_;  // idle when not sharded
   EventHub hub_;
   MessagingLogic logic_;
   RateLimiter limiter_;
@@ -71,13 +89,14 @@ class MessagingModule final : public ServiceModule {
   ShardStubs<privacy::v1::PrivacyService> privacy_;
   ShardChannels credits_channels_;
   ShardStubs<credits::v1::CreditService> credits_;
-  ServiceTokenSource tokens_;
   ReadModel model_;
   // Started from the feeds' heads (the model is in memory: no stored
   // cursor); stopped in Stop().
   std::vector<std::unique_ptr<FeedFollower>> identity_feeds_;  // one per identity shard
   std::vector<std::unique_ptr<FeedFollower>> privacy_feeds_;   // one per privacy shard
   MessagingHandler handler_;
+  WorkerPool appliers_;  // deliveries from other shards
+  MessagingShardHandler shard_handler_;
   absl::Notification stop_;
   std::thread outbox_loop_;
 

@@ -366,11 +366,12 @@ absl::Status MessagingLogic::Write::CommitBatchOnly() {
   for (auto& [shard, delivery] : deliveries_) {
     *delivery.mutable_messages() = appended_;
     SetTimestamp(delivery.mutable_time(), now);
-    RETURN_IF_ERROR(logic_->mailboxes_->Enqueue(&batch_, shard, delivery));
+    RETURN_IF_ERROR(logic_->mailboxes_->Enqueue(&batch_, shard, delivery, &reserved_));
   }
-  RETURN_IF_ERROR(logic_->store_->store()->Write(&batch_, Durability::kSynced));
+  absl::Status written = logic_->store_->store()->Write(&batch_, Durability::kSynced);
+  reserved_.Release();  // the deliveries may go (wakes the outbox)
+  RETURN_IF_ERROR(written);
   for (const auto& [member, event] : events_) logic_->hub_->Publish(member, event);
-  if (!deliveries_.empty()) logic_->mailboxes_->Wake();
   return absl::OkStatus();
 }
 

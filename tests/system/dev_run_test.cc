@@ -172,10 +172,10 @@ TEST_CASE("The run command starts all four services, and stop or Ctrl-C stops th
 }
 
 // What a LIAISON_SHARDS=2 run starts.
-constexpr const char* kShardedRun[] = {"privacy-0", "privacy-1", "identity-0", "identity-1",
-                                       "credits-0", "credits-1", "messaging"};
+constexpr const char* kShardedRun[] = {"privacy-0", "privacy-1", "identity-0",  "identity-1",
+                                       "credits-0", "credits-1", "messaging-0", "messaging-1"};
 
-TEST_CASE("LIAISON_SHARDS=2 runs two shards of privacy, identity and credits that serve anyone") {
+TEST_CASE("LIAISON_SHARDS=2 runs two shards of every service, and each serves anyone") {
   TempDir dir;
   const int offset = FreeOffset(2);
   DevRun dev;
@@ -289,6 +289,23 @@ TEST_CASE("LIAISON_SHARDS=2 runs two shards of privacy, identity and credits tha
     auto balance = CallRpc(*credits, "liaison.credits.v1.CreditService/GetBalance", token);
     INFO(balance.output);
     CHECK(Contains(balance.output, "\"monthlyAvailable\": \"49\""));
+  }
+  // Bob finds it in his InMail folder through either messaging shard (his
+  // own serves it; the other forwards).
+  RunningService messaging_1;
+  messaging_1.grpc_port = 50052 + 100 + offset;
+  const std::string bobs_token = CtlToken(dir.Sub("home/signing.key"), {bob_id});
+  for (const RunningService* shard : {&messaging, &messaging_1}) {
+    std::string listed;
+    for (int i = 0; i < 50 && !Contains(listed, "A role you may like"); ++i) {
+      listed = CallRpc(*shard, "liaison.messaging.v1.MessagingService/ListConversations",
+                       bobs_token, R"({"folder":"FOLDER_INMAIL"})")
+                   .output;
+      if (!Contains(listed, "A role you may like")) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    CHECK(Contains(listed, "\"subject\": \"Hello\""));
   }
 
   auto stopped = dev.Stop();

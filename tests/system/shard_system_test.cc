@@ -592,12 +592,10 @@ TEST_CASE("The Kubernetes overlay's shard map is one the services accept") {
   INFO(map.status().ToString());
   REQUIRE(map.ok());
   CHECK(map->size() == 2);
-  for (const char* service : {"privacy", "identity", "credits"}) {
+  for (const char* service : {"privacy", "identity", "credits", "messaging"}) {
     INFO(service);
     CHECK(map->CheckAddresses(service).ok());
   }
-  // messaging is not sharded yet: the map must leave it out.
-  CHECK_FALSE(NamesService(*map, "messaging"));
   CHECK(ShardIndexFromHostname("privacy-1").value() == 1);
 }
 
@@ -635,15 +633,7 @@ TEST_CASE("A shard map or index that cannot work stops start-up with one line sa
   CHECK(result.exit_code == 2);
   CHECK(Contains(result.output, "--shard-index"));
 
-  // The services not sharded yet say so rather than serve members they
-  // should not own.
-  const std::string with_messaging =
-      WriteMap(dir, "messaging.json", TwoShardsJson("messaging", 1, 2, 1));
-  result = start(LIAISON_MESSAGING_BIN, {"--shard-map", with_messaging});
-  INFO(result.output);
-  CHECK(result.exit_code == 1);
-  CHECK(Contains(result.output, "messaging does not run sharded yet"));
-  // Identity does; credits follows its own shard's identity feed, so it
+  // Credits follows its own shard's identity feed, so it
   // must run as the same shards.
   const std::string with_identity =
       WriteMap(dir, "identity.json", TwoShardsJson("identity", 1, 2, 1));

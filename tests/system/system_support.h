@@ -100,9 +100,11 @@ inline MessagingDependencies StartMessagingDependencies(
 // credits under one map (its partitions split evenly, ports chosen here),
 // started in dependency order, each calling shard 0 of what it depends on
 // (which forwards). With one shard: no map, as StartMessagingDependencies.
+// The map names messaging's shards' ports too (StartMessagingShards).
 struct ShardedDependencies {
   std::string map_file;  // empty with one shard
   std::vector<RunningService> privacy, identity, credits;
+  std::vector<int> messaging_ports;  // with a map
 
   // The flags that point liaison-messaging at them.
   std::vector<std::string> MessagingFlags() const {
@@ -118,7 +120,7 @@ struct ShardedDependencies {
 inline ShardedDependencies StartShardedDependencies(const TempDir& dir, const std::string& key_file,
                                                     int shards) {
   ShardedDependencies d;
-  std::vector<std::vector<int>> ports(3);  // privacy, identity, credits
+  std::vector<std::vector<int>> ports(4);  // privacy, identity, credits, messaging
   if (shards > 1) {
     d.map_file = dir.Sub("shard-map.json");
     nlohmann::json map = {{"epoch", 1}, {"shards", nlohmann::json::array()}};
@@ -126,7 +128,7 @@ inline ShardedDependencies StartShardedDependencies(const TempDir& dir, const st
       nlohmann::json shard = {{"partitions", std::to_string(i * 4096 / shards) + "-" +
                                                  std::to_string((i + 1) * 4096 / shards - 1)}};
       int k = 0;
-      for (const char* service : {"privacy", "identity", "credits"}) {
+      for (const char* service : {"privacy", "identity", "credits", "messaging"}) {
         ports[k].push_back(FreePort());
         shard[service] = "127.0.0.1:" + std::to_string(ports[k++].back());
       }
@@ -134,8 +136,9 @@ inline ShardedDependencies StartShardedDependencies(const TempDir& dir, const st
     }
     std::ofstream(d.map_file) << map.dump();
   } else {
-    ports = {{0}, {0}, {0}};
+    ports = {{0}, {0}, {0}, {0}};
   }
+  d.messaging_ports = ports[3];
   auto start = [&](const std::string& binary, const std::string& name, int shard,
                    std::vector<std::string> extra, int port) {
     const std::string as = shards > 1 ? name + "-" + std::to_string(shard) : name;
@@ -158,6 +161,33 @@ inline ShardedDependencies StartShardedDependencies(const TempDir& dir, const st
         start(LIAISON_CREDITS_BIN, "credits", i, {"--identity-address", identity}, ports[2][i]));
   }
   return d;
+}
+
+// Messaging shard `i` of `deps`' map: its flags (`extra` last), and its
+// name (its data directory and log under the test's dir).
+inline std::vector<std::string> MessagingShardFlags(const ShardedDependencies& deps, size_t i,
+                                                    const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> flags = deps.MessagingFlags();
+  flags.insert(flags.end(), extra.begin(), extra.end());
+  if (!deps.map_file.empty()) flags.insert(flags.end(), {"--shard-index", std::to_string(i)});
+  return flags;
+}
+inline std::string MessagingShardName(const ShardedDependencies& deps, size_t i) {
+  return deps.map_file.empty() ? "messaging" : "messaging-" + std::to_string(i);
+}
+
+// Messaging as the map of `deps` shards it: one process per shard (one,
+// without a map), data and log per shard under `dir`.
+inline std::vector<RunningService> StartMessagingShards(
+    const ShardedDependencies& deps, const TempDir& dir, const std::string& key_file,
+    const std::vector<std::string>& extra = {}) {
+  std::vector<RunningService> out;
+  for (size_t i = 0; i < deps.messaging_ports.size(); ++i) {
+    const std::string as = MessagingShardName(deps, i);
+    out.push_back(StartService(LIAISON_MESSAGING_BIN, dir.Sub(as), key_file, dir.Sub(as + ".log"),
+                               MessagingShardFlags(deps, i, extra), deps.messaging_ports[i]));
+  }
+  return out;
 }
 
 // buf curl over plaintext HTTP/2 with server reflection, like grpcurl.

@@ -161,17 +161,11 @@ TEST_CASE("Bad maps are refused with the field and what it wants") {
   CHECK_THAT(ParseError(many + "]}"), StatusIs(Code::kInvalidArgument, "1 to 1024 shards"));
 }
 
-TEST_CASE("A service not sharded yet runs with a map only if the map does not shard it") {
+TEST_CASE("A map says which services it shards") {
   auto map = ShardMap::Parse(kTwoShards, "test.json");
   REQUIRE(map.ok());
   CHECK(NamesService(*map, "privacy"));
   CHECK_FALSE(NamesService(*map, "messaging"));
-  // messaging is not in the map: it is the one messaging, reading the map
-  // to reach privacy's shards.
-  CHECK(RequireOneShard(ShardIdentity(*map, 0), "messaging").ok());
-  CHECK_THAT(RequireOneShard(ShardIdentity(*map, 1), "identity"),
-             StatusIs(Code::kFailedPrecondition, "identity does not run sharded yet"));
-  CHECK(RequireOneShard(ShardIdentity(ShardMap::Single({}), 0), "identity").ok());
 }
 
 TEST_CASE("A StatefulSet pod's host name gives its shard index") {

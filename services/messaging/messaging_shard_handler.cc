@@ -1,0 +1,17 @@
+#include "services/messaging/messaging_shard_handler.h"
+
+#include "common/rpc.h"
+
+namespace liaison::messaging {
+
+grpc::ServerUnaryReactor* MessagingShardHandler::ApplyDelivery(
+    grpc::CallbackServerContext* context, const shard::v1::ApplyDeliveryRequest* request,
+    shard::v1::ApplyDeliveryResponse*) {
+  return ServeUnaryOnPool(context, *verifier_, Access::kService, *appliers_,
+                          [this, request](const Caller&) {
+                            return logic_->ApplyDelivery(request->source_shard(),
+                                                         request->sequence(), request->delivery());
+                          });
+}
+
+}  // namespace liaison::messaging

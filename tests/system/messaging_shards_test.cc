@@ -1,0 +1,325 @@
+// Messaging as two shards of real binaries, with two shards of every
+// service it calls (DESIGN.md §8): a group whose members live on both
+// shards, sends through either shard (forwarded to the conversation's
+// home), each member reading from their own shard, streams relayed from
+// the member's shard, and shards SIGKILLed in the middle of fan-out.
+#include <signal.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/auth.h"
+#include "common/shard_map.h"
+#include "common/shard_router.h"
+#include "liaison/identity/v1/identity.grpc.pb.h"
+#include "liaison/messaging/v1/messaging.grpc.pb.h"
+#include "tests/support/shard_maps.h"
+#include "tests/system/event_stream.h"
+#include "tests/system/retrying_client.h"
+#include "tests/system/system_support.h"
+
+namespace liaison::testing {
+namespace {
+
+using identity::v1::IdentityService;
+using messaging::v1::MessagingService;
+
+// The load is the point here, not the abuse limits.
+const std::vector<std::string> kLoadFlags = {"--messages-per-minute", "100000", "--message-burst",
+                                             "100000"};
+
+// Two shards of everything, and members made on each.
+struct TwoShardedServices {
+  TempDir dir;
+  std::string key = WriteKey(dir);
+  ShardedDependencies deps = StartShardedDependencies(dir, key, 2);
+  std::vector<RunningService> messaging = StartMessagingShards(deps, dir, key, kLoadFlags);
+  ShardMap map = ShardMap::Load(deps.map_file).value();
+  TokenMinter minter{kSystemKey, Clock::Real()};
+
+  std::string Token(const std::string& member) {
+    return minter.MintMember(std::stoull(member), absl::Hours(1)).value();
+  }
+  // A member whose shard is `shard` (identity's shard creates members it owns).
+  std::string MemberOn(size_t shard, const std::string& handle) {
+    RetryingClient<IdentityService> people(deps.identity[shard].grpc_port,
+                                           minter.MintService("admin", absl::Hours(1)).value());
+    const std::string id = NewMember(people, handle, identity::v1::ACCOUNT_TIER_BASIC);
+    REQUIRE(map.ShardOf(std::stoull(id)) == shard);
+    return id;
+  }
+  // `a` invites `b` (through identity shard 0) and `b` accepts (retried: the
+  // invitation reaches b's shard within a delivery).
+  void Connect(const std::string& a, const std::string& b) {
+    RetryingClient<IdentityService> as_a(deps.identity[0].grpc_port, Token(a));
+    identity::v1::SendInvitationRequest invite;
+    invite.set_recipient_id(b);
+    identity::v1::SendInvitationResponse invited;
+    REQUIRE(
+        as_a.Retry([&](auto* c) { return as_a.stub->SendInvitation(c, invite, &invited); }).ok());
+    RetryingClient<IdentityService> as_b(deps.identity[0].grpc_port, Token(b));
+    identity::v1::RespondToInvitationRequest accept;
+    accept.set_sender_id(a);
+    accept.set_response(identity::v1::INVITATION_RESPONSE_ACCEPT);
+    grpc::Status status;
+    for (int i = 0; i < 100; ++i) {
+      identity::v1::RespondToInvitationResponse done;
+      status =
+          as_b.Retry([&](auto* c) { return as_b.stub->RespondToInvitation(c, accept, &done); });
+      if (status.ok()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+  }
+  int PortOf(const std::string& member) {
+    return messaging[map.ShardOf(std::stoull(member))].grpc_port;
+  }
+  // A group of `creator` and `members`, created through messaging shard `via`.
+  std::string Group(const std::string& creator, const std::vector<std::string>& members, size_t via,
+                    std::string* served_by = nullptr) {
+    auto stub = MessagingService::NewStub(RetryingChannel(messaging[via].grpc_port));
+    messaging::v1::SendMessageRequest send;
+    for (const auto& m : members) send.mutable_new_group()->add_member_ids(m);
+    send.mutable_new_group()->set_name("Across shards");
+    send.set_body("kick-off");
+    send.set_client_message_id("g0");
+    messaging::v1::SendMessageResponse sent;
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + Token(creator));
+    grpc::Status status = stub->SendMessage(&context, send, &sent);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    if (served_by != nullptr) *served_by = ShardHeader(context);
+    return sent.conversation().conversation_id();
+  }
+  // The messages `member` reads through their own shard, oldest first, once
+  // there are `n` (or after about 10 s).
+  std::vector<messaging::v1::Message> Read(const std::string& member, const std::string& c,
+                                           size_t n) {
+    RetryingClient<MessagingService> client(PortOf(member), Token(member));
+    messaging::v1::ListMessagesRequest list;
+    list.set_conversation_id(c);
+    list.set_direction(messaging::v1::DIRECTION_NEWER);
+    list.set_page_size(100);
+    std::vector<messaging::v1::Message> out;
+    for (int i = 0; i < 200; ++i) {
+      messaging::v1::ListMessagesResponse page;
+      grpc::Status status =
+          client.Retry([&](auto* ctx) { return client.stub->ListMessages(ctx, list, &page); });
+      INFO(status.error_message());
+      REQUIRE(status.ok());
+      out.assign(page.messages().begin(), page.messages().end());
+      if (out.size() >= n) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return out;
+  }
+  void StopAll() {
+    for (auto* group : {&messaging, &deps.credits, &deps.identity, &deps.privacy}) {
+      for (RunningService& s : *group) {
+        s.process->Signal(SIGTERM);
+        CHECK(s.process->Wait() == 0);
+      }
+    }
+  }
+};
+
+// Every member's copy, in sequence order, with the bodies `want`.
+void CheckSameOrder(const std::map<std::string, std::vector<messaging::v1::Message>>& seen,
+                    const std::vector<std::string>* want = nullptr) {
+  const std::vector<messaging::v1::Message>* first = nullptr;
+  for (const auto& [member, messages] : seen) {
+    INFO("member " << member);
+    for (size_t i = 0; i < messages.size(); ++i) {
+      CHECK(messages[i].sequence() == static_cast<int64_t>(i + 1));  // no gap, no duplicate
+    }
+    if (want != nullptr) {
+      std::vector<std::string> bodies;
+      for (const auto& m : messages) bodies.push_back(m.body());
+      CHECK(bodies == *want);
+    }
+    if (first == nullptr) {
+      first = &messages;
+      continue;
+    }
+    REQUIRE(messages.size() == first->size());
+    for (size_t i = 0; i < messages.size(); ++i) {
+      CHECK(messages[i].body() == (*first)[i].body());
+      CHECK(messages[i].sender_id() == (*first)[i].sender_id());
+    }
+  }
+}
+
+TEST_CASE("Two messaging shards: a group across them, sends through either, one order for all") {
+  TwoShardedServices s;
+  const std::string ana = s.MemberOn(0, "ana"), dan = s.MemberOn(0, "dan");
+  const std::string ben = s.MemberOn(1, "ben"), cai = s.MemberOn(1, "cai");
+  for (const auto& other : {dan, ben, cai}) s.Connect(ana, other);
+
+  // Ana's group is homed on her shard, 0; created through shard 1, which
+  // forwards it there (the answer says who served it).
+  std::string served_by;
+  const std::string group = s.Group(ana, {dan, ben, cai}, 1, &served_by);
+  CHECK(served_by == "0/1");
+
+  // Everyone writes at once, each send through either shard.
+  const std::vector<std::string> members = {ana, dan, ben, cai};
+  constexpr int kEach = 8;
+  std::vector<std::thread> writers;
+  std::atomic<int> failed{0};
+  for (size_t m = 0; m < members.size(); ++m) {
+    writers.emplace_back([&, m] {
+      for (int k = 0; k < kEach; ++k) {
+        RetryingClient<MessagingService> client(s.messaging[(m + k) % 2].grpc_port,
+                                                s.Token(members[m]));
+        messaging::v1::SendMessageRequest send;
+        send.set_conversation_id(group);
+        send.set_body("from " + std::to_string(m) + " #" + std::to_string(k));
+        send.set_client_message_id("m" + std::to_string(k));
+        messaging::v1::SendMessageResponse sent;
+        if (!client.Retry([&](auto* c) { return client.stub->SendMessage(c, send, &sent); }).ok()) {
+          ++failed;
+        }
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  CHECK(failed == 0);
+
+  // Each member reads the same messages, in the same order, from their own
+  // shard, with each writer's messages in the order they were sent.
+  const size_t total = 1 + members.size() * kEach;
+  std::map<std::string, std::vector<messaging::v1::Message>> seen;
+  for (const auto& m : members) {
+    seen[m] = s.Read(m, group, total);
+    CHECK(seen[m].size() == total);
+  }
+  CheckSameOrder(seen);
+  std::map<std::string, int> next;  // per writer, the next #k expected
+  for (const auto& message : seen[ana]) {
+    if (message.body() == "kick-off") continue;
+    const std::string writer = message.body().substr(0, message.body().find(" #"));
+    CHECK(message.body() == writer + " #" + std::to_string(next[writer]++));
+  }
+
+  // Ben's events, replayed through shard 0 (relayed from his shard, 1):
+  // every message once, in order.
+  EventStream bens(s.messaging[0].grpc_port, s.Token(ben), "0");
+  auto events = bens.AwaitUntil([&](const auto& got) {
+    size_t n = 0;
+    for (const auto& e : got) n += e.has_new_message();
+    return n >= total;
+  });
+  std::vector<int64_t> sequences;
+  for (const auto& e : events) {
+    if (e.has_new_message()) sequences.push_back(e.new_message().message().sequence());
+  }
+  REQUIRE(sequences.size() == total);
+  for (size_t i = 0; i < sequences.size(); ++i) CHECK(sequences[i] == static_cast<int64_t>(i + 1));
+
+  // Ben's inbox through either shard: the same, read from his.
+  for (RunningService& shard : s.messaging) {
+    RetryingClient<MessagingService> client(shard.grpc_port, s.Token(ben));
+    messaging::v1::ListConversationsRequest list;
+    list.set_folder(messaging::v1::FOLDER_FOCUSED);
+    messaging::v1::ListConversationsResponse inbox;
+    REQUIRE(client.Retry([&](auto* c) { return client.stub->ListConversations(c, list, &inbox); })
+                .ok());
+    REQUIRE(inbox.conversations_size() == 1);
+    CHECK(inbox.conversations(0).conversation_id() == group);
+    CHECK(inbox.conversations(0).last_message().sequence() == static_cast<int64_t>(total));
+  }
+
+  // A call already forwarded once that reaches a shard not owning its
+  // member is refused, naming the epoch (the two shards read different maps).
+  auto stub = MessagingService::NewStub(RetryingChannel(s.messaging[0].grpc_port));
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer " + s.Token(ben));
+  context.AddMetadata(kForwardedHeader, "1");
+  messaging::v1::ListConversationsRequest list;
+  list.set_folder(messaging::v1::FOLDER_FOCUSED);
+  messaging::v1::ListConversationsResponse ignored;
+  grpc::Status refused = stub->ListConversations(&context, list, &ignored);
+  CHECK(refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(refused.error_message(), Catch::Contains("epoch 1"));
+  CHECK(RefusedAsWrongShard(context));
+  s.StopAll();
+}
+
+TEST_CASE(
+    "A messaging shard SIGKILLed in the middle of fan-out loses, duplicates and reorders nothing") {
+  TwoShardedServices s;
+  const std::string ana = s.MemberOn(0, "ana"), dan = s.MemberOn(0, "dan");
+  const std::string ben = s.MemberOn(1, "ben"), cai = s.MemberOn(1, "cai");
+  for (const auto& other : {dan, ben, cai}) s.Connect(ana, other);
+  const std::string group = s.Group(ana, {dan, ben, cai}, 0);
+
+  // Ana sends one message after another into the group (homed on her
+  // shard, 0), retrying each with its client_message_id until answered,
+  // while the shard holding Ben's and Cai's mailboxes is killed and the
+  // home itself is killed, each in the middle of deliveries.
+  constexpr int kSends = 60;
+  std::atomic<int> acked{0};
+  std::mutex mu;
+  std::vector<std::string> failures;  // sends never answered OK
+  std::thread sender([&] {
+    RetryingClient<MessagingService> client(s.messaging[0].grpc_port, s.Token(ana));
+    for (int k = 0; k < kSends; ++k) {
+      messaging::v1::SendMessageRequest send;
+      send.set_conversation_id(group);
+      send.set_body("m" + std::to_string(k));
+      send.set_client_message_id("m" + std::to_string(k));
+      messaging::v1::SendMessageResponse sent;
+      grpc::Status status;
+      for (int attempt = 0; attempt < 20; ++attempt) {
+        status = client.Retry([&](auto* c) { return client.stub->SendMessage(c, send, &sent); });
+        if (status.ok()) break;
+      }
+      if (!status.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        failures.push_back("m" + std::to_string(k) + ": " + status.error_message());
+      }
+      ++acked;
+    }
+  });
+  auto kill_when = [&](int after, size_t shard, const std::string& log) {
+    while (acked < after) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    KillAndRestart(&s.messaging[shard], LIAISON_MESSAGING_BIN,
+                   s.dir.Sub(MessagingShardName(s.deps, shard)), s.key, s.dir.Sub(log),
+                   MessagingShardFlags(s.deps, shard, kLoadFlags));
+  };
+  kill_when(10, 1, "messaging-1-restarted.log");
+  kill_when(30, 0, "messaging-0-restarted.log");
+  kill_when(45, 1, "messaging-1-restarted-again.log");
+  sender.join();
+  CHECK(failures.empty());
+  for (const auto& failure : failures) WARN(failure);
+
+  std::vector<std::string> want = {"kick-off"};
+  for (int k = 0; k < kSends; ++k) want.push_back("m" + std::to_string(k));
+  std::map<std::string, std::vector<messaging::v1::Message>> seen;
+  for (const auto& m : {ana, dan, ben, cai}) seen[m] = s.Read(m, group, want.size());
+  CheckSameOrder(seen, &want);
+
+  // Cai's stored events hold every message once, in order.
+  EventStream cais(s.PortOf(cai), s.Token(cai), "0");
+  auto events = cais.AwaitUntil([&](const auto& got) {
+    size_t n = 0;
+    for (const auto& e : got) n += e.has_new_message();
+    return n >= want.size();
+  });
+  std::vector<std::string> bodies;
+  for (const auto& e : events) {
+    if (e.has_new_message()) bodies.push_back(e.new_message().message().body());
+  }
+  CHECK(bodies == want);
+  s.StopAll();
+}
+
+}  // namespace
+}  // namespace liaison::testing
