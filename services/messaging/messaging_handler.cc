@@ -388,7 +388,8 @@ grpc::ServerWriteReactor<v1::StreamEventsResponse>* MessagingHandler::StreamEven
       context->AddTrailingMetadata(kWrongShardTrailer, absl::StrCat(deps_.shard->map().epoch()));
       return EventHub::Refused(ToGrpcStatus(deps_.shard->CheckOwned(caller->member_id)));
     }
-    return new StreamRelay(context, *deps_.shard, deps_.peers->For(caller->member_id), *request);
+    return new StreamRelay(context, *deps_.shard, deps_.peers->For(caller->member_id), *request,
+                           &relays_);
   }
   // No cursor: only new events. A cursor, "0" included: what came after it.
   std::optional<uint64_t> after;

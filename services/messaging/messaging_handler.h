@@ -24,6 +24,7 @@
 #include "services/messaging/messaging_logic.h"
 #include "services/messaging/rate_limits.h"
 #include "services/messaging/read_model.h"
+#include "services/messaging/stream_relay.h"
 
 namespace liaison::messaging {
 
@@ -126,6 +127,9 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   grpc::ServerUnaryReactor* MarkConversationRead(
       grpc::CallbackServerContext* context, const v1::MarkConversationReadRequest* request,
       v1::MarkConversationReadResponse* response) override;
+
+  // Shutting down: ends the event streams relayed from other shards.
+  void CloseRelays() { relays_.CloseAll(); }
 
  public:
   using BlockedDone = std::function<void(absl::StatusOr<absl::flat_hash_set<std::string>>)>;
@@ -237,6 +241,7 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   RateLimiter* limiter_;
   Dependencies deps_;
   ShardForwarder<v1::MessagingService> forwarder_;
+  StreamRelays relays_;
 };
 
 }  // namespace liaison::messaging

@@ -164,7 +164,10 @@ MessagingModule::~MessagingModule() { Stop(); }
 
 // Open streams would hold the drain to its deadline: end them first; clients
 // reconnect (elsewhere) with their last cursor.
-void MessagingModule::Draining() { hub_.CloseAll(); }
+void MessagingModule::Draining() {
+  hub_.CloseAll();
+  handler_.CloseRelays();
+}
 
 void MessagingModule::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();

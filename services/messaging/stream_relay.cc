@@ -5,9 +5,26 @@
 
 namespace liaison::messaging {
 
+void StreamRelays::Add(StreamRelay* relay) {
+  absl::MutexLock lock(&mu_);
+  relays_.insert(relay);
+}
+
+void StreamRelays::Remove(StreamRelay* relay) {
+  absl::MutexLock lock(&mu_);
+  relays_.erase(relay);
+}
+
+void StreamRelays::CloseAll() {
+  absl::MutexLock lock(&mu_);  // a relay leaves the set before it is deleted
+  for (StreamRelay* relay : relays_) relay->Close();
+}
+
 StreamRelay::StreamRelay(grpc::CallbackServerContext* incoming, const ShardIdentity& shard,
-                         v1::MessagingService::Stub* owner, const v1::StreamEventsRequest& request)
-    : incoming_(incoming), request_(request) {
+                         v1::MessagingService::Stub* owner, const v1::StreamEventsRequest& request,
+                         StreamRelays* relays)
+    : incoming_(incoming), request_(request), relays_(relays) {
+  relays_->Add(this);
   PrepareForward(*incoming, shard, &outgoing_);
   owner->async()->StreamEvents(&outgoing_, &request_, this);
   StartCall();
@@ -49,7 +66,16 @@ void StreamRelay::OnWriteDone(bool ok) {
   StartRead(&event_);
 }
 
-void StreamRelay::OnDone(const grpc::Status& status) {
+void StreamRelay::Close() {
+  closed_ = true;
+  outgoing_.TryCancel();  // OnDone(status) follows, on a callback thread
+}
+
+void StreamRelay::OnDone(const grpc::Status& owners) {
+  const grpc::Status status =
+      closed_ ? grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                             "the server is shutting down; reconnect with your last cursor")
+              : owners;
   {
     absl::MutexLock lock(&mu_);
     if (writing_) {
@@ -67,7 +93,9 @@ void StreamRelay::OnCancel() { outgoing_.TryCancel(); }
 void StreamRelay::OnDone() { Release(); }
 
 void StreamRelay::Release() {
-  if (sides_.fetch_sub(1) == 1) delete this;
+  if (sides_.fetch_sub(1) != 1) return;
+  relays_->Remove(this);
+  delete this;
 }
 
 }  // namespace liaison::messaging

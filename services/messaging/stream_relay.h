@@ -12,6 +12,7 @@
 #include <grpcpp/support/server_callback.h>
 
 #include <atomic>
+#include <set>
 
 #include "absl/synchronization/mutex.h"
 #include "common/shard_map.h"
@@ -19,13 +20,33 @@
 
 namespace liaison::messaging {
 
+class StreamRelay;
+
+// The relays a shard runs, so shutting down ends them (UNAVAILABLE:
+// reconnect with your last cursor) rather than wait for their owners.
+class StreamRelays final {
+ public:
+  void Add(StreamRelay* relay);
+  void Remove(StreamRelay* relay);
+  void CloseAll();
+
+ private:
+  absl::Mutex mu_;
+  std::set<StreamRelay*> relays_ ABSL_GUARDED_BY(mu_);
+};
+
 class StreamRelay final : public grpc::ServerWriteReactor<v1::StreamEventsResponse>,
                           public grpc::ClientReadReactor<v1::StreamEventsResponse> {
  public:
   // Opens the stream on `owner` (the caller's shard) with the incoming
-  // call's credentials; deletes itself once both sides are done.
+  // call's credentials; deletes itself once both sides are done, and is in
+  // `relays` meanwhile.
   StreamRelay(grpc::CallbackServerContext* incoming, const ShardIdentity& shard,
-              v1::MessagingService::Stub* owner, const v1::StreamEventsRequest& request);
+              v1::MessagingService::Stub* owner, const v1::StreamEventsRequest& request,
+              StreamRelays* relays);
+  // Ends the relay: the owner's stream is cancelled, the client's ends
+  // UNAVAILABLE.
+  void Close();
 
   // The owner's side.
   void OnReadInitialMetadataDone(bool ok) override;
@@ -50,6 +71,8 @@ class StreamRelay final : public grpc::ServerWriteReactor<v1::StreamEventsRespon
   bool finish_pending_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
   std::atomic<int> sides_{2};
+  std::atomic<bool> closed_{false};
+  StreamRelays* relays_;
 };
 
 }  // namespace liaison::messaging

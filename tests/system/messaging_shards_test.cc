@@ -248,6 +248,25 @@ TEST_CASE("Two messaging shards: a group across them, sends through either, one 
   CHECK(refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK_THAT(refused.error_message(), Catch::Contains("epoch 1"));
   CHECK(RefusedAsWrongShard(context));
+
+  // Shard 0 shutting down ends the stream it relays for Ben at once, telling
+  // him to reconnect (with his cursor, elsewhere), rather than hold its
+  // drain until his own shard's stream ends.
+  {
+    grpc::ClientContext streaming;
+    streaming.AddMetadata("authorization", "Bearer " + s.Token(ben));
+    auto reader = stub->StreamEvents(&streaming, messaging::v1::StreamEventsRequest());
+    reader->WaitForInitialMetadata();
+    s.messaging[0].process->Signal(SIGTERM);
+    messaging::v1::StreamEventsResponse event;
+    while (reader->Read(&event)) {
+    }
+    grpc::Status ended = reader->Finish();
+    CHECK(ended.error_code() == grpc::StatusCode::UNAVAILABLE);
+    CHECK_THAT(ended.error_message(), Catch::Contains("reconnect with your last cursor"));
+    CHECK(s.messaging[0].process->Wait() == 0);
+    s.messaging.erase(s.messaging.begin());  // stopped
+  }
   s.StopAll();
 }
 
