@@ -207,7 +207,8 @@ absl::StatusOr<std::vector<MemberId>> MessagingLogic::OthersIn(
 
 absl::Status MessagingLogic::SendTypingIndicator(const Caller& caller,
                                                  const v1::SendTypingIndicatorRequest& request,
-                                                 const std::vector<MemberId>& to) {
+                                                 const std::vector<MemberId>& to,
+                                                 LiveElsewhere* elsewhere) {
   ASSIGN_OR_RETURN(ConversationId c, ParseConversation(request.conversation_id()));
   ASSIGN_OR_RETURN(auto record, Participating(caller.member_id, c));
   if (hub_ == nullptr) return absl::OkStatus();
@@ -216,8 +217,38 @@ absl::Status MessagingLogic::SendTypingIndicator(const Caller& caller,
   event.mutable_typing()->set_conversation_id(request.conversation_id());
   event.mutable_typing()->set_member_id(FormatMemberId(caller.member_id));
   for (MemberId member : to) {
-    if (IsParticipant(record, member)) hub_->Publish(member, event);
+    if (!IsParticipant(record, member)) continue;
+    if (mailboxes_ == nullptr || mailboxes_->ShardOf(member) == mailboxes_->self()) {
+      hub_->Publish(member, event);
+    } else if (elsewhere != nullptr) {
+      elsewhere->members[mailboxes_->ShardOf(member)].push_back(member);
+    }
   }
+  if (elsewhere != nullptr) elsewhere->event = std::move(event);
+  return absl::OkStatus();
+}
+
+absl::Status MessagingLogic::PublishLive(
+    const google::protobuf::RepeatedPtrField<std::string>& member_ids,
+    const v1::StreamEventsResponse& event) {
+  if (member_ids.empty() || member_ids.size() > kMaxLiveMembers) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("member_ids must name 1 to ", kMaxLiveMembers, " members"));
+  }
+  if (!event.has_typing()) {
+    return absl::InvalidArgumentError("event must be a typing event (the only kind not stored)");
+  }
+  std::vector<MemberId> members;
+  for (const std::string& id : member_ids) {
+    ASSIGN_OR_RETURN(MemberId member, ParseMemberId(id, "member_ids"));
+    if (mailboxes_ != nullptr && mailboxes_->ShardOf(member) != mailboxes_->self()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("member ", member, "'s mailbox is not on this shard"));
+    }
+    members.push_back(member);
+  }
+  if (hub_ == nullptr) return absl::OkStatus();
+  for (MemberId member : members) hub_->Publish(member, event);
   return absl::OkStatus();
 }
 

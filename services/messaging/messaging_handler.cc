@@ -78,6 +78,23 @@ void MessagingHandler::HeldByCaller(MemberId caller) {
   (void)deps_.deliveries->Flush(deps_.shard->map().ShardOf(caller));
 }
 
+void MessagingHandler::PublishElsewhere(MessagingLogic::LiveElsewhere elsewhere) {
+  if (deps_.shard_peers == nullptr) return;
+  struct Call {
+    grpc::ClientContext context;
+    shard::v1::PublishEventRequest request;
+    shard::v1::PublishEventResponse response;
+  };
+  for (const auto& [shard, members] : elsewhere.members) {
+    auto* call = new Call;
+    deps_.tokens->Prepare(&call->context, absl::Seconds(1));
+    for (MemberId member : members) call->request.add_member_ids(FormatMemberId(member));
+    *call->request.mutable_event() = elsewhere.event;
+    deps_.shard_peers->At(shard)->async()->PublishEvent(
+        &call->context, &call->request, &call->response, [call](grpc::Status) { delete call; });
+  }
+}
+
 absl::Status MessagingHandler::Held(MemberId caller, absl::Status status) {
   if (status.ok()) HeldByCaller(caller);
   return status;
@@ -370,8 +387,11 @@ grpc::ServerUnaryReactor* MessagingHandler::SendTypingIndicator(
           return;
         ShareWith(who, request->conversation_id(),
                   [this, reactor, request, who](absl::StatusOr<std::vector<MemberId>> to) {
-                    reactor->Finish(ToGrpcStatus(
-                        to.ok() ? logic_->SendTypingIndicator(who, *request, *to) : to.status()));
+                    if (!to.ok()) return reactor->Finish(ToGrpcStatus(to.status()));
+                    MessagingLogic::LiveElsewhere elsewhere;
+                    absl::Status sent = logic_->SendTypingIndicator(who, *request, *to, &elsewhere);
+                    if (sent.ok()) PublishElsewhere(std::move(elsewhere));
+                    reactor->Finish(ToGrpcStatus(sent));
                   });
       });
 }

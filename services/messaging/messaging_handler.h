@@ -18,6 +18,7 @@
 #include "common/worker_pool.h"
 #include "liaison/credits/v1/credits.grpc.pb.h"
 #include "liaison/identity/v1/identity.grpc.pb.h"
+#include "liaison/messaging/shard/v1/messaging_shard.grpc.pb.h"
 #include "liaison/messaging/v1/messaging.grpc.pb.h"
 #include "liaison/privacy/v1/privacy.grpc.pb.h"
 #include "services/messaging/deliveries.h"
@@ -46,6 +47,7 @@ struct Dependencies {
   // one, the others to forward calls to, and the deliveries to them.
   const ShardIdentity* shard = nullptr;
   const ShardStubs<v1::MessagingService>* peers = nullptr;
+  const ShardStubs<shard::v1::MessagingShardService>* shard_peers = nullptr;
   DeliveryOutbox* deliveries = nullptr;
 
   // Whether the feeds of `a`'s and `b`'s identity shards are live (a pair's
@@ -156,6 +158,9 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   // next read there sees it (blocking: on a writer). `Held` does it when
   // `status` is OK and passes it through.
   void HeldByCaller(MemberId caller);
+  // Passes a live event (typing) to the other shards' members it is for:
+  // best effort, as typing is (not stored, not retried).
+  void PublishElsewhere(MessagingLogic::LiveElsewhere elsewhere);
   absl::Status Held(MemberId caller, absl::Status status);
   // A conversation change on the writers at the conversation's home.
   template <typename Logic>

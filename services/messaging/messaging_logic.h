@@ -19,6 +19,7 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -199,9 +200,21 @@ class MessagingLogic final {
                                                  const std::string& conversation_id) const;
   // Typing goes to the open streams (not stored) of the participants in
   // `to`: those who, like the caller, have read receipts and typing on.
+  // Sharded, this shard's members get it here; the others are left in
+  // `elsewhere` by shard, with the event, for the caller to pass on.
+  struct LiveElsewhere {
+    v1::StreamEventsResponse event;
+    std::map<size_t, std::vector<MemberId>> members;
+  };
   absl::Status SendTypingIndicator(const Caller& caller,
                                    const v1::SendTypingIndicatorRequest& request,
-                                   const std::vector<MemberId>& to);
+                                   const std::vector<MemberId>& to,
+                                   LiveElsewhere* elsewhere = nullptr);
+  // Gives a typing event from another shard to the open streams of
+  // `member_ids` (all this shard's). Nothing is stored.
+  static constexpr int kMaxLiveMembers = kMaxGroupParticipants;
+  absl::Status PublishLive(const google::protobuf::RepeatedPtrField<std::string>& member_ids,
+                           const v1::StreamEventsResponse& event);
   // Moves the caller's read position; a read receipt event goes to each
   // participant in `receipts_to` (both sides have receipts on).
   absl::Status MarkConversationRead(const Caller& caller,

@@ -71,6 +71,7 @@ Dependencies MessagingModule::MakeDependencies() {
   if (sharded_) {
     deps.shard = shard_;
     deps.peers = &peers_;
+    deps.shard_peers = &shard_stubs_;
     deps.deliveries = &deliveries_;
   }
   for (const auto& follower : identity_feeds_) deps.identity_feeds.push_back(follower.get());

@@ -14,4 +14,13 @@ grpc::ServerUnaryReactor* MessagingShardHandler::ApplyDelivery(
                           });
 }
 
+grpc::ServerUnaryReactor* MessagingShardHandler::PublishEvent(
+    grpc::CallbackServerContext* context, const shard::v1::PublishEventRequest* request,
+    shard::v1::PublishEventResponse*) {
+  // Memory only, never blocks: served on the callback thread.
+  return ServeUnary(context, *verifier_, Access::kService, [this, request](const Caller&) {
+    return logic_->PublishLive(request->member_ids(), request->event());
+  });
+}
+
 }  // namespace liaison::messaging

@@ -235,6 +235,27 @@ TEST_CASE("Two messaging shards: a group across them, sends through either, one 
     CHECK(inbox.conversations(0).last_message().sequence() == static_cast<int64_t>(total));
   }
 
+  // Ana's typing (her shard, 0) reaches Ben's stream on his (1), live.
+  {
+    EventStream live(s.PortOf(ben), s.Token(ben));
+    RetryingClient<MessagingService> as_ana(s.messaging[0].grpc_port, s.Token(ana));
+    messaging::v1::SendTypingIndicatorRequest typing;
+    typing.set_conversation_id(group);
+    messaging::v1::SendTypingIndicatorResponse typed;
+    REQUIRE(
+        as_ana.Retry([&](auto* c) { return as_ana.stub->SendTypingIndicator(c, typing, &typed); })
+            .ok());
+    auto got = live.AwaitUntil([](const auto& events) {
+      for (const auto& e : events) {
+        if (e.has_typing()) return true;
+      }
+      return false;
+    });
+    bool from_ana = false;
+    for (const auto& e : got) from_ana |= e.has_typing() && e.typing().member_id() == ana;
+    CHECK(from_ana);
+  }
+
   // A call already forwarded once that reaches a shard not owning its
   // member is refused, naming the epoch (the two shards read different maps).
   auto stub = MessagingService::NewStub(RetryingChannel(s.messaging[0].grpc_port));

@@ -314,3 +314,35 @@ TEST_CASE(
 
 }  // namespace
 }  // namespace liaison::messaging
+
+namespace liaison::messaging {
+namespace {
+
+TEST_CASE(
+    "A live event from another shard is refused unless it is typing for this shard's members") {
+  TwoShards shards;
+  const MemberId ana = shards.MemberOn(0), ben = shards.MemberOn(1, ana);
+  v1::StreamEventsResponse typing;
+  typing.mutable_typing()->set_conversation_id("12");
+  typing.mutable_typing()->set_member_id(FormatMemberId(ana));
+  auto ids = [](std::vector<std::string> v) {
+    google::protobuf::RepeatedPtrField<std::string> out;
+    for (auto& s : v) *out.Add() = s;
+    return out;
+  };
+  MessagingLogic& to = shards[1].logic();
+  CHECK_THAT(to.PublishLive(ids({}), typing), StatusIs(Code::kInvalidArgument));
+  std::vector<std::string> many(MessagingLogic::kMaxLiveMembers + 1, FormatMemberId(ben));
+  CHECK_THAT(to.PublishLive(ids(many), typing), StatusIs(Code::kInvalidArgument));
+  CHECK_THAT(to.PublishLive(ids({"ben"}), typing), StatusIs(Code::kInvalidArgument));
+  CHECK_THAT(to.PublishLive(ids({FormatMemberId(ana)}), typing),
+             StatusIs(Code::kFailedPrecondition));
+  v1::StreamEventsResponse stored;
+  stored.mutable_new_message()->mutable_message()->set_body("not live");
+  CHECK_THAT(to.PublishLive(ids({FormatMemberId(ben)}), stored), StatusIs(Code::kInvalidArgument));
+  CHECK_THAT(to.PublishLive(ids({FormatMemberId(ben)}), typing), IsOk());
+  CHECK(shards[1].Events(ben) == 0);  // nothing stored
+}
+
+}  // namespace
+}  // namespace liaison::messaging
