@@ -18,9 +18,12 @@ absl::Status MessagingLogic::ApplyDelivery(uint32_t source, uint64_t sequence,
     return absl::InvalidArgumentError(
         "delivery.record is of another conversation than delivery.conversation_id");
   }
-  if (delivery.steps_size() == 0 || delivery.steps_size() > kMaxDeliverySteps) {
+  // A delivery of history alone (messages, no steps) is fine.
+  if ((delivery.steps_size() == 0 && delivery.messages_size() == 0) ||
+      delivery.steps_size() > kMaxDeliverySteps) {
     return absl::InvalidArgumentError(
-        absl::StrCat("delivery.steps must hold 1 to ", kMaxDeliverySteps, " steps"));
+        absl::StrCat("delivery.steps must hold up to ", kMaxDeliverySteps,
+                     " steps, and at least one when delivery.messages holds none"));
   }
   if (delivery.messages_size() > kMaxDeliveryMessages) {
     return absl::InvalidArgumentError(

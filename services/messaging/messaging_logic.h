@@ -228,7 +228,6 @@ class MessagingLogic final {
   // INVALID_ARGUMENT for a malformed one, FAILED_PRECONDITION when a member
   // it names is not this shard's.
   static constexpr int kMaxDeliverySteps = 4 * kMaxGroupParticipants;
-  static constexpr int kMaxDeliveryMessages = 4;
   absl::Status ApplyDelivery(uint32_t source, uint64_t sequence,
                              const storage::v1::MailboxDelivery& delivery);
 

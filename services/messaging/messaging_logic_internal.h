@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ inline constexpr size_t kMaxGroupName = 100;
 // Credits takes hold ids of at most this many characters.
 inline constexpr size_t kMaxHoldId = 128;
 inline constexpr absl::Duration kInMailRefundWindow = absl::Hours(24 * 90);
+// Messages one delivery to another shard carries at most (a conversation's
+// history goes in several).
+inline constexpr int kMaxDeliveryMessages = 100;
 
 // Ids this service wrote itself.
 inline uint64_t ParseIdUnchecked(const std::string& id) { return std::stoull(id); }
@@ -101,6 +105,9 @@ class MessagingLogic::Write final {
  private:
   // Marks message `sequence` of `c` hidden from `member` (HideFrom).
   absl::Status Hide(MemberId member, ConversationId c, int64_t sequence);
+  // Adds the conversation's stored messages for `shard` to the outbox.
+  absl::Status EnqueueHistory(size_t shard, const storage::v1::ConversationRecord& record,
+                              absl::Time now);
   // Stages an event for `member` (with its cursor), published on commit.
   absl::Status Event(MemberId member, v1::StreamEventsResponse event);
   absl::Status Arrive(const storage::v1::ConversationRecord& record, MemberId member,
@@ -114,6 +121,9 @@ class MessagingLogic::Write final {
   // Messages appended, and steps for other shards' members, by shard.
   google::protobuf::RepeatedPtrField<v1::Message> appended_;
   std::map<size_t, storage::v1::MailboxDelivery> deliveries_;
+  // Shards that get a member the conversation is new to there (a group's
+  // newcomer, an InMail's recipient): they get its history first.
+  std::set<size_t> with_history_;
   ShardOutbox::Reservation reserved_;
   std::string sender_page_id_;
   bool connected_ = false;

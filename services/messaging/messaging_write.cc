@@ -193,7 +193,9 @@ absl::Status MessagingLogic::Write::Step(const storage::v1::ConversationRecord& 
   if (mailboxes == nullptr || mailboxes->ShardOf(member) == mailboxes->self()) {
     return ApplyStep(record, appended_, step, logic_->clock_->Now());
   }
-  auto& delivery = deliveries_[mailboxes->ShardOf(member)];
+  const size_t shard = mailboxes->ShardOf(member);
+  if (step.has_joined() || step.has_inmail_arrived()) with_history_.insert(shard);
+  auto& delivery = deliveries_[shard];
   delivery.set_conversation_id(record.conversation().conversation_id());
   *delivery.add_steps() = std::move(step);
   return absl::OkStatus();
@@ -361,9 +363,34 @@ absl::Status MessagingLogic::Write::Changed(const storage::v1::ConversationRecor
   return absl::OkStatus();
 }
 
+absl::Status MessagingLogic::Write::EnqueueHistory(size_t shard,
+                                                   const storage::v1::ConversationRecord& record,
+                                                   absl::Time now) {
+  // The messages stored before this change, in deliveries of at most
+  // kMaxDeliveryMessages each, ahead of the change's own.
+  const ConversationId c = ParseIdUnchecked(record.conversation().conversation_id());
+  int64_t from = 1;
+  while (from <= record.last_sequence()) {
+    ASSIGN_OR_RETURN(auto chunk, logic_->store_->Messages(c, from, record.last_sequence(),
+                                                          kMaxDeliveryMessages));
+    if (chunk.empty()) break;
+    from = chunk.back().sequence() + 1;
+    storage::v1::MailboxDelivery history;
+    history.set_conversation_id(record.conversation().conversation_id());
+    *history.mutable_record() = record;
+    for (auto& message : chunk) *history.add_messages() = std::move(message);
+    SetTimestamp(history.mutable_time(), now);
+    RETURN_IF_ERROR(logic_->mailboxes_->Enqueue(&batch_, shard, history, &reserved_));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MessagingLogic::Write::CommitBatchOnly() {
   const absl::Time now = logic_->clock_->Now();
   for (auto& [shard, delivery] : deliveries_) {
+    if (with_history_.count(shard) > 0 && delivery.has_record()) {
+      RETURN_IF_ERROR(EnqueueHistory(shard, delivery.record(), now));
+    }
     *delivery.mutable_messages() = appended_;
     SetTimestamp(delivery.mutable_time(), now);
     RETURN_IF_ERROR(logic_->mailboxes_->Enqueue(&batch_, shard, delivery, &reserved_));

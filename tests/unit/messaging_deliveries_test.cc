@@ -78,15 +78,20 @@ class Shard final {
     REQUIRE_THAT(logic_.ListConversations(As(member), request, &response), IsOk());
     return {response.conversations().begin(), response.conversations().end()};
   }
+  // Every message `member` reads here, oldest first (page by page).
   std::vector<std::string> Bodies(MemberId member, const std::string& conversation) {
+    std::vector<std::string> out;
     v1::ListMessagesRequest request;
     request.set_conversation_id(conversation);
     request.set_direction(v1::DIRECTION_NEWER);
-    v1::ListMessagesResponse response;
-    REQUIRE_THAT(logic_.ListMessages(As(member), request, &response), IsOk());
-    std::vector<std::string> out;
-    for (const auto& m : response.messages()) out.push_back(m.body());
-    return out;
+    request.set_page_size(100);
+    while (true) {
+      v1::ListMessagesResponse response;
+      REQUIRE_THAT(logic_.ListMessages(As(member), request, &response), IsOk());
+      for (const auto& m : response.messages()) out.push_back(m.body());
+      if (!response.has_more() || response.messages().empty()) return out;
+      request.set_after_sequence(response.messages().rbegin()->sequence());
+    }
   }
   size_t Events(MemberId member) { return hub_.ReadStored(member, 1).size(); }
 
@@ -281,6 +286,7 @@ TEST_CASE(
   refused(d, Code::kInvalidArgument, "delivery.record");
   d = good;
   d.clear_steps();
+  d.clear_messages();
   refused(d, Code::kInvalidArgument, "delivery.steps");
   d = good;
   for (int i = 0; i < MessagingLogic::kMaxDeliverySteps; ++i) *d.add_steps() = good.steps(0);
@@ -342,6 +348,69 @@ TEST_CASE(
   CHECK_THAT(to.PublishLive(ids({FormatMemberId(ben)}), stored), StatusIs(Code::kInvalidArgument));
   CHECK_THAT(to.PublishLive(ids({FormatMemberId(ben)}), typing), IsOk());
   CHECK(shards[1].Events(ben) == 0);  // nothing stored
+}
+
+}  // namespace
+}  // namespace liaison::messaging
+
+namespace liaison::messaging {
+namespace {
+
+TEST_CASE("A newcomer, or an InMail's recipient, reads the whole conversation on their own shard") {
+  TwoShards shards;
+  const MemberId ana = shards.MemberOn(0), dan = shards.MemberOn(0, ana),
+                 ben = shards.MemberOn(1, dan);
+  // A group of two on shard 0, with more history than one delivery carries.
+  v1::SendMessageRequest create;
+  create.set_body("m0");
+  create.set_client_message_id("g0");
+  create.add_recipient_ids(FormatMemberId(dan));
+  v1::SendMessageResponse created;
+  REQUIRE_THAT(shards[0].logic().SendGroup(Shard::As(ana), create, {dan}, "team",
+                                           {Connected(ana, dan).relationship}, &created),
+               IsOk());
+  const std::string group = created.message().conversation_id();
+  std::vector<std::string> want = {"m0"};
+  for (int k = 1; k <= 150; ++k) {
+    v1::SendMessageRequest send;
+    send.set_conversation_id(group);
+    send.set_body("m" + std::to_string(k));
+    send.set_client_message_id("m" + std::to_string(k));
+    v1::SendMessageResponse sent;
+    std::string refund;
+    REQUIRE_THAT(shards[0].logic().SendToConversation(Shard::As(ana), send, std::stoull(group),
+                                                      nullptr, &sent, &refund),
+                 IsOk());
+    want.push_back(send.body());
+  }
+  CHECK(DeliveryOutbox::Waiting(&shards[0].store()).value() == 0);  // all on shard 0
+  // Ben, on shard 1, joins: the history goes there before his step.
+  v1::AddParticipantsRequest add;
+  add.set_conversation_id(group);
+  add.add_member_ids(FormatMemberId(ben));
+  v1::AddParticipantsResponse added;
+  REQUIRE_THAT(shards[0].logic().AddParticipants(Shard::As(ana), add,
+                                                 {Connected(ana, ben).relationship}, &added),
+               IsOk());
+  CHECK(DeliveryOutbox::Waiting(&shards[0].store()).value() == 3);  // 100 + 51 + the step
+  REQUIRE(shards[0].outbox().Pass().value() == 3);
+  CHECK(shards[1].Bodies(ben, group) == want);
+  REQUIRE(shards[1].Inbox(ben).size() == 1);
+
+  // An InMail from ana to a member on shard 1, stored and then delivered
+  // at its home (ana's shard: the pair's lower member's).
+  const MemberId sam = shards.MemberOn(1, ben);
+  v1::SendInMailRequest inmail;
+  inmail.set_recipient_id(FormatMemberId(sam));
+  inmail.set_subject("A role");
+  inmail.set_body("Interested?");
+  inmail.set_client_message_id("i1");
+  v1::SendInMailResponse written;
+  REQUIRE_THAT(shards[0].logic().WriteInMail(Shard::As(ana), inmail, sam, &written), IsOk());
+  REQUIRE_THAT(shards[0].logic().Deliver(MessagingLogic::InMailId(ana, "i1")), IsOk());
+  REQUIRE(shards[0].outbox().Pass().value() >= 1);
+  CHECK(shards[1].Bodies(sam, written.conversation().conversation_id()) ==
+        std::vector<std::string>{"Interested?"});
 }
 
 }  // namespace
