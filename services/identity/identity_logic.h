@@ -209,8 +209,9 @@ class IdentityLogic final {
   mutable std::array<absl::Mutex, 1024> stripes_;
   absl::Mutex random_mu_;
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
-  // Serializes applying other shards' peer writes (their order, once each).
-  absl::Mutex peer_applied_mu_;
+  // The last peer write applied from each other shard (their order, once
+  // each); its mu() serializes applying them.
+  AppliedMarks peer_applied_;
 };
 
 }  // namespace liaison::identity

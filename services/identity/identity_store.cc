@@ -44,7 +44,7 @@ std::string Follower(uint64_t page, MemberId m) {
 std::string Registration(MemberId id) { return KeyBuilder::ForMember('r', id).key(); }
 std::string RegistrationBackfill() { return KeyBuilder('B').key(); }
 std::string PeerWrites(uint64_t sequence) { return KeyBuilder('P').U64(sequence).key(); }
-std::string PeerApplied(uint32_t source) { return KeyBuilder('Q').U32(source).key(); }
+std::string PeerApplied(uint32_t source) { return KeyBuilder(kPeerAppliedKind).U32(source).key(); }
 std::string Prefix(char kind, uint64_t id) { return KeyBuilder::ForMember(kind, id).key(); }
 char KindOf(absl::string_view key) { return key.size() > 2 ? key[2] : '\0'; }
 bool IsMemberKeyed(absl::string_view key) {

@@ -78,7 +78,9 @@ std::string Follower(uint64_t page, MemberId member);
 std::string Registration(MemberId id);
 std::string RegistrationBackfill();
 std::string PeerWrites(uint64_t sequence);
-// The last peer-write sequence applied here from `source` shard.
+// The last peer-write sequence applied here from `source` shard
+// (AppliedMarks under this kind).
+inline constexpr char kPeerAppliedKind = 'Q';
 std::string PeerApplied(uint32_t source);
 // The prefix of every key of `kind` whose first id is `id`.
 std::string Prefix(char kind, uint64_t id);

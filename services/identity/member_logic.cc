@@ -51,7 +51,8 @@ IdentityLogic::IdentityLogic(IdentityStore* store, const Clock* clock,
       events_(prometheus::BuildCounter()
                   .Name("liaison_identity_events_total")
                   .Help("Identity changes, by event (member_created, invitation_sent, ...).")
-                  .Register(registry)) {}
+                  .Register(registry)),
+      peer_applied_(store->store(), store->outbox(), keys::kPeerAppliedKind) {}
 
 IdentityLogic::~IdentityLogic() = default;
 

@@ -52,8 +52,6 @@ class PairWrite final {
   // (the caller's, committed with the batch), else with that shard's writes.
   void Change(MemberId home, v1::Change change, std::vector<v1::Change>* changes);
 
-  // Whether Seal added outbox records (the outbox should be woken).
-  bool HasPeerWrites() const { return !remote_.empty(); }
   // The sealed batch was written (or failed to be): its outbox records may
   // be sent (ShardOutbox::Reservation).
   void Written() { reserved_.Release(); }

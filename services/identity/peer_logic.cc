@@ -253,18 +253,16 @@ absl::Status IdentityLogic::ApplyPeerWrites(const v1::ApplyPeerWritesRequest& re
   // Each record from a shard once, in its order: one sent again after a
   // lost acknowledgement may follow changes made since (a declined
   // invitation must stay declined).
-  absl::MutexLock in_order(&peer_applied_mu_);
-  const std::string applied_key = keys::PeerApplied(request.source_shard());
-  if (request.sequence() > 0) {
-    ASSIGN_OR_RETURN(uint64_t applied, store_->GetCounter(store_->outbox(), applied_key));
-    if (applied >= request.sequence()) return absl::OkStatus();  // 0: none yet
-  }
+  absl::MutexLock in_order(&peer_applied_.mu());
+  ASSIGN_OR_RETURN(bool applied, peer_applied_.Applied(request.source_shard(), request.sequence()));
+  if (applied) return absl::OkStatus();
   std::vector<uint64_t> locked(sides.begin(), sides.end());
   for (const Link& link : links) locked.push_back(link.other);
   Locked lock(this, locked);
   PairWrite write(store_, outbox_);
   if (request.sequence() > 0) {
-    write.PutHere(store_->outbox(), applied_key, IdentityStore::EncodeCounter(request.sequence()));
+    write.PutHere(store_->outbox(), peer_applied_.Key(request.source_shard()),
+                  AppliedMarks::Encode(request.sequence()));
   }
   std::vector<v1::Change> changes(request.changes().begin(), request.changes().end());
   size_t next_link = 0;

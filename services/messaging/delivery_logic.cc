@@ -8,6 +8,16 @@
 
 namespace liaison::messaging {
 
+bool MessagingLogic::HoldsMailbox(MemberId member) const {
+  return mailboxes_ == nullptr || mailboxes_->ShardOf(member) == mailboxes_->self();
+}
+
+absl::Status MessagingLogic::MailboxHere(MemberId member) const {
+  if (HoldsMailbox(member)) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("member ", member, "'s mailbox is not on this shard"));
+}
+
 absl::Status MessagingLogic::ApplyDelivery(uint32_t source, uint64_t sequence,
                                            const storage::v1::MailboxDelivery& delivery) {
   // Everything is checked before anything is written.
@@ -40,10 +50,7 @@ absl::Status MessagingLogic::ApplyDelivery(uint32_t source, uint64_t sequence,
   std::vector<MemberId> members;
   for (const auto& step : delivery.steps()) {
     ASSIGN_OR_RETURN(MemberId member, ParseMemberId(step.member_id(), "delivery.steps.member_id"));
-    if (mailboxes_ != nullptr && mailboxes_->ShardOf(member) != mailboxes_->self()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("member ", member, "'s mailbox is not on this shard"));
-    }
+    RETURN_IF_ERROR(MailboxHere(member));
     if (step.step_case() == storage::v1::MailboxStep::STEP_NOT_SET) {
       return absl::InvalidArgumentError("delivery.steps holds a step of no kind");
     }

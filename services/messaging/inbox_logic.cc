@@ -218,7 +218,7 @@ absl::Status MessagingLogic::SendTypingIndicator(const Caller& caller,
   event.mutable_typing()->set_member_id(FormatMemberId(caller.member_id));
   for (MemberId member : to) {
     if (!IsParticipant(record, member)) continue;
-    if (mailboxes_ == nullptr || mailboxes_->ShardOf(member) == mailboxes_->self()) {
+    if (HoldsMailbox(member)) {
       hub_->Publish(member, event);
     } else if (elsewhere != nullptr) {
       elsewhere->members[mailboxes_->ShardOf(member)].push_back(member);
@@ -241,10 +241,7 @@ absl::Status MessagingLogic::PublishLive(
   std::vector<MemberId> members;
   for (const std::string& id : member_ids) {
     ASSIGN_OR_RETURN(MemberId member, ParseMemberId(id, "member_ids"));
-    if (mailboxes_ != nullptr && mailboxes_->ShardOf(member) != mailboxes_->self()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("member ", member, "'s mailbox is not on this shard"));
-    }
+    RETURN_IF_ERROR(MailboxHere(member));
     members.push_back(member);
   }
   if (hub_ == nullptr) return absl::OkStatus();

@@ -72,12 +72,6 @@ std::optional<size_t> MessagingHandler::HomeOfSend(MemberId caller,
   }
 }
 
-void MessagingHandler::HeldByCaller(MemberId caller) {
-  if (deps_.deliveries == nullptr || deps_.shard->Owns(caller)) return;
-  // Unreachable, the change stands and its delivery waits in the outbox.
-  (void)deps_.deliveries->Flush(deps_.shard->map().ShardOf(caller));
-}
-
 void MessagingHandler::PublishElsewhere(MessagingLogic::LiveElsewhere elsewhere) {
   if (deps_.shard_peers == nullptr) return;
   struct Call {
@@ -96,7 +90,9 @@ void MessagingHandler::PublishElsewhere(MessagingLogic::LiveElsewhere elsewhere)
 }
 
 absl::Status MessagingHandler::Held(MemberId caller, absl::Status status) {
-  if (status.ok()) HeldByCaller(caller);
+  if (!status.ok() || deps_.deliveries == nullptr || deps_.shard->Owns(caller)) return status;
+  // Unreachable, the change stands and its delivery waits in the outbox.
+  (void)deps_.deliveries->Flush(deps_.shard->map().ShardOf(caller));
   return status;
 }
 

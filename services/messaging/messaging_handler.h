@@ -153,15 +153,14 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   // answer); false: serve it here.
   bool AtHome(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
               std::optional<size_t> home, const Forward& call);
-  // After a change made here for a caller whose mailbox is on another shard:
-  // delivers what waits for that shard before the answer, so the caller's
-  // next read there sees it (blocking: on a writer). `Held` does it when
-  // `status` is OK and passes it through.
-  void HeldByCaller(MemberId caller);
+  // After a change made here (`status` OK) for a caller whose mailbox is on
+  // another shard: delivers what waits for that shard before the answer, so
+  // the caller's next read there sees it (blocking: on a writer). Passes
+  // `status` through.
+  absl::Status Held(MemberId caller, absl::Status status);
   // Passes a live event (typing) to the other shards' members it is for:
   // best effort, as typing is (not stored, not retried).
   void PublishElsewhere(MessagingLogic::LiveElsewhere elsewhere);
-  absl::Status Held(MemberId caller, absl::Status status);
   // A conversation change on the writers at the conversation's home.
   template <typename Logic>
   grpc::ServerUnaryReactor* AtHomeOnPool(grpc::CallbackServerContext* context,

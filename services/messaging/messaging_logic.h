@@ -235,6 +235,10 @@ class MessagingLogic final {
   class Write;
 
   absl::StatusOr<ConversationId> ParseConversation(const std::string& id) const;
+  // Whether `member`'s mailbox is on this shard (always, unsharded); the
+  // FAILED_PRECONDITION saying it is not.
+  bool HoldsMailbox(MemberId member) const;
+  absl::Status MailboxHere(MemberId member) const;
   // The conversation, if the caller takes part in it (NOT_FOUND otherwise:
   // a conversation's existence is private to its participants).
   absl::StatusOr<storage::v1::ConversationRecord> Participating(MemberId member,

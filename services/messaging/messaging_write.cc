@@ -189,11 +189,10 @@ absl::Status MessagingLogic::Write::Arrive(const storage::v1::ConversationRecord
 absl::Status MessagingLogic::Write::Step(const storage::v1::ConversationRecord& record,
                                          MemberId member, storage::v1::MailboxStep step) {
   step.set_member_id(FormatMemberId(member));
-  Mailboxes* mailboxes = logic_->mailboxes_;
-  if (mailboxes == nullptr || mailboxes->ShardOf(member) == mailboxes->self()) {
+  if (logic_->HoldsMailbox(member)) {
     return ApplyStep(record, appended_, step, logic_->clock_->Now());
   }
-  const size_t shard = mailboxes->ShardOf(member);
+  const size_t shard = logic_->mailboxes_->ShardOf(member);
   if (step.has_joined() || step.has_inmail_arrived()) with_history_.insert(shard);
   auto& delivery = deliveries_[shard];
   delivery.set_conversation_id(record.conversation().conversation_id());
