@@ -13,10 +13,13 @@
 #include <thread>
 
 #include "common/auth.h"
+#include "common/keys.h"
 #include "common/shard_map.h"
 #include "common/shard_router.h"
+#include "liaison/credits/v1/credits.grpc.pb.h"
 #include "liaison/identity/v1/identity.grpc.pb.h"
 #include "liaison/messaging/v1/messaging.grpc.pb.h"
+#include "services/messaging/messaging_store.h"
 #include "tests/support/shard_maps.h"
 #include "tests/system/event_stream.h"
 #include "tests/system/retrying_client.h"
@@ -32,11 +35,21 @@ using messaging::v1::MessagingService;
 const std::vector<std::string> kLoadFlags = {"--messages-per-minute", "100000", "--message-burst",
                                              "100000"};
 
-// Two shards of everything, and members made on each.
-struct TwoShardedServices {
-  TempDir dir;
+// Shards of everything (two, unless a layout says otherwise), data under a
+// directory that may outlive them (shared with a later start on another
+// map), and members made on each.
+struct ShardedServices {
+  ShardedServices() : ShardedServices(std::make_shared<TempDir>()) {}
+  explicit ShardedServices(std::shared_ptr<TempDir> shared)
+      : ShardedServices(shared, WriteShardedMap(*shared, 2)) {}
+  ShardedServices(std::shared_ptr<TempDir> shared, ShardedLayout shards)
+      : owned(std::move(shared)), layout(std::move(shards)) {}
+
+  std::shared_ptr<TempDir> owned;
+  ShardedLayout layout;
+  const TempDir& dir = *owned;
   std::string key = WriteKey(dir);
-  ShardedDependencies deps = StartShardedDependencies(dir, key, 2);
+  ShardedDependencies deps = StartShardedDependencies(dir, key, layout);
   std::vector<RunningService> messaging = StartMessagingShards(deps, dir, key, kLoadFlags);
   ShardMap map = ShardMap::Load(deps.map_file).value();
   TokenMinter minter{kSystemKey, Clock::Real()};
@@ -45,10 +58,11 @@ struct TwoShardedServices {
     return minter.MintMember(std::stoull(member), absl::Hours(1)).value();
   }
   // A member whose shard is `shard` (identity's shard creates members it owns).
-  std::string MemberOn(size_t shard, const std::string& handle) {
+  std::string MemberOn(size_t shard, const std::string& handle,
+                       identity::v1::AccountTier tier = identity::v1::ACCOUNT_TIER_BASIC) {
     RetryingClient<IdentityService> people(deps.identity[shard].grpc_port,
                                            minter.MintService("admin", absl::Hours(1)).value());
-    const std::string id = NewMember(people, handle, identity::v1::ACCOUNT_TIER_BASIC);
+    const std::string id = NewMember(people, handle, tier);
     REQUIRE(map.ShardOf(std::stoull(id)) == shard);
     return id;
   }
@@ -156,7 +170,7 @@ void CheckSameOrder(const std::map<std::string, std::vector<messaging::v1::Messa
 }
 
 TEST_CASE("Two messaging shards: a group across them, sends through either, one order for all") {
-  TwoShardedServices s;
+  ShardedServices s;
   const std::string ana = s.MemberOn(0, "ana"), dan = s.MemberOn(0, "dan");
   const std::string ben = s.MemberOn(1, "ben"), cai = s.MemberOn(1, "cai");
   for (const auto& other : {dan, ben, cai}) s.Connect(ana, other);
@@ -293,7 +307,7 @@ TEST_CASE("Two messaging shards: a group across them, sends through either, one 
 
 TEST_CASE(
     "A messaging shard SIGKILLed in the middle of fan-out loses, duplicates and reorders nothing") {
-  TwoShardedServices s;
+  ShardedServices s;
   const std::string ana = s.MemberOn(0, "ana"), dan = s.MemberOn(0, "dan");
   const std::string ben = s.MemberOn(1, "ben"), cai = s.MemberOn(1, "cai");
   for (const auto& other : {dan, ben, cai}) s.Connect(ana, other);
@@ -358,6 +372,263 @@ TEST_CASE(
     if (e.has_new_message()) bodies.push_back(e.new_message().message().body());
   }
   CHECK(bodies == want);
+  s.StopAll();
+}
+
+// `member` sends `body` with client message id `id` through their own
+// shard into conversation `c`; the answer.
+grpc::Status Send(ShardedServices& s, const std::string& member, const std::string& c,
+                  const std::string& body, const std::string& id,
+                  messaging::v1::SendMessageResponse* sent) {
+  RetryingClient<MessagingService> client(s.PortOf(member), s.Token(member));
+  messaging::v1::SendMessageRequest send;
+  send.set_conversation_id(c);
+  send.set_body(body);
+  send.set_client_message_id(id);
+  return client.Retry([&](auto* ctx) { return client.stub->SendMessage(ctx, send, sent); });
+}
+
+// `from` writes `body` to `to` (client message id: the body) through their
+// own shard; the 1:1 conversation's id.
+std::string StartChat(ShardedServices& s, const std::string& from, const std::string& to,
+                      const std::string& body) {
+  RetryingClient<MessagingService> client(s.PortOf(from), s.Token(from));
+  messaging::v1::SendMessageRequest send;
+  send.set_recipient_id(to);
+  send.set_body(body);
+  send.set_client_message_id(body);
+  messaging::v1::SendMessageResponse sent;
+  grpc::Status status =
+      client.Retry([&](auto* c) { return client.stub->SendMessage(c, send, &sent); });
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return sent.conversation().conversation_id();
+}
+
+// `from` InMails `to` through their own shard.
+grpc::Status InMail(ShardedServices& s, const std::string& from, const std::string& to,
+                    const std::string& subject, const std::string& id,
+                    messaging::v1::SendInMailResponse* mailed) {
+  RetryingClient<MessagingService> client(s.PortOf(from), s.Token(from));
+  messaging::v1::SendInMailRequest mail;
+  mail.set_recipient_id(to);
+  mail.set_subject(subject);
+  mail.set_body("Open to offers?");
+  mail.set_client_message_id(id);
+  return client.Retry([&](auto* c) { return client.stub->SendInMail(c, mail, mailed); });
+}
+
+// The conversations in `member`'s inbox, every folder, through their shard.
+std::set<std::string> InboxOf(ShardedServices& s, const std::string& member) {
+  RetryingClient<MessagingService> client(s.PortOf(member), s.Token(member));
+  std::set<std::string> ids;
+  for (auto folder : {messaging::v1::FOLDER_FOCUSED, messaging::v1::FOLDER_OTHER,
+                      messaging::v1::FOLDER_INMAIL, messaging::v1::FOLDER_REQUESTS}) {
+    messaging::v1::ListConversationsRequest list;
+    list.set_folder(folder);
+    list.set_page_size(50);
+    messaging::v1::ListConversationsResponse page;
+    REQUIRE(
+        client.Retry([&](auto* c) { return client.stub->ListConversations(c, list, &page); }).ok());
+    for (const auto& c : page.conversations()) ids.insert(c.conversation_id());
+  }
+  return ids;
+}
+
+int64_t AvailableCredits(ShardedServices& s, const std::string& member) {
+  RetryingClient<credits::v1::CreditService> client(s.deps.credits[0].grpc_port, s.Token(member));
+  credits::v1::GetBalanceResponse balance;
+  REQUIRE(client
+              .Retry([&](auto* c) {
+                return client.stub->GetBalance(c, credits::v1::GetBalanceRequest{}, &balance);
+              })
+              .ok());
+  return balance.balance().available();
+}
+
+TEST_CASE(
+    "liaison-reshard grows every service from 2 shards to 3, and every conversation reads back") {
+  auto dir = std::make_shared<TempDir>();
+  // The map it grows to: partitions 1365-2047 move from shard 0 to 1,
+  // 2730-4095 from 1 to a new shard 2.
+  const ShardMap three = ShardMap::Parse(R"({"epoch": 2, "shards": [
+          {"partitions": "0-1364", "messaging": "127.0.0.1:1"},
+          {"partitions": "1365-2729", "messaging": "127.0.0.1:2"},
+          {"partitions": "2730-4095", "messaging": "127.0.0.1:3"}]})",
+                                         "test")
+                             .value();
+  std::string two_map, ana, bo, cy, di, rex, chat, pair, group, inmail;
+  std::vector<std::string> chat_bodies = {"a1", "d1", "a2"}, pair_bodies = {"b1", "c1"};
+  std::vector<std::string> group_bodies = {"kick-off", "g1", "g2"};
+  int64_t sent_a2 = 0;
+  {
+    ShardedServices s(dir);
+    two_map = s.deps.map_file;
+    // One member for each way a partition goes: stays on 0, 0 to 1, stays
+    // on 1, 1 to 2 (Rex, a recruiter, too).
+    auto member = [&](size_t now, size_t then, const std::string& handle,
+                      identity::v1::AccountTier tier = identity::v1::ACCOUNT_TIER_BASIC) {
+      for (int i = 0;; ++i) {
+        const std::string id = s.MemberOn(now, handle + std::to_string(i), tier);
+        if (three.ShardOf(std::stoull(id)) == then) return id;
+        REQUIRE(i < 60);
+      }
+    };
+    ana = member(0, 0, "ana");
+    bo = member(0, 1, "bo");
+    cy = member(1, 1, "cy");
+    di = member(1, 2, "di");
+    rex = member(1, 2, "rex", identity::v1::ACCOUNT_TIER_RECRUITER_LITE);
+    for (const auto& other : {bo, cy, di}) s.Connect(ana, other);
+    s.Connect(bo, cy);
+
+    // Ana and Di chat, Bo and Cy chat; Ana's group with all three, which
+    // Cy leaves (keeping what was said before).
+    group = s.Group(ana, {bo, cy, di}, 1);
+    messaging::v1::SendMessageResponse sent;
+    chat = StartChat(s, ana, di, "a1");
+    REQUIRE(Send(s, di, chat, "d1", "d1", &sent).ok());
+    REQUIRE(Send(s, ana, chat, "a2", "a2", &sent).ok());
+    sent_a2 = sent.message().sequence();
+    pair = StartChat(s, bo, cy, "b1");
+    REQUIRE(Send(s, cy, pair, "c1", "c1", &sent).ok());
+    REQUIRE(Send(s, di, group, "g1", "g1", &sent).ok());
+    REQUIRE(Send(s, cy, group, "g2", "g2", &sent).ok());
+    RetryingClient<MessagingService> as_cy(s.PortOf(cy), s.Token(cy));
+    messaging::v1::LeaveConversationRequest leave;
+    leave.set_conversation_id(group);
+    messaging::v1::LeaveConversationResponse left;
+    REQUIRE(
+        as_cy.Retry([&](auto* c) { return as_cy.stub->LeaveConversation(c, leave, &left); }).ok());
+
+    // Rex InMails Ana (once his credits arrived); she has not answered.
+    messaging::v1::SendInMailResponse mailed;
+    grpc::Status status;
+    for (int i = 0; i < 200; ++i) {
+      status = InMail(s, rex, ana, "A role", "r1", &mailed);
+      if (status.ok()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    inmail = mailed.conversation().conversation_id();
+    CHECK(AvailableCredits(s, rex) == 29);
+
+    // Every copy is where it should be before the services stop (nothing
+    // left in an outbox).
+    for (const auto& m : {ana, di}) CHECK(s.Read(m, chat, 3).size() == 3);
+    for (const auto& m : {bo, cy}) CHECK(s.Read(m, pair, 2).size() == 2);
+    for (const auto& m : {ana, bo, cy, di}) CHECK(s.Read(m, group, 3).size() == 3);
+    CHECK(s.Read(ana, inmail, 1).size() == 1);
+    s.StopAll();
+  }
+
+  const ShardedLayout layout = WriteShardedMap(*dir, 3, 2);
+  auto run = [&](const std::string& service) {
+    std::vector<std::string> argv = {LIAISON_RESHARD_BIN, "--service", service,
+                                     "--from-map",        two_map,     "--to-map",
+                                     layout.map_file};
+    for (int i = 0; i < 3; ++i) {
+      argv.insert(argv.end(), {"--data-dir", dir->Sub(service + "-" + std::to_string(i))});
+    }
+    return RunCommand(argv);
+  };
+  auto reshard = [&](const std::string& service) {
+    auto result = run(service);
+    INFO(service << ": " << result.output);
+    REQUIRE(result.exit_code == 0);
+    return nlohmann::json::parse(result.output);
+  };
+  for (const char* service : {"privacy", "identity", "credits"}) reshard(service);
+  // A delivery still in shard 0's outbox (as after a crash while shard 1
+  // was down) names its shard by the old map: nothing moves.
+  auto leave_delivery = [&](bool waiting) {
+    auto store =
+        Store::Open({dir->Sub("messaging-0"), messaging::MessagingStore::Families()}).value();
+    const std::string key = KeyBuilder(messaging::keys::kDeliveryKind).U64(1).key();
+    rocksdb::WriteBatch batch;
+    if (waiting) {
+      batch.Put(store->Family("outbox"), key, "");
+    } else {
+      batch.Delete(store->Family("outbox"), key);
+    }
+    REQUIRE(store->Write(&batch, Durability::kSynced).ok());
+    REQUIRE(store->Close().ok());
+  };
+  leave_delivery(true);
+  auto refused = run("messaging");
+  CHECK(refused.exit_code == 1);
+  CHECK(Contains(refused.output, "holds 1 deliveries to other shards"));
+  CHECK(Contains(refused.output, "nothing was moved"));
+  leave_delivery(false);
+  auto report = reshard("messaging");
+  CHECK(report["partitions_moved"] == 683 + 1366);
+  CHECK(report["records_moved"].get<int>() > 0);
+  // Di's new shard needs copies of the group and the chat.
+  CHECK(report["conversation_copies_made"].get<int>() >= 2);
+  auto again = reshard("messaging");
+  CHECK(again["records_moved"] == 0);
+  CHECK(again["conversation_copies_made"] == 0);
+  CHECK(again["conversation_copies_dropped"] == 0);
+
+  ShardedServices s(dir, layout);
+  REQUIRE(s.messaging.size() == 3);
+  for (const auto& [m, shard] : std::map<std::string, size_t>{{ana, 0}, {bo, 1}, {cy, 1}, {di, 2}})
+    REQUIRE(s.map.ShardOf(std::stoull(m)) == shard);
+  // Each member's inbox and conversations, from their new shard.
+  CHECK(InboxOf(s, ana) == std::set<std::string>{chat, group, inmail});
+  CHECK(InboxOf(s, bo) == std::set<std::string>{pair, group});
+  CHECK(InboxOf(s, di) == std::set<std::string>{chat, group});
+  auto bodies = [](const std::vector<messaging::v1::Message>& messages) {
+    std::vector<std::string> out;
+    for (const auto& m : messages) out.push_back(m.body());
+    return out;
+  };
+  for (const auto& m : {ana, di}) CHECK(bodies(s.Read(m, chat, 3)) == chat_bodies);
+  for (const auto& m : {bo, cy}) CHECK(bodies(s.Read(m, pair, 2)) == pair_bodies);
+  // Cy left the group: what was said before stays his, on his shard.
+  CHECK(bodies(s.Read(cy, group, 3)) == group_bodies);
+
+  // A retried send is still answered once, by the conversation's new home.
+  messaging::v1::SendMessageResponse sent;
+  REQUIRE(Send(s, ana, chat, "a2", "a2", &sent).ok());
+  CHECK(sent.message().sequence() == sent_a2);
+  // The conversations go on in one order for everyone.
+  REQUIRE(Send(s, di, chat, "d2", "d2", &sent).ok());
+  CHECK(sent.message().sequence() == 4);
+  chat_bodies.push_back("d2");
+  REQUIRE(Send(s, bo, group, "g3", "g3", &sent).ok());
+  std::map<std::string, std::vector<messaging::v1::Message>> seen;
+  for (const auto& m : {ana, di}) seen[m] = s.Read(m, chat, 4);
+  CheckSameOrder(seen, &chat_bodies);
+  seen.clear();
+  group_bodies.push_back("g3");
+  for (const auto& m : {ana, bo, di}) seen[m] = s.Read(m, group, 4);
+  CheckSameOrder(seen, &group_bodies);
+
+  // Rex's InMail is still unanswered at its new home: no second one; Ana
+  // accepts it from her shard and his credit comes back.
+  messaging::v1::SendInMailResponse mailed;
+  grpc::Status second = InMail(s, rex, ana, "Again", "r2", &mailed);
+  CHECK(second.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  RetryingClient<MessagingService> as_ana(s.PortOf(ana), s.Token(ana));
+  messaging::v1::RespondToInMailRequest answer;
+  answer.set_conversation_id(inmail);
+  answer.set_answer(messaging::v1::IN_MAIL_ANSWER_ACCEPT);
+  answer.set_body("Tell me more");
+  answer.set_client_message_id("a3");
+  messaging::v1::RespondToInMailResponse answered;
+  grpc::Status accepted =
+      as_ana.Retry([&](auto* c) { return as_ana.stub->RespondToInMail(c, answer, &answered); });
+  INFO(accepted.error_message());
+  REQUIRE(accepted.ok());
+  int64_t credits = 0;
+  for (int i = 0; i < 200 && credits != 30; ++i) {
+    credits = AvailableCredits(s, rex);
+    if (credits != 30) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(credits == 30);
+  CHECK(bodies(s.Read(rex, inmail, 2)).back() == "Tell me more");
   s.StopAll();
 }
 

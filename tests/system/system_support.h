@@ -117,29 +117,48 @@ struct ShardedDependencies {
   }
 };
 
-inline ShardedDependencies StartShardedDependencies(const TempDir& dir, const std::string& key_file,
-                                                    int shards) {
-  ShardedDependencies d;
-  std::vector<std::vector<int>> ports(4);  // privacy, identity, credits, messaging
-  if (shards > 1) {
-    d.map_file = dir.Sub("shard-map.json");
-    nlohmann::json map = {{"epoch", 1}, {"shards", nlohmann::json::array()}};
-    for (int i = 0; i < shards; ++i) {
-      nlohmann::json shard = {{"partitions", std::to_string(i * 4096 / shards) + "-" +
-                                                 std::to_string((i + 1) * 4096 / shards - 1)}};
-      int k = 0;
-      for (const char* service : {"privacy", "identity", "credits", "messaging"}) {
-        ports[k].push_back(FreePort());
-        shard[service] = "127.0.0.1:" + std::to_string(ports[k++].back());
-      }
-      map["shards"].push_back(shard);
-    }
-    std::ofstream(d.map_file) << map.dump();
-  } else {
-    ports = {{0}, {0}, {0}, {0}};
+// A map of `shards` shards of every service (partitions split evenly, free
+// ports chosen here) written in `dir` (none for one shard); the ports are
+// privacy's, identity's, credits' and messaging's, shard by shard.
+struct ShardedLayout {
+  std::string map_file;
+  std::vector<std::vector<int>> ports;
+};
+
+inline ShardedLayout WriteShardedMap(const TempDir& dir, int shards, int epoch = 1) {
+  ShardedLayout layout;
+  if (shards == 1) {
+    layout.ports = {{0}, {0}, {0}, {0}};
+    return layout;
   }
+  layout.ports.resize(4);
+  layout.map_file =
+      dir.Sub(epoch == 1 ? "shard-map.json" : "shard-map-" + std::to_string(epoch) + ".json");
+  nlohmann::json map = {{"epoch", epoch}, {"shards", nlohmann::json::array()}};
+  for (int i = 0; i < shards; ++i) {
+    nlohmann::json shard = {{"partitions", std::to_string(i * 4096 / shards) + "-" +
+                                               std::to_string((i + 1) * 4096 / shards - 1)}};
+    int k = 0;
+    for (const char* service : {"privacy", "identity", "credits", "messaging"}) {
+      layout.ports[k].push_back(FreePort());
+      shard[service] = "127.0.0.1:" + std::to_string(layout.ports[k++].back());
+    }
+    map["shards"].push_back(shard);
+  }
+  std::ofstream(layout.map_file) << map.dump();
+  return layout;
+}
+
+// Privacy, identity and credits as `layout` shards them, data per service
+// and shard under `dir` (the same directories whatever the map).
+inline ShardedDependencies StartShardedDependencies(const TempDir& dir, const std::string& key_file,
+                                                    const ShardedLayout& layout) {
+  ShardedDependencies d;
+  d.map_file = layout.map_file;
+  const auto& ports = layout.ports;
+  const size_t shards = ports[0].size();
   d.messaging_ports = ports[3];
-  auto start = [&](const std::string& binary, const std::string& name, int shard,
+  auto start = [&](const std::string& binary, const std::string& name, size_t shard,
                    std::vector<std::string> extra, int port) {
     const std::string as = shards > 1 ? name + "-" + std::to_string(shard) : name;
     if (shards > 1)
@@ -147,20 +166,25 @@ inline ShardedDependencies StartShardedDependencies(const TempDir& dir, const st
                    {"--shard-map", d.map_file, "--shard-index", std::to_string(shard)});
     return StartService(binary, dir.Sub(as), key_file, dir.Sub(as + ".log"), extra, port);
   };
-  for (int i = 0; i < shards; ++i) {
+  for (size_t i = 0; i < shards; ++i) {
     d.privacy.push_back(start(LIAISON_PRIVACY_BIN, "privacy", i, {}, ports[0][i]));
   }
   const std::string privacy = "127.0.0.1:" + std::to_string(d.privacy[0].grpc_port);
-  for (int i = 0; i < shards; ++i) {
+  for (size_t i = 0; i < shards; ++i) {
     d.identity.push_back(
         start(LIAISON_IDENTITY_BIN, "identity", i, {"--privacy-address", privacy}, ports[1][i]));
   }
   const std::string identity = "127.0.0.1:" + std::to_string(d.identity[0].grpc_port);
-  for (int i = 0; i < shards; ++i) {
+  for (size_t i = 0; i < shards; ++i) {
     d.credits.push_back(
         start(LIAISON_CREDITS_BIN, "credits", i, {"--identity-address", identity}, ports[2][i]));
   }
   return d;
+}
+
+inline ShardedDependencies StartShardedDependencies(const TempDir& dir, const std::string& key_file,
+                                                    int shards) {
+  return StartShardedDependencies(dir, key_file, WriteShardedMap(dir, shards));
 }
 
 // Messaging shard `i` of `deps`' map: its flags (`extra` last), and its

@@ -13,6 +13,8 @@
 #include "common/store.h"
 #include "services/credits/credit_store.h"
 #include "services/identity/identity_store.h"
+#include "services/messaging/messaging_store.h"
+#include "services/messaging/reshard.h"
 #include "services/privacy/privacy_store.h"
 
 namespace {
@@ -30,6 +32,14 @@ std::optional<Layout> LayoutOf(const std::string& service) {
   if (service == "credits") {
     // The expiry index: 'X', the expiry time (8 bytes), then the member.
     return Layout{liaison::credits::CreditStore::Families(), {{"ledger", 0}, {"expiry", 9}}};
+  }
+  if (service == "messaging") {
+    // Conversations sit in their home partition, mailboxes and events in
+    // their member's; Rehome then places what follows a conversation's
+    // home or its members (services/messaging/reshard.h). The outbox's
+    // records must all be done first.
+    return Layout{liaison::messaging::MessagingStore::Families(),
+                  {{"conversations", 0}, {"members", 0}, {"events", 0}}};
   }
   if (service == "identity") {
     // Member-, page- and name-keyed records start with their partition; the
@@ -52,8 +62,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Moves a stopped service's partitions to a new shard map", "liaison-reshard"};
   std::string service, from_file, to_file;
   std::vector<std::string> data_dirs;
-  app.add_option("--service", service, "privacy, identity or credits (the services that shard)")
-      ->required();
+  app.add_option("--service", service, "privacy, identity, credits or messaging")->required();
   app.add_option("--from-map", from_file, "The shard map the data is laid out by now")
       ->required()
       ->check(CLI::ExistingFile);
@@ -68,7 +77,8 @@ int main(int argc, char** argv) {
 
   const auto layout = LayoutOf(service);
   if (!layout.has_value())
-    return Fail("--service: " + service + " does not shard; give privacy, identity or credits");
+    return Fail("--service: " + service +
+                " does not shard; give privacy, identity, credits or messaging");
   auto from = liaison::ShardMap::Load(from_file);
   if (!from.ok()) return Fail(std::string(from.status().message()));
   auto to = liaison::ShardMap::Load(to_file);
@@ -106,8 +116,39 @@ int main(int argc, char** argv) {
       }
     }
   }
+  // Messaging's InMail saga steps and deliveries name shards by the old map,
+  // and a conversation from before ids named their home cannot be split.
+  if (service == "messaging") {
+    for (size_t i = 0; i < pointers.size(); ++i) {
+      auto work = liaison::messaging::Unfinished(pointers[i]);
+      if (!work.ok()) return Fail(std::string(work.status().message()));
+      if (work->inmail_steps + work->deliveries > 0) {
+        return Fail("shard " + std::to_string(i) + " (" + data_dirs[i] + ") holds " +
+                    std::to_string(work->deliveries) + " deliveries to other shards and " +
+                    std::to_string(work->inmail_steps) +
+                    " InMail steps for the credits service not yet done; start the messaging "
+                    "shards with the old map until they are done, stop them, and run again "
+                    "(nothing was moved)");
+      }
+      auto split = liaison::messaging::SplitLookups(*to, pointers[i]);
+      if (!split.ok()) return Fail(std::string(split.status().message()));
+      if (*split > 0) {
+        return Fail("shard " + std::to_string(i) + " (" + data_dirs[i] + ") holds " +
+                    std::to_string(*split) +
+                    " one-to-one or page conversations started before conversation ids named "
+                    "their home partition; the new map would put their lookup and their home on "
+                    "different shards, which this version cannot serve (nothing was moved)");
+      }
+    }
+  }
   auto report = liaison::MovePartitions(*from, *to, pointers, layout->moved);
   if (!report.ok()) return Fail(std::string(report.status().message()));
+  liaison::messaging::RehomeReport rehomed;
+  if (service == "messaging") {
+    auto done = liaison::messaging::Rehome(*to, pointers);
+    if (!done.ok()) return Fail(std::string(done.status().message()));
+    rehomed = *done;
+  }
   // Credits' shards follow identity's feed, each from its own cursor: a
   // member moved in may have been applied up to another cursor than the
   // shard's. Without a cursor a shard rebuilds every account from identity
@@ -130,8 +171,10 @@ int main(int argc, char** argv) {
                               {"from_epoch", from->epoch()},
                               {"to_epoch", to->epoch()},
                               {"partitions_moved", report->partitions_moved},
-                              {"records_moved", report->records_moved},
-                              {"feed_cursors_reset", cursors_reset}}
+                              {"records_moved", report->records_moved + rehomed.records_moved},
+                              {"feed_cursors_reset", cursors_reset},
+                              {"conversation_copies_made", rehomed.copies_made},
+                              {"conversation_copies_dropped", rehomed.copies_dropped}}
                    .dump()
             << "\n";
   return 0;
