@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -41,6 +42,10 @@ struct ShardOutboxOptions {
   absl::Duration max_backoff = absl::Seconds(5);
   // Records read per pass.
   int batch = 256;
+  // Records of one shard a Send may carry together, and their bytes (a
+  // record larger than that goes alone).
+  int per_send = 1;
+  size_t bytes_per_send = size_t{1} << 20;
 };
 
 class ShardOutbox final {
@@ -66,11 +71,18 @@ class ShardOutbox final {
 
   // The shard a record goes to. An error sets the record aside.
   using Destination = std::function<absl::StatusOr<size_t>(const std::string& value)>;
-  // Sends one record, numbered `sequence` in this queue, to `shard`. OK: it
-  // was applied (now or before); InvalidArgumentError: the shard refuses it
-  // for good (set aside); any other error: retried later.
-  using Send =
-      std::function<absl::Status(size_t shard, uint64_t sequence, const std::string& value)>;
+  // A record waiting: its sequence in this queue and its value.
+  struct Record {
+    std::string key;
+    uint64_t sequence;
+    std::string value;
+  };
+  // Sends records to `shard`, in queue order (up to
+  // ShardOutboxOptions::per_send of them), to be applied in that order. OK:
+  // all were applied (now or before); InvalidArgumentError: the shard
+  // refuses one for good (a lone record is set aside; several are sent
+  // again one by one to find it); any other error: retried later.
+  using Send = std::function<absl::Status(size_t shard, const std::vector<Record>& records)>;
 
   struct Queue {
     Store* store;
@@ -90,8 +102,17 @@ class ShardOutbox final {
   // Ends the thread (a call in flight ends within its deadline). Idempotent.
   void Stop();
   // Adds a record to `batch`, after every record enqueued before; its
-  // sequence is held in `reserved` until the batch is written.
-  absl::Status Enqueue(rocksdb::WriteBatch* batch, const std::string& value, Reservation* reserved);
+  // sequence is held in `reserved` until the batch is written. Given the
+  // record's `shard`, AfterDelivered waits for it.
+  absl::Status Enqueue(rocksdb::WriteBatch* batch, const std::string& value, Reservation* reserved,
+                       std::optional<size_t> shard = std::nullopt);
+  // Calls `done` once every record this process enqueued for `shard` so far
+  // (with its shard) has been delivered or set aside: at once when none
+  // waits, else on the delivery thread, which sends them together. After
+  // `patience` (the shard down, or a batch holding one of them failed to
+  // be written), or when the outbox stops, it is called all the same: the
+  // records wait on in the queue. Never blocks.
+  void AfterDelivered(size_t shard, absl::Duration patience, std::function<void()> done);
   // A change with records committed: deliver now.
   void Wake();
   // One pass over the records (only those for shard `only`, if given); how
@@ -104,7 +125,16 @@ class ShardOutbox final {
 
  private:
   void Loop();
+  // Sends `records` (one shard's, in order) and deletes them once applied;
+  // how many were. A failure puts `shard` in `failed` (and the first one in
+  // `first_failure`).
+  absl::StatusOr<int> Deliver(size_t shard, const std::vector<Record>& records,
+                              std::set<size_t>* failed, absl::Status* first_failure);
   absl::Status SetAside(const std::string& key, const std::string& value, const absl::Status& why);
+  // The records for `shard` up to `through` are out of the queue (a shard's
+  // go in sequence order): calls the waiters that had only them left, and
+  // (for any shard) those out of patience.
+  void Settled(std::optional<size_t> shard, uint64_t through);
 
   const std::string name_;
   const Queue queue_;
@@ -120,7 +150,23 @@ class ShardOutbox final {
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex pass_mu_;  // one pass at a time (the thread, a test)
+  // No record below this sequence waits: where a pass starts looking.
+  uint64_t start_ ABSL_GUARDED_BY(pass_mu_) = 0;
   std::thread thread_;
+  struct Waiter {
+    size_t shard;
+    uint64_t last;  // the highest of the shard's sequences it waits for
+    absl::Time deadline;
+    std::function<void()> done;
+  };
+  absl::Mutex waiters_mu_;
+  // By shard: the highest sequence enqueued with its shard, and the highest
+  // delivered or set aside (every earlier one of the shard's is too).
+  std::map<size_t, uint64_t> enqueued_ ABSL_GUARDED_BY(waiters_mu_);
+  std::map<size_t, uint64_t> settled_ ABSL_GUARDED_BY(waiters_mu_);
+  std::vector<Waiter> waiters_ ABSL_GUARDED_BY(waiters_mu_);
+  bool stopped_ ABSL_GUARDED_BY(waiters_mu_) = false;
+  bool delivering_ = false;  // the thread runs
 };
 
 // The receiving end: the last sequence applied from each source shard,

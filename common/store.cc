@@ -150,6 +150,8 @@ absl::Status Store::Write(rocksdb::WriteBatch* batch, Durability durability) {
   return FromRocksStatus(db_->Write(options, batch), "write");
 }
 
+absl::Status Store::SyncWal() { return FromRocksStatus(db_->SyncWAL(), "sync write-ahead log"); }
+
 std::unique_ptr<rocksdb::Iterator> Store::NewIterator(rocksdb::ColumnFamilyHandle* family,
                                                       bool prefix_scan) const {
   rocksdb::ReadOptions options;

@@ -82,6 +82,9 @@ class Store final {
                                                     const std::vector<std::string>& keys) const;
   // Commits the batch atomically.
   absl::Status Write(rocksdb::WriteBatch* batch, Durability durability);
+  // fsyncs the write-ahead log: every kBuffered write before it is then
+  // durable as a kSynced one (several writes, one fsync).
+  absl::Status SyncWal();
   // An iterator over one family. `prefix_scan` keeps it within the seek
   // key's prefix (families with prefix_length only).
   std::unique_ptr<rocksdb::Iterator> NewIterator(rocksdb::ColumnFamilyHandle* family,

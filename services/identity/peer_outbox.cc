@@ -66,13 +66,16 @@ PeerOutbox::PeerOutbox(IdentityStore* store, IdentityPeers* peers, prometheus::R
                                                   : PairHome(writes.changes(0)));
             return peers->ShardOf(member);
           },
-          [peers](size_t shard, uint64_t sequence, const std::string& value) {
-            v1::ApplyPeerWritesRequest writes;
-            writes.ParseFromString(value);  // Destination parsed it
-            // Its place in this queue, so the receiver applies it once.
-            writes.set_source_shard(static_cast<uint32_t>(peers->shard().index()));
-            writes.set_sequence(sequence);
-            return peers->Apply(shard, writes);
+          [peers](size_t shard, const std::vector<ShardOutbox::Record>& records) {
+            for (const auto& record : records) {  // one a call (per_send 1)
+              v1::ApplyPeerWritesRequest writes;
+              writes.ParseFromString(record.value);  // Destination parsed it
+              // Its place in this queue, so the receiver applies it once.
+              writes.set_source_shard(static_cast<uint32_t>(peers->shard().index()));
+              writes.set_sequence(record.sequence);
+              RETURN_IF_ERROR(peers->Apply(shard, writes));
+            }
+            return absl::OkStatus();
           },
           registry, peers->sharded(), options) {}
 

@@ -2,6 +2,7 @@
 
 #include "common/keys.h"
 #include "common/status.h"
+#include "services/messaging/messaging_logic.h"
 
 namespace liaison::messaging {
 namespace {
@@ -41,19 +42,31 @@ DeliveryOutbox::DeliveryOutbox(MessagingStore* store, const ShardIdentity* shard
             ASSIGN_OR_RETURN(Record record, Decode(value, shard->map().size()));
             return record.shard;
           },
-          [shard, send = std::move(send)](size_t to, uint64_t sequence,
-                                          const std::string& value) -> absl::Status {
-            ASSIGN_OR_RETURN(Record record, Decode(value, shard->map().size()));
-            return send(to, sequence, record.delivery);
+          [shard, send = std::move(send)](
+              size_t to, const std::vector<ShardOutbox::Record>& records) -> absl::Status {
+            std::vector<Sequenced> deliveries;
+            for (const auto& r : records) {
+              ASSIGN_OR_RETURN(Record record, Decode(r.value, shard->map().size()));
+              deliveries.emplace_back(r.sequence, std::move(record.delivery));
+            }
+            return send(to, deliveries);
           },
           registry, sharded, options) {}
+
+ShardOutboxOptions DeliveryOutbox::Batched() {
+  // Many small deliveries to one shard (the other members' copies of each
+  // message) cost one call and one fsync there, not one each.
+  ShardOutboxOptions options;
+  options.per_send = static_cast<int>(MessagingLogic::kMaxDeliveriesPerCall);
+  return options;
+}
 
 absl::Status DeliveryOutbox::Enqueue(rocksdb::WriteBatch* batch, size_t shard,
                                      const storage::v1::MailboxDelivery& delivery,
                                      ShardOutbox::Reservation* reserved) {
   std::string value = KeyBuilder('\0').U32(static_cast<uint32_t>(shard)).key().substr(1);
   delivery.AppendToString(&value);
-  return queue_.Enqueue(batch, value, reserved);
+  return queue_.Enqueue(batch, value, reserved, shard);
 }
 
 absl::StatusOr<uint64_t> DeliveryOutbox::Waiting(Store* store) {

@@ -18,17 +18,20 @@ namespace liaison::messaging {
 
 class DeliveryOutbox final : public Mailboxes {
  public:
-  // Sends one delivery, record `sequence` of this shard's queue, to
-  // `shard` (MessagingShardService.ApplyDelivery, or a direct call in
-  // tests); the errors ShardOutbox::Send describes.
-  using Send = std::function<absl::Status(size_t shard, uint64_t sequence,
-                                          const storage::v1::MailboxDelivery& delivery)>;
+  // Sends deliveries (records of this shard's queue, ascending sequences,
+  // up to MessagingLogic::kMaxDeliveriesPerCall) to `shard`
+  // (MessagingShardService.ApplyDeliveries, or a direct call in tests); the
+  // errors ShardOutbox::Send describes.
+  using Sequenced = std::pair<uint64_t, storage::v1::MailboxDelivery>;
+  using Send = std::function<absl::Status(size_t shard, const std::vector<Sequenced>& deliveries)>;
 
   // `shard` outlives this. The delivery thread runs when `sharded` (the map
-  // shards messaging).
+  // shards messaging). Unless `options` say otherwise, a send carries up to
+  // kMaxDeliveriesPerCall deliveries.
   DeliveryOutbox(MessagingStore* store, const ShardIdentity* shard, Send send,
                  prometheus::Registry& registry, bool sharded = true,
-                 ShardOutboxOptions options = {});
+                 ShardOutboxOptions options = Batched());
+  static ShardOutboxOptions Batched();
 
   size_t self() const override { return shard_->index(); }
   size_t ShardOf(MemberId member) const override { return shard_->map().ShardOf(member); }
@@ -37,9 +40,12 @@ class DeliveryOutbox final : public Mailboxes {
                        ShardOutbox::Reservation* reserved) override;
   // One pass over the queue (tests).
   absl::StatusOr<int> Pass() { return queue_.Pass(); }
-  // Delivers what waits for `shard` now (blocking): a change its acting
-  // member's shard must hold before the change is acknowledged.
-  absl::StatusOr<int> Flush(size_t shard) { return queue_.Pass(shard); }
+  // Calls `done` once what this shard enqueued for `shard` so far is
+  // delivered there (or after 5 s: it waits on in the queue): a change its
+  // acting member's shard should hold before the change is acknowledged.
+  void AfterDelivered(size_t shard, std::function<void()> done) {
+    queue_.AfterDelivered(shard, absl::Seconds(5), std::move(done));
+  }
   void Stop() { queue_.Stop(); }
   // Deliveries not yet confirmed (a walk over them).
   static absl::StatusOr<uint64_t> Waiting(Store* store);

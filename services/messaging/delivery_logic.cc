@@ -18,10 +18,10 @@ absl::Status MessagingLogic::MailboxHere(MemberId member) const {
       absl::StrCat("member ", member, "'s mailbox is not on this shard"));
 }
 
-absl::Status MessagingLogic::ApplyDelivery(uint32_t source, uint64_t sequence,
-                                           const storage::v1::MailboxDelivery& delivery) {
-  // Everything is checked before anything is written.
-  ASSIGN_OR_RETURN(ConversationId c,
+absl::StatusOr<MessagingLogic::CheckedDelivery> MessagingLogic::CheckDelivery(
+    const storage::v1::MailboxDelivery& delivery) const {
+  CheckedDelivery checked;
+  ASSIGN_OR_RETURN(checked.conversation,
                    ParseConversationId(delivery.conversation_id(), "delivery.conversation_id"));
   if (delivery.has_record() &&
       delivery.record().conversation().conversation_id() != delivery.conversation_id()) {
@@ -47,7 +47,6 @@ absl::Status MessagingLogic::ApplyDelivery(uint32_t source, uint64_t sequence,
     }
     RETURN_IF_ERROR(ParseMemberId(message.sender_id(), "delivery.messages.sender_id").status());
   }
-  std::vector<MemberId> members;
   for (const auto& step : delivery.steps()) {
     ASSIGN_OR_RETURN(MemberId member, ParseMemberId(step.member_id(), "delivery.steps.member_id"));
     RETURN_IF_ERROR(MailboxHere(member));
@@ -67,15 +66,68 @@ absl::Status MessagingLogic::ApplyDelivery(uint32_t source, uint64_t sequence,
           ParseMemberId(step.read_receipt().reader_id(), "delivery.steps.read_receipt.reader_id")
               .status());
     }
-    members.push_back(member);
+    checked.members.push_back(member);
+  }
+  return checked;
+}
+
+absl::Status MessagingLogic::ApplyDelivery(uint32_t source, uint64_t sequence,
+                                           const storage::v1::MailboxDelivery& delivery) {
+  return ApplyDeliveries(source, {{sequence, &delivery}});
+}
+
+absl::Status MessagingLogic::ApplyDeliveries(uint32_t source,
+                                             const std::vector<SequencedDelivery>& deliveries) {
+  // Everything is checked before anything is written.
+  if (deliveries.empty() || deliveries.size() > kMaxDeliveriesPerCall) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("deliveries must hold 1 to ", kMaxDeliveriesPerCall, " deliveries"));
+  }
+  std::vector<CheckedDelivery> checked;
+  for (size_t i = 0; i < deliveries.size(); ++i) {
+    const auto& [sequence, delivery] = deliveries[i];
+    if (i > 0 && sequence <= deliveries[i - 1].first) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("deliveries[", i, "].sequence must be above the one before it"));
+    }
+    auto one = CheckDelivery(*delivery);
+    if (!one.ok()) {
+      if (deliveries.size() == 1) return one.status();
+      return absl::Status(one.status().code(),
+                          absl::StrCat("deliveries[", i, "]: ", one.status().message()));
+    }
+    checked.push_back(*std::move(one));
   }
 
-  // Each delivery from a source once, in the source's order.
+  // Each delivery from a source once, in the source's order; written to
+  // the log one by one, made durable together.
   absl::MutexLock in_order(&applied_.mu());
-  ASSIGN_OR_RETURN(bool applied, applied_.Applied(source, sequence));
-  if (applied) return absl::OkStatus();
+  std::vector<std::pair<MemberId, v1::StreamEventsResponse>> events;
+  bool written = false;
+  absl::Status status;
+  for (size_t i = 0; i < deliveries.size() && status.ok(); ++i) {
+    auto applied = applied_.Applied(source, deliveries[i].first);
+    if (!applied.ok()) {
+      status = applied.status();
+    } else if (!*applied) {
+      status = ApplyOne(source, deliveries[i].first, *deliveries[i].second, checked[i], &events);
+      written |= status.ok();
+    }
+  }
+  if (written) {
+    if (absl::Status synced = store_->store()->SyncWal(); !synced.ok()) return synced;
+    for (const auto& [member, event] : events) hub_->Publish(member, event);
+  }
+  return status;
+}
+
+absl::Status MessagingLogic::ApplyOne(
+    uint32_t source, uint64_t sequence, const storage::v1::MailboxDelivery& delivery,
+    const CheckedDelivery& checked,
+    std::vector<std::pair<MemberId, v1::StreamEventsResponse>>* events) {
+  const ConversationId c = checked.conversation;
   std::vector<absl::Mutex*> locks = {&Lock(c)};
-  for (MemberId member : members) locks.push_back(&Lock(member));
+  for (MemberId member : checked.members) locks.push_back(&Lock(member));
   Locked lock(std::move(locks));
   storage::v1::ConversationRecord record;
   if (delivery.has_record()) {
@@ -103,7 +155,7 @@ absl::Status MessagingLogic::ApplyDelivery(uint32_t source, uint64_t sequence,
     RETURN_IF_ERROR(write.ApplyStep(record, delivery.messages(), step, time));
   }
   RETURN_IF_ERROR(applied_.Mark(&write.batch(), source, sequence));
-  return write.CommitBatchOnly();
+  return write.CommitUnpublished(Durability::kBuffered, events);
 }
 
 }  // namespace liaison::messaging

@@ -89,11 +89,31 @@ void MessagingHandler::PublishElsewhere(MessagingLogic::LiveElsewhere elsewhere)
   }
 }
 
-absl::Status MessagingHandler::Held(MemberId caller, absl::Status status) {
-  if (!status.ok() || deps_.deliveries == nullptr || deps_.shard->Owns(caller)) return status;
+void MessagingHandler::Held(MemberId caller, absl::Status status,
+                            std::function<void(absl::Status)> finish) {
+  if (!status.ok() || deps_.deliveries == nullptr || deps_.shard->Owns(caller)) {
+    return finish(std::move(status));
+  }
   // Unreachable, the change stands and its delivery waits in the outbox.
-  (void)deps_.deliveries->Flush(deps_.shard->map().ShardOf(caller));
-  return status;
+  deps_.deliveries->AfterDelivered(
+      deps_.shard->map().ShardOf(caller),
+      [finish = std::move(finish), status = std::move(status)] { finish(status); });
+}
+
+std::function<void(absl::Status)> MessagingHandler::Finisher(grpc::ServerUnaryReactor* reactor) {
+  return [reactor](const absl::Status& status) { reactor->Finish(ToGrpcStatus(status)); };
+}
+
+std::function<void(absl::Status)> MessagingHandler::RefundThenFinish(
+    grpc::ServerUnaryReactor* reactor, const v1::Conversation& conversation,
+    const std::string& refund) {
+  if (refund.empty()) return Finisher(reactor);
+  // This reply answered an InMail: give the sender's credit back.
+  return [this, reactor, conversation = &conversation, refund](const absl::Status& status) {
+    if (!status.ok()) return reactor->Finish(ToGrpcStatus(status));
+    Refund(std::stoull(conversation->inmail().sender_id()), refund,
+           [reactor] { reactor->Finish(grpc::Status::OK); });
+  };
 }
 
 grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerContext* context,
@@ -142,26 +162,26 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
         page, member,
         [this, reactor, request, response, who, page, member](absl::StatusOr<PageFacts> facts) {
           if (!facts.ok()) return reactor->Finish(ToGrpcStatus(facts.status()));
-          writers_->Post([this, reactor, request, response, who, page, member,
-                          facts = *std::move(facts)] {
-            reactor->Finish(ToGrpcStatus(Held(
-                who.member_id, logic_->SendPage(who, *request, page, member, facts, response))));
-          });
+          writers_->Post(
+              [this, reactor, request, response, who, page, member, facts = *std::move(facts)] {
+                Held(who.member_id, logic_->SendPage(who, *request, page, member, facts, response),
+                     Finisher(reactor));
+              });
         });
     return reactor;
   }
   if (target->recipient) {
-    FetchFacts(
-        who.member_id, *target->recipient,
-        [this, reactor, request, response, who,
-         recipient = *target->recipient](absl::StatusOr<MemberSendFacts> facts) {
-          if (!facts.ok()) return reactor->Finish(ToGrpcStatus(facts.status()));
-          writers_->Post(
-              [this, reactor, request, response, who, recipient, facts = *std::move(facts)] {
-                reactor->Finish(ToGrpcStatus(Held(
-                    who.member_id, logic_->SendDirect(who, *request, recipient, facts, response))));
-              });
-        });
+    FetchFacts(who.member_id, *target->recipient,
+               [this, reactor, request, response, who,
+                recipient = *target->recipient](absl::StatusOr<MemberSendFacts> facts) {
+                 if (!facts.ok()) return reactor->Finish(ToGrpcStatus(facts.status()));
+                 writers_->Post(
+                     [this, reactor, request, response, who, recipient, facts = *std::move(facts)] {
+                       Held(who.member_id,
+                            logic_->SendDirect(who, *request, recipient, facts, response),
+                            Finisher(reactor));
+                     });
+               });
     return reactor;
   }
   auto send = [this, reactor, request, response, who, c = *target->conversation](
@@ -173,12 +193,7 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
       absl::Status status =
           logic_->SendToConversation(who, *request, c, relationship ? &*relationship : nullptr,
                                      response, &refund, std::move(hidden_from));
-      status = Held(who.member_id, status);
-      if (!status.ok() || refund.empty()) return reactor->Finish(ToGrpcStatus(status));
-      // This reply answered an InMail: give the sender's credit back.
-      const auto& inmail = response->conversation().inmail();
-      Refund(std::stoull(inmail.sender_id()), refund,
-             [reactor] { reactor->Finish(grpc::Status::OK); });
+      Held(who.member_id, status, RefundThenFinish(reactor, response->conversation(), refund));
     });
   };
   if (!target->group_others.empty()) {
@@ -272,11 +287,8 @@ grpc::ServerUnaryReactor* MessagingHandler::RespondToInMail(
         }
         writers_->Post([this, reactor, request, response, who] {
           std::string refund;
-          absl::Status status =
-              Held(who.member_id, logic_->RespondToInMail(who, *request, response, &refund));
-          if (!status.ok() || refund.empty()) return reactor->Finish(ToGrpcStatus(status));
-          Refund(std::stoull(response->conversation().inmail().sender_id()), refund,
-                 [reactor] { reactor->Finish(grpc::Status::OK); });
+          absl::Status status = logic_->RespondToInMail(who, *request, response, &refund);
+          Held(who.member_id, status, RefundThenFinish(reactor, response->conversation(), refund));
         });
       });
 }
@@ -303,8 +315,8 @@ grpc::ServerUnaryReactor* MessagingHandler::AddParticipants(
         if (!relationships.ok()) return reactor->Finish(ToGrpcStatus(relationships.status()));
         writers_->Post(
             [this, reactor, request, response, who, relationships = *std::move(relationships)] {
-              reactor->Finish(ToGrpcStatus(Held(
-                  who.member_id, logic_->AddParticipants(who, *request, relationships, response))));
+              Held(who.member_id, logic_->AddParticipants(who, *request, relationships, response),
+                   Finisher(reactor));
             });
       });
   return reactor;

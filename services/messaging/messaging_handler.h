@@ -154,10 +154,18 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   bool AtHome(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
               std::optional<size_t> home, const Forward& call);
   // After a change made here (`status` OK) for a caller whose mailbox is on
-  // another shard: delivers what waits for that shard before the answer, so
-  // the caller's next read there sees it (blocking: on a writer). Passes
-  // `status` through.
-  absl::Status Held(MemberId caller, absl::Status status);
+  // another shard: `finish(status)` once what waits for that shard is
+  // delivered there, so the caller's next read there sees it (no thread
+  // waits: the outbox calls it); otherwise at once.
+  void Held(MemberId caller, absl::Status status, std::function<void(absl::Status)> finish);
+  // Finishes `reactor` with the status it is given.
+  static std::function<void(absl::Status)> Finisher(grpc::ServerUnaryReactor* reactor);
+  // Finishes `reactor`; after an OK send that answered an InMail (`refund`
+  // names its hold), once the sender's credit is given back. `conversation`
+  // (the response's) outlives the call.
+  std::function<void(absl::Status)> RefundThenFinish(grpc::ServerUnaryReactor* reactor,
+                                                     const v1::Conversation& conversation,
+                                                     const std::string& refund);
   // Passes a live event (typing) to the other shards' members it is for:
   // best effort, as typing is (not stored, not retried).
   void PublishElsewhere(MessagingLogic::LiveElsewhere elsewhere);
@@ -166,13 +174,15 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   grpc::ServerUnaryReactor* AtHomeOnPool(grpc::CallbackServerContext* context,
                                          const std::string& conversation_id, Forward forward,
                                          Logic logic) {
-    return ServeUnaryAsync(
-        context, *verifier_, Access::kMember,
-        [&](const Caller& who, grpc::ServerUnaryReactor* reactor) {
-          if (AtHome(context, reactor, HomeOf(conversation_id), forward)) return;
-          FinishOnPool(context, reactor, *writers_,
-                       [this, who, logic]() mutable { return Held(who.member_id, logic(who)); });
-        });
+    return ServeUnaryAsync(context, *verifier_, Access::kMember,
+                           [&](const Caller& who, grpc::ServerUnaryReactor* reactor) {
+                             if (AtHome(context, reactor, HomeOf(conversation_id), forward)) return;
+                             writers_->Post([this, context, reactor, who, logic]() mutable {
+                               absl::Status wanted = StillWanted(*context);
+                               if (!wanted.ok()) return reactor->Finish(ToGrpcStatus(wanted));
+                               Held(who.member_id, logic(who), Finisher(reactor));
+                             });
+                           });
   }
   // A call about the caller's own mailbox, on `pool` at the caller's shard.
   template <typename Logic>

@@ -230,11 +230,30 @@ class MessagingLogic final {
   static constexpr int kMaxDeliverySteps = 4 * kMaxGroupParticipants;
   absl::Status ApplyDelivery(uint32_t source, uint64_t sequence,
                              const storage::v1::MailboxDelivery& delivery);
+  // Several deliveries of one source, ascending sequences (at most
+  // kMaxDeliveriesPerCall), each applied as ApplyDelivery would, one fsync
+  // for all. All are checked before any is applied.
+  static constexpr size_t kMaxDeliveriesPerCall = 64;
+  using SequencedDelivery = std::pair<uint64_t, const storage::v1::MailboxDelivery*>;
+  absl::Status ApplyDeliveries(uint32_t source, const std::vector<SequencedDelivery>& deliveries);
 
  private:
   class Write;
 
   absl::StatusOr<ConversationId> ParseConversation(const std::string& id) const;
+  // A delivery's conversation and the members its steps name, once it is
+  // found well formed and every member's mailbox is here.
+  struct CheckedDelivery {
+    ConversationId conversation = 0;
+    std::vector<MemberId> members;
+  };
+  absl::StatusOr<CheckedDelivery> CheckDelivery(const storage::v1::MailboxDelivery& delivery) const;
+  // Applies one checked delivery (applied_.mu() held), written to the log
+  // but not yet fsync'ed; its events go to `events`, to publish once it is.
+  absl::Status ApplyOne(uint32_t source, uint64_t sequence,
+                        const storage::v1::MailboxDelivery& delivery,
+                        const CheckedDelivery& checked,
+                        std::vector<std::pair<MemberId, v1::StreamEventsResponse>>* events);
   // Whether `member`'s mailbox is on this shard (always, unsharded); the
   // FAILED_PRECONDITION saying it is not.
   bool HoldsMailbox(MemberId member) const;

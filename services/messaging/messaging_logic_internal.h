@@ -101,6 +101,10 @@ class MessagingLogic::Write final {
   // Writes the conversation record(s) touched and the batch, fsync'ed.
   absl::Status Commit(const storage::v1::ConversationRecord& record);
   absl::Status CommitBatchOnly();
+  // The same write at `durability`, its events handed to `events` (to be
+  // published once they are durable) rather than published.
+  absl::Status CommitUnpublished(
+      Durability durability, std::vector<std::pair<MemberId, v1::StreamEventsResponse>>* events);
 
  private:
   // Marks message `sequence` of `c` hidden from `member` (HideFrom).

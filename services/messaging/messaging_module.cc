@@ -122,8 +122,8 @@ MessagingModule::MessagingModule(const ServiceDeps& deps, const MessagingService
       peers_(shard_channels_),
       deliveries_(
           &store_, deps.shard,
-          [this](size_t shard, uint64_t sequence, const storage::v1::MailboxDelivery& delivery) {
-            return SendDelivery(shard, sequence, delivery);
+          [this](size_t shard, const std::vector<DeliveryOutbox::Sequenced>& deliveries) {
+            return SendDeliveries(shard, deliveries);
           },
           deps.metrics->registry(), sharded_),
       hub_(&store_, config.streams, &readers_),
@@ -183,16 +183,19 @@ std::vector<ServiceEntry> MessagingModule::services() {
           {&shard_handler_, shard::v1::MessagingShardService::service_full_name()}};
 }
 
-absl::Status MessagingModule::SendDelivery(size_t shard, uint64_t sequence,
-                                           const storage::v1::MailboxDelivery& delivery) {
-  shard::v1::ApplyDeliveryRequest request;
+absl::Status MessagingModule::SendDeliveries(
+    size_t shard, const std::vector<DeliveryOutbox::Sequenced>& deliveries) {
+  shard::v1::ApplyDeliveriesRequest request;
   request.set_source_shard(static_cast<uint32_t>(shard_->index()));
-  request.set_sequence(sequence);
-  *request.mutable_delivery() = delivery;
-  shard::v1::ApplyDeliveryResponse response;
+  for (const auto& [sequence, delivery] : deliveries) {
+    auto* sequenced = request.add_deliveries();
+    sequenced->set_sequence(sequence);
+    *sequenced->mutable_delivery() = delivery;
+  }
+  shard::v1::ApplyDeliveriesResponse response;
   grpc::ClientContext context;
   tokens_.Prepare(&context, absl::Seconds(5));
-  grpc::Status status = shard_stubs_.At(shard)->ApplyDelivery(&context, request, &response);
+  grpc::Status status = shard_stubs_.At(shard)->ApplyDeliveries(&context, request, &response);
   // The other shard reads another map: try again later, as when it is down.
   if (RefusedAsWrongShard(context)) return absl::UnavailableError(status.error_message());
   return FromGrpcStatus(status);

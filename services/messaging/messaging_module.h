@@ -62,8 +62,8 @@ class MessagingModule final : public ServiceModule {
 
  private:
   // Sends a delivery to shard `shard` (the delivery thread: blocking).
-  absl::Status SendDelivery(size_t shard, uint64_t sequence,
-                            const storage::v1::MailboxDelivery& delivery);
+  absl::Status SendDeliveries(size_t shard,
+                              const std::vector<DeliveryOutbox::Sequenced>& deliveries);
 
   MessagingStore store_;
   const ShardIdentity* shard_;

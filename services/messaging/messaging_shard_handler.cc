@@ -14,6 +14,19 @@ grpc::ServerUnaryReactor* MessagingShardHandler::ApplyDelivery(
                           });
 }
 
+grpc::ServerUnaryReactor* MessagingShardHandler::ApplyDeliveries(
+    grpc::CallbackServerContext* context, const shard::v1::ApplyDeliveriesRequest* request,
+    shard::v1::ApplyDeliveriesResponse*) {
+  return ServeUnaryOnPool(context, *verifier_, Access::kService, *appliers_,
+                          [this, request](const Caller&) {
+                            std::vector<MessagingLogic::SequencedDelivery> deliveries;
+                            for (const auto& d : request->deliveries()) {
+                              deliveries.emplace_back(d.sequence(), &d.delivery());
+                            }
+                            return logic_->ApplyDeliveries(request->source_shard(), deliveries);
+                          });
+}
+
 grpc::ServerUnaryReactor* MessagingShardHandler::PublishEvent(
     grpc::CallbackServerContext* context, const shard::v1::PublishEventRequest* request,
     shard::v1::PublishEventResponse*) {

@@ -22,6 +22,9 @@ class MessagingShardHandler final : public shard::v1::MessagingShardService::Cal
   grpc::ServerUnaryReactor* ApplyDelivery(grpc::CallbackServerContext* context,
                                           const shard::v1::ApplyDeliveryRequest* request,
                                           shard::v1::ApplyDeliveryResponse* response) override;
+  grpc::ServerUnaryReactor* ApplyDeliveries(grpc::CallbackServerContext* context,
+                                            const shard::v1::ApplyDeliveriesRequest* request,
+                                            shard::v1::ApplyDeliveriesResponse* response) override;
   grpc::ServerUnaryReactor* PublishEvent(grpc::CallbackServerContext* context,
                                          const shard::v1::PublishEventRequest* request,
                                          shard::v1::PublishEventResponse* response) override;

@@ -385,6 +385,14 @@ absl::Status MessagingLogic::Write::EnqueueHistory(size_t shard,
 }
 
 absl::Status MessagingLogic::Write::CommitBatchOnly() {
+  std::vector<std::pair<MemberId, v1::StreamEventsResponse>> events;
+  RETURN_IF_ERROR(CommitUnpublished(Durability::kSynced, &events));
+  for (const auto& [member, event] : events) logic_->hub_->Publish(member, event);
+  return absl::OkStatus();
+}
+
+absl::Status MessagingLogic::Write::CommitUnpublished(
+    Durability durability, std::vector<std::pair<MemberId, v1::StreamEventsResponse>>* events) {
   const absl::Time now = logic_->clock_->Now();
   for (auto& [shard, delivery] : deliveries_) {
     if (with_history_.count(shard) > 0 && delivery.has_record()) {
@@ -394,10 +402,11 @@ absl::Status MessagingLogic::Write::CommitBatchOnly() {
     SetTimestamp(delivery.mutable_time(), now);
     RETURN_IF_ERROR(logic_->mailboxes_->Enqueue(&batch_, shard, delivery, &reserved_));
   }
-  absl::Status written = logic_->store_->store()->Write(&batch_, Durability::kSynced);
+  absl::Status written = logic_->store_->store()->Write(&batch_, durability);
   reserved_.Release();  // the deliveries may go (wakes the outbox)
   RETURN_IF_ERROR(written);
-  for (const auto& [member, event] : events_) logic_->hub_->Publish(member, event);
+  std::move(events_.begin(), events_.end(), std::back_inserter(*events));
+  events_.clear();
   return absl::OkStatus();
 }
 

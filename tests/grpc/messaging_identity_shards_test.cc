@@ -3,6 +3,7 @@
 // identity feeds, keeps a pair across them in its read model, and hears of a
 // block or a tier change whichever shard it happens on.
 #include <catch2/catch.hpp>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -159,16 +160,24 @@ struct Fixture {
     // messaging has heard of it from that shard's feed.
     const MemberId low = std::min(a, b), high = std::max(a, b);
     REQUIRE(Eventually([&] {
-      identity::v1::GetRelationshipRequest ask;
-      ask.set_member_id(FormatMemberId(low));
-      ask.set_other_member_id(FormatMemberId(high));
-      identity::v1::GetRelationshipResponse answer;
-      return identity::v1::IdentityService::NewStub(identity[map.ShardOf(low)]->channel())
-                 ->GetRelationship(TestService::Context(admin).get(), ask, &answer)
-                 .ok() &&
-             answer.relationship().degree() == identity::v1::DEGREE_FIRST;
+      auto relationship = RelationshipOnShardOf(low, high);
+      return relationship.has_value() && relationship->degree() == identity::v1::DEGREE_FIRST;
     }));
     Settle();
+  }
+
+  // How `a`'s identity shard sees `a` and `b` (nothing if it cannot say).
+  std::optional<identity::v1::Relationship> RelationshipOnShardOf(MemberId a, MemberId b) {
+    identity::v1::GetRelationshipRequest ask;
+    ask.set_member_id(FormatMemberId(a));
+    ask.set_other_member_id(FormatMemberId(b));
+    identity::v1::GetRelationshipResponse answer;
+    if (!identity::v1::IdentityService::NewStub(identity[map.ShardOf(a)]->channel())
+             ->GetRelationship(TestService::Context(admin).get(), ask, &answer)
+             .ok()) {
+      return std::nullopt;
+    }
+    return answer.relationship();
   }
 
   void Block(MemberId who, MemberId whom, bool blocked) {
@@ -266,6 +275,12 @@ TEST_CASE("A block by either member of a pair across identity shards reaches mes
   CHECK(Eventually([&] { return f.Message(low, high).error_code() == grpc::PERMISSION_DENIED; }));
   CHECK_THAT(f.Message(high, low), StatusIs(Code::kPermissionDenied));
   f.Block(high, low, false);
+  // The unblock reaches the lower member's shard through the outbox; until
+  // it has, that shard takes the higher one for blocking the lower.
+  REQUIRE(Eventually([&] {
+    auto relationship = f.RelationshipOnShardOf(low, high);
+    return relationship.has_value() && !relationship->blocked_by_other();
+  }));
   f.Connect(low, high);
   CHECK(Eventually([&] { return f.Message(low, high).ok(); }));
   // And the lower member's, written on the pair's own shard first.

@@ -56,10 +56,12 @@ class Shard final {
         hub_(&messaging_),
         outbox_(
             &messaging_, &identity_,
-            [all, index](size_t to, uint64_t sequence, const storage::v1::MailboxDelivery& d) {
+            [all, index](size_t to, const std::vector<DeliveryOutbox::Sequenced>& deliveries) {
               ++all->sent;
               if (all->down[to]) return absl::UnavailableError("shard down");
-              return (*all)[to].logic().ApplyDelivery(static_cast<uint32_t>(index), sequence, d);
+              std::vector<MessagingLogic::SequencedDelivery> applied;
+              for (const auto& [sequence, d] : deliveries) applied.emplace_back(sequence, &d);
+              return (*all)[to].logic().ApplyDeliveries(static_cast<uint32_t>(index), applied);
             },
             registry_),
         logic_(&messaging_, &all->clock(), {}, registry_, &hub_, &outbox_) {
@@ -313,9 +315,46 @@ TEST_CASE(
   refused(d, Code::kFailedPrecondition, "not on this shard");  // no copy of it here yet
   CHECK(to.Inbox(ben).empty());
   CHECK(to.Events(ben) == 0);
+  // Several at once: one malformed refuses them all, named by its place,
+  // and so do sequences out of order, or too many.
+  d = good;
+  d.set_conversation_id("x");
+  auto batch = to.logic().ApplyDeliveries(0, {{7, &good}, {8, &d}});
+  CHECK_THAT(batch, StatusIs(Code::kInvalidArgument));
+  CHECK_THAT(std::string(batch.message()), Catch::Contains("deliveries[1]: "));
+  batch = to.logic().ApplyDeliveries(0, {{8, &good}, {7, &good}});
+  CHECK_THAT(batch, StatusIs(Code::kInvalidArgument));
+  CHECK_THAT(std::string(batch.message()), Catch::Contains("deliveries[1].sequence"));
+  std::vector<MessagingLogic::SequencedDelivery> many;
+  for (uint64_t i = 1; i <= MessagingLogic::kMaxDeliveriesPerCall + 1; ++i) {
+    many.emplace_back(i, &good);
+  }
+  CHECK_THAT(to.logic().ApplyDeliveries(0, many), StatusIs(Code::kInvalidArgument));
+  CHECK_THAT(to.logic().ApplyDeliveries(0, {}), StatusIs(Code::kInvalidArgument));
+  CHECK(to.Inbox(ben).empty());
+  CHECK(to.Events(ben) == 0);
   // The good one still applies: nothing above marked sequence 7 applied.
   CHECK_THAT(to.logic().ApplyDelivery(0, 7, good), IsOk());
   CHECK(to.Inbox(ben).size() == 1);
+}
+
+TEST_CASE("Deliveries waiting for one shard go in one call, applied in order") {
+  TwoShards shards;
+  const MemberId ana = shards.MemberOn(0), ben = shards.MemberOn(1, ana);
+  for (int i = 1; i <= 5; ++i) {
+    Send(shards[0], ana, ben, "m" + std::to_string(i), "m" + std::to_string(i));
+  }
+  CHECK(DeliveryOutbox::Waiting(&shards[0].store()).value() == 5);
+  shards.sent = 0;
+  REQUIRE(shards[0].outbox().Pass().value() == 5);
+  CHECK(shards.sent == 1);
+  auto inbox = shards[1].Inbox(ben);
+  REQUIRE(inbox.size() == 1);
+  CHECK(inbox[0].last_message().body() == "m5");
+  CHECK(inbox[0].state().unread_count() == 5);
+  CHECK(shards[1].Bodies(ben, inbox[0].conversation_id()) ==
+        std::vector<std::string>{"m1", "m2", "m3", "m4", "m5"});
+  CHECK(shards[1].Events(ben) == 5);
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ struct Sent {
 // other byte cannot be delivered), sent into `sent` unless the shard is down.
 class Queue final {
  public:
-  Queue()
+  explicit Queue(ShardOutboxOptions options = {})
       : store_(Store::Open({dir_.path(), {{"outbox", 0}}}).value()),
         outbox_(
             "test_outbox", "Test records.", {store_.get(), store_->Family("outbox"), 'P', 'D'},
@@ -38,13 +38,16 @@ class Queue final {
               }
               return static_cast<size_t>(value[0] - '0');
             },
-            [this](size_t shard, uint64_t sequence, const std::string& value) {
+            [this](size_t shard, const std::vector<ShardOutbox::Record>& records) {
+              ++sends;
               if (down.count(shard) > 0) return absl::UnavailableError("down");
-              if (value == "2 refused") return absl::InvalidArgumentError("refused");
-              sent.push_back({shard, sequence, value});
+              for (const auto& r : records) {
+                if (r.value == "2 refused") return absl::InvalidArgumentError("refused");
+              }
+              for (const auto& r : records) sent.push_back({shard, r.sequence, r.value});
               return absl::OkStatus();
             },
-            registry_, /*deliver=*/false) {}
+            registry_, /*deliver=*/false, options) {}
 
   // Commits `values` in one batch.
   void Commit(const std::vector<std::string>& values) {
@@ -63,6 +66,7 @@ class Queue final {
   Store& store() { return *store_; }
   std::set<size_t> down;
   std::vector<Sent> sent;
+  int sends = 0;  // calls of Send
 
  private:
   testing::TempDir dir_;
@@ -76,9 +80,12 @@ TEST_CASE("Outbox records go out in commit order, each once, and leave the queue
   q.Commit({"0 a", "1 b"});
   q.Commit({"0 c"});
   REQUIRE(q.outbox().Pass().value() == 3);
-  CHECK(q.Values() == std::vector<std::string>{"0 a", "1 b", "0 c"});
+  // Each shard's in commit order (between shards there is no order to keep).
+  CHECK(q.Values() == std::vector<std::string>{"0 a", "0 c", "1 b"});
   CHECK(q.sent[0].sequence < q.sent[1].sequence);
-  CHECK(q.sent[1].sequence < q.sent[2].sequence);
+  CHECK(q.sent[0].sequence < q.sent[2].sequence);
+  CHECK(q.sent[2].sequence < q.sent[1].sequence);
+  CHECK(q.sends == 3);  // one record a send, by default
   CHECK(ShardOutbox::Waiting(&q.store(), q.store().Family("outbox"), 'P').value() == 0);
   CHECK(q.outbox().Pass().value() == 0);  // nothing again
 }
@@ -132,6 +139,34 @@ TEST_CASE("A record no shard will take is set aside rather than block the queue"
   CHECK(q.Values() == std::vector<std::string>{"0 fine"});
   CHECK(ShardOutbox::Waiting(&q.store(), q.store().Family("outbox"), 'P').value() == 0);
   CHECK(ShardOutbox::Waiting(&q.store(), q.store().Family("outbox"), 'D').value() == 2);
+}
+
+TEST_CASE("A shard's records go together, within per_send and its bytes, and a refused one alone") {
+  ShardOutboxOptions options;
+  options.per_send = 3;
+  options.bytes_per_send = 12;
+  Queue q(options);
+  q.Commit({"0 a", "1 b", "0 c", "0 d", "0 e", "1 f"});
+  REQUIRE(q.outbox().Pass().value() == 6);
+  CHECK(q.Values() == std::vector<std::string>{"0 a", "0 c", "0 d", "0 e", "1 b", "1 f"});
+  CHECK(q.sends == 3);  // 0 a-c-d, 0 e, 1 b-f
+  // 3 bytes each: three fit in 12; a longer record goes in a send of its own.
+  q.sent.clear();
+  q.sends = 0;
+  q.Commit({"0 g", "0 a record longer than twelve", "0 h"});
+  REQUIRE(q.outbox().Pass().value() == 3);
+  CHECK(q.Values() == std::vector<std::string>{"0 g", "0 a record longer than twelve", "0 h"});
+  CHECK(q.sends == 3);
+  // A send refused as invalid: its records go again one by one, and only
+  // the refused one is set aside.
+  options.bytes_per_send = 100;
+  Queue r(options);
+  r.Commit({"2 ok", "2 refused", "2 fine"});
+  CHECK(r.outbox().Pass().value() == 2);
+  CHECK(r.Values() == std::vector<std::string>{"2 ok", "2 fine"});
+  CHECK(r.sends == 4);
+  CHECK(ShardOutbox::Waiting(&r.store(), r.store().Family("outbox"), 'D').value() == 1);
+  CHECK(ShardOutbox::Waiting(&r.store(), r.store().Family("outbox"), 'P').value() == 0);
 }
 
 TEST_CASE("The receiving end applies each source's sequence once, never an older one") {
