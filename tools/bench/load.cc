@@ -2,11 +2,17 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
+#include <sstream>
+#include <string>
 #include <thread>
 
 namespace liaison::bench {
@@ -95,6 +101,29 @@ class Progress final {
   std::thread thread_;
 };
 
+// The CPU seconds (user + system) `pids` have used so far: fields 14 and 15
+// of /proc/<pid>/stat, after the parenthesised name. A process that is gone
+// counts nothing.
+double CpuSeconds(const std::vector<int>& pids) {
+  static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double total = 0;
+  for (int pid : pids) {
+    std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    const size_t name_end = stat.rfind(')');
+    if (name_end == std::string::npos) continue;
+    std::istringstream fields(stat.substr(name_end + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+      if (i == 14) utime = std::strtod(field.c_str(), nullptr);
+      if (i == 15) stime = std::strtod(field.c_str(), nullptr);
+    }
+    total += (utime + stime) / ticks;
+  }
+  return total;
+}
+
 }  // namespace
 
 void RunLoadInto(const LoadOptions& o, const Issue& issue, Window* window, Recorder* calls) {
@@ -108,11 +137,13 @@ void RunLoadInto(const LoadOptions& o, const Issue& issue, Window* window, Recor
              std::chrono::duration_cast<SteadyClock::duration>(Seconds(o.duration_seconds));
   {
     Progress progress(o, &loop);
+    double cpu_from = -1;
     if (o.rate > 0) {
       // Open loop: call k is due at start + k / rate.
       const auto interval = std::chrono::duration_cast<SteadyClock::duration>(Seconds(1 / o.rate));
       for (auto due = start; due < loop.end; due += interval) {
         std::this_thread::sleep_until(due);
+        if (cpu_from < 0 && due >= loop.measure_from) cpu_from = CpuSeconds(o.cpu_pids);
         if (loop.outstanding.load() >= o.max_outstanding) {
           if (due >= loop.measure_from) calls->NotStarted();
           continue;
@@ -121,8 +152,11 @@ void RunLoadInto(const LoadOptions& o, const Issue& issue, Window* window, Recor
       }
     } else {
       for (int i = 0; i < o.concurrency; ++i) loop.Start(SteadyClock::now(), true);
+      std::this_thread::sleep_until(loop.measure_from);
+      cpu_from = CpuSeconds(o.cpu_pids);
       std::this_thread::sleep_until(loop.end);
     }
+    window->cpu_seconds = CpuSeconds(o.cpu_pids) - std::max(cpu_from, 0.0);
     loop.AwaitDrained();
   }
   window->start = loop.measure_from;
@@ -140,6 +174,13 @@ Result RunLoad(const LoadOptions& o, const Issue& issue) {
   result.seconds = Seconds(window.end - window.start).count();
   result.codes = calls.Codes();
   result.latencies_ns = calls.TakeLatencies();
+  if (!o.cpu_pids.empty()) {
+    result.counters["server_cpu_ms"] = static_cast<int64_t>(window.cpu_seconds * 1e3);
+    if (result.Count() > 0) {
+      result.counters["server_cpu_us_per_call"] =
+          static_cast<int64_t>(window.cpu_seconds * 1e6 / static_cast<double>(result.Count()));
+    }
+  }
   return result;
 }
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "tools/bench/report.h"
 
@@ -27,6 +28,9 @@ struct LoadOptions {
   double duration_seconds = 10;
   int max_outstanding = 20000;  // open loop: calls beyond this are not started
   bool progress = true;
+  // Processes (the servers) whose CPU time over the measured window is
+  // reported: "server_cpu_ms" and "server_cpu_us_per_call" counters.
+  std::vector<int> cpu_pids;
 };
 
 // Starts call number `n`; calls `done` exactly once, from any thread, with
@@ -42,6 +46,7 @@ Result RunLoad(const LoadOptions& options, const Issue& issue);
 // filled by the scenario; the window is reported in `window`.
 struct Window {
   SteadyClock::time_point start, end;
+  double cpu_seconds = 0;  // of LoadOptions::cpu_pids, over [start, end]
 };
 void RunLoadInto(const LoadOptions& options, const Issue& issue, Window* window, Recorder* calls);
 

@@ -4,10 +4,12 @@
 //   liaison-bench send-message -c 64 --graph-members 200000 --signing-key-file KEY
 //   liaison-bench stream-latency -q 500 --graph-members 200000 --signing-key-file KEY
 //   liaison-bench block-to-refusal -c 8 --blocks 2000 --graph-members 200000 ...
+//   liaison-bench group-latency -q 20 --group-size 50 --shard-map MAP ...
 //   liaison-bench serve-echo --port 50099                # the echo server alone
 //
 // Scenarios: echo, send-message, send-inmail, list-inbox, relationship,
-// stream-latency, block-to-refusal. -c N runs a closed loop with N calls (for
+// stream-latency, group-latency, block-to-refusal. With --shard-map, messaging
+// calls go to the shard that serves them (route.h). -c N runs a closed loop with N calls (for
 // block-to-refusal: pairs) in flight; -q R an open loop at R calls a second.
 // --json FILE also writes the report as JSON.
 #include <CLI/CLI.hpp>
@@ -16,6 +18,7 @@
 
 #include "common/auth.h"
 #include "common/config.h"
+#include "common/shard_map.h"
 #include "tools/bench/load.h"
 #include "tools/bench/scenarios.h"
 
@@ -40,7 +43,7 @@ int main(int argc, char** argv) {
   int echo_port = 0;
   app.add_option("scenario", scenario,
                  "echo, send-message, send-inmail, list-inbox, relationship, stream-latency, "
-                 "block-to-refusal, or serve-echo")
+                 "group-latency, block-to-refusal, or serve-echo")
       ->required();
   app.add_option("-c,--concurrency", load.concurrency, "Calls in flight (closed loop)")
       ->capture_default_str()
@@ -74,6 +77,22 @@ int main(int argc, char** argv) {
   app.add_option("--blocks", target.blocks, "block-to-refusal: pairs blocked in all")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  app.add_option("--cpu-of", load.cpu_pids,
+                 "A server process id (give it once per process): their CPU time over the "
+                 "measured window is reported, in all and per call");
+  std::string map_file;
+  app.add_option("--shard-map", map_file,
+                 "A shard map: messaging calls go to the shard that serves them")
+      ->check(CLI::ExistingFile);
+  app.add_option("--placement", target.placement,
+                 "send-message, stream-latency with --shard-map: pairs on any shards, the same "
+                 "shard, or across two")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"any", "same", "across"}));
+  app.add_option("--group-size", target.group_size,
+                 "group-latency: the group's members, its sender included")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 100));
   app.add_flag("--skip-seed", target.skip_seed,
                "list-inbox: the hubs have their conversations already (an earlier run)");
   app.add_option("--json", json_file, "Also write the report here, as JSON");
@@ -90,6 +109,16 @@ int main(int argc, char** argv) {
     (*server)->Wait();
     return 0;
   }
+  if (!map_file.empty()) {
+    auto map = liaison::ShardMap::Load(map_file);
+    if (!map.ok()) return Fail(std::string(map.status().message()));
+    if (auto status = map->CheckAddresses("messaging"); !status.ok()) {
+      return Fail(std::string(status.message()));
+    }
+    target.map = std::make_shared<const liaison::ShardMap>(*std::move(map));
+  } else if (target.placement != "any") {
+    return Fail("--placement " + target.placement + " needs --shard-map");
+  }
   if (!key_file.empty()) {
     auto key = liaison::ReadSigningKey(key_file);
     if (!key.ok()) return Fail(std::string(key.status().message()));
@@ -99,6 +128,10 @@ int main(int argc, char** argv) {
   Result result;
   if (scenario == "stream-latency") {
     auto measured = liaison::bench::RunStreamLatency(target, load);
+    if (!measured.ok()) return Fail(std::string(measured.status().message()));
+    result = *std::move(measured);
+  } else if (scenario == "group-latency") {
+    auto measured = liaison::bench::RunGroupLatency(target, load);
     if (!measured.ok()) return Fail(std::string(measured.status().message()));
     result = *std::move(measured);
   } else if (scenario == "block-to-refusal") {

@@ -13,6 +13,7 @@
 #include "liaison/identity/v1/identity.grpc.pb.h"
 #include "liaison/messaging/v1/messaging.grpc.pb.h"
 #include "tools/bench/calls.h"
+#include "tools/bench/route.h"
 #include "tools/bench/seed.h"
 
 namespace liaison::bench {
@@ -29,8 +30,8 @@ struct Services {
         minter(t.signing_key, Clock::Real()),
         service_token(minter.MintService("bench", absl::Hours(2)).value()),
         identity(Stubs<IdentityService>(t.identity, t.connections)),
-        messaging(Stubs<MessagingService>(t.messaging, t.connections)),
-        seeder(identity[0].get(), messaging[0].get(), service_token, &minter, t.seed_concurrency) {}
+        route(t),
+        seeder(identity[0].get(), route.Any(), service_token, &minter, t.seed_concurrency) {}
 
   std::string Token(MemberId m) const { return minter.MintMember(m, absl::Hours(2)).value(); }
 
@@ -38,7 +39,7 @@ struct Services {
   TokenMinter minter;
   std::string service_token;
   std::vector<std::unique_ptr<IdentityService::Stub>> identity;
-  std::vector<std::unique_ptr<MessagingService::Stub>> messaging;
+  MessagingRoute route;
   Seeder seeder;
   const std::string tag = RunTag();
 };
@@ -75,8 +76,12 @@ class SendMessage final : public Scenario {
   explicit SendMessage(const Target& t) : s_(t) {}
   absl::Status Seed() override {
     if (s_.target.graph_members == 0) return absl::InvalidArgumentError("give --graph-members");
-    ASSIGN_OR_RETURN(auto pairs, s_.seeder.GraphPairs(s_.target.graph_members, s_.target.pairs));
-    for (auto [a, b] : pairs) pairs_.push_back({s_.Token(a), FormatMemberId(b)});
+    ASSIGN_OR_RETURN(auto pairs, s_.seeder.GraphPairs(s_.target.graph_members, s_.target.pairs,
+                                                      [this](MemberId a, MemberId b) {
+                                                        return s_.route.Placed(s_.target.placement,
+                                                                               a, b);
+                                                      }));
+    for (auto [a, b] : pairs) pairs_.push_back({a, b, s_.Token(a), FormatMemberId(b)});
     return absl::OkStatus();
   }
   void Issue(uint64_t n, Done done) override {
@@ -86,13 +91,14 @@ class SendMessage final : public Scenario {
     call->request.set_recipient_id(pair.recipient);
     call->request.set_body(absl::StrCat("Benchmark message ", n, ", about the project plan."));
     call->request.set_client_message_id(absl::StrCat("bench-", s_.tag, "-", n));
-    auto* stub = s_.messaging[n % s_.messaging.size()].get();
+    auto* stub = s_.route.Pair(pair.sender, pair.recipient_id, n);
     Async(
         pair.token, call, [stub](auto... a) { stub->async()->SendMessage(a...); }, std::move(done));
   }
 
  private:
   struct Pair {
+    MemberId sender, recipient_id;
     std::string token, recipient;
   };
   Services s_;
@@ -111,20 +117,21 @@ class SendInMail final : public Scenario {
         s_.seeder.Members("s", kSenders, identity::v1::ACCOUNT_TIER_RECRUITER_CORPORATE));
     ASSIGN_OR_RETURN(recipients_,
                      s_.seeder.Members("r", kRecipients, identity::v1::ACCOUNT_TIER_BASIC));
-    for (MemberId m : senders) senders_.push_back(s_.Token(m));
+    for (MemberId m : senders) senders_.push_back({m, s_.Token(m)});
     return absl::OkStatus();
   }
   void Issue(uint64_t n, Done done) override {
     const size_t sender = n % senders_.size(), k = n / senders_.size();
     auto call = std::make_shared<
         Call<messaging::v1::SendInMailRequest, messaging::v1::SendInMailResponse>>();
-    call->request.set_recipient_id(FormatMemberId(recipients_[(sender * 7 + k) % kRecipients]));
+    const MemberId recipient = recipients_[(sender * 7 + k) % kRecipients];
+    call->request.set_recipient_id(FormatMemberId(recipient));
     call->request.set_subject("An opening on our team");
     call->request.set_body(absl::StrCat("Hello! InMail ", n, ": would you like to talk?"));
     call->request.set_client_message_id(absl::StrCat("bench-", s_.tag, "-", n));
-    auto* stub = s_.messaging[n % s_.messaging.size()].get();
+    auto* stub = s_.route.Pair(senders_[sender].first, recipient, n);
     Async(
-        senders_[sender], call, [stub](auto... a) { stub->async()->SendInMail(a...); },
+        senders_[sender].second, call, [stub](auto... a) { stub->async()->SendInMail(a...); },
         std::move(done));
   }
 
@@ -132,7 +139,7 @@ class SendInMail final : public Scenario {
   static constexpr int kSenders = 256;
   static constexpr int kRecipients = 200;
   Services s_;
-  std::vector<std::string> senders_;
+  std::vector<std::pair<MemberId, std::string>> senders_;  // id, token
   std::vector<MemberId> recipients_;
 };
 
@@ -151,7 +158,7 @@ class ListInbox final : public Scenario {
             "hub ", hub, " has ", others.size(), " connections; need ", s_.target.conversations));
       }
       if (!s_.target.skip_seed) RETURN_IF_ERROR(s_.seeder.Messages(others, hub));
-      hubs_.push_back(s_.Token(hub));
+      hubs_.push_back({hub, s_.Token(hub)});
     }
     return absl::OkStatus();
   }
@@ -160,15 +167,16 @@ class ListInbox final : public Scenario {
         Call<messaging::v1::ListConversationsRequest, messaging::v1::ListConversationsResponse>>();
     call->request.set_folder(messaging::v1::FOLDER_FOCUSED);
     call->request.set_page_size(20);
-    auto* stub = s_.messaging[n % s_.messaging.size()].get();
+    const auto& hub = hubs_[n % hubs_.size()];
+    auto* stub = s_.route.Member(hub.first, n);
     Async(
-        hubs_[n % hubs_.size()], call,
-        [stub](auto... a) { stub->async()->ListConversations(a...); }, std::move(done));
+        hub.second, call, [stub](auto... a) { stub->async()->ListConversations(a...); },
+        std::move(done));
   }
 
  private:
   Services s_;
-  std::vector<std::string> hubs_;
+  std::vector<std::pair<MemberId, std::string>> hubs_;  // id, token
 };
 
 // GetRelationship between random members of the seeded graph (most pairs

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/auth.h"
+#include "common/shard_map.h"
 #include "tools/bench/load.h"
 
 namespace liaison::bench {
@@ -30,6 +31,13 @@ struct Target {
   int seed_concurrency = 32;   // calls in flight while seeding
   bool skip_seed = false;      // list-inbox: the hubs' inboxes are full already
   int blocks = 2000;           // block-to-refusal: pairs blocked in all
+  // A shard map (--shard-map): messaging calls go to the shard that serves
+  // them (route.h); null: everything to `messaging`.
+  std::shared_ptr<const ShardMap> map;
+  // send-message / stream-latency pairs, with a map: members on any shards,
+  // on the same shard, or across two.
+  std::string placement = "any";
+  int group_size = 50;  // group-latency: the group's members, its sender included
 };
 
 // `n` channels to `address`, each its own connection.
@@ -51,6 +59,14 @@ absl::StatusOr<std::unique_ptr<Scenario>> MakeScenario(const std::string& name,
 // stream-latency: send -> the recipient's StreamEvents, timed per message.
 // Sends go out in an open loop at `options.rate`.
 absl::StatusOr<Result> RunStreamLatency(const Target& target, const LoadOptions& options);
+
+// group-latency: a group of `target.group_size` (the graph's top hub and
+// its connections, on every shard); the hub sends into it in an open loop at
+// `options.rate`, every other member listening on StreamEvents on their own
+// shard. Each sample is one delivery (send started -> event read); counters
+// give the time until the last member had each message (p50, p99) and
+// deliveries expected and seen.
+absl::StatusOr<Result> RunGroupLatency(const Target& target, const LoadOptions& options);
 
 // block-to-refusal: for each of up to `target.blocks` fresh 1st-degree pairs
 // (none that the other scenarios use), `options.concurrency` at a time: one

@@ -107,14 +107,18 @@ absl::StatusOr<std::vector<MemberId>> Seeder::Connections(MemberId member, size_
   return out;
 }
 
-absl::StatusOr<std::vector<std::pair<MemberId, MemberId>>> Seeder::GraphPairs(uint64_t members,
-                                                                              int count) {
+absl::StatusOr<std::vector<std::pair<MemberId, MemberId>>> Seeder::GraphPairs(
+    uint64_t members, int count, const std::function<bool(MemberId, MemberId)>& keep) {
   std::mt19937_64 rng(7);
   std::vector<std::pair<MemberId, MemberId>> out;
   for (int tries = 0; static_cast<int>(out.size()) < count && tries < count * 20; ++tries) {
     const MemberId a = 1 + rng() % members;
-    ASSIGN_OR_RETURN(auto connections, Connections(a, 1));
-    if (!connections.empty()) out.emplace_back(a, connections[0]);
+    ASSIGN_OR_RETURN(auto connections, Connections(a, keep == nullptr ? 1 : 16));
+    for (MemberId b : connections) {
+      if (keep != nullptr && !keep(a, b)) continue;
+      out.emplace_back(a, b);
+      break;
+    }
   }
   if (static_cast<int>(out.size()) < count) {
     return absl::FailedPreconditionError("the graph has too few connected members");

@@ -38,9 +38,10 @@ class Seeder final {
                                                 identity::v1::AccountTier tier);
   // Up to `limit` connections of `member`, in the service's order.
   absl::StatusOr<std::vector<MemberId>> Connections(MemberId member, size_t limit);
-  // `count` (member, connection) pairs from a seeded graph of `members`.
-  absl::StatusOr<std::vector<std::pair<MemberId, MemberId>>> GraphPairs(uint64_t members,
-                                                                        int count);
+  // `count` (member, connection) pairs from a seeded graph of `members`,
+  // each one `keep` takes (any, without it).
+  absl::StatusOr<std::vector<std::pair<MemberId, MemberId>>> GraphPairs(
+      uint64_t members, int count, const std::function<bool(MemberId, MemberId)>& keep = nullptr);
   // Each of `from` writes one message to `to`: one conversation each.
   absl::Status Messages(const std::vector<MemberId>& from, MemberId to);
 
