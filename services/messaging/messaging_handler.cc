@@ -89,15 +89,37 @@ void MessagingHandler::PublishElsewhere(MessagingLogic::LiveElsewhere elsewhere)
   }
 }
 
-void MessagingHandler::Held(MemberId caller, absl::Status status,
+void MessagingHandler::Held(const HeldCall& call, absl::Status status,
                             std::function<void(absl::Status)> finish) {
-  if (!status.ok() || deps_.deliveries == nullptr || deps_.shard->Owns(caller)) {
+  if (!status.ok() || deps_.deliveries == nullptr || deps_.shard->Owns(call.caller)) {
     return finish(std::move(status));
   }
   // Unreachable, the change stands and its delivery waits in the outbox.
+  const size_t shard = deps_.shard->map().ShardOf(call.caller);
   deps_.deliveries->AfterDelivered(
-      deps_.shard->map().ShardOf(caller),
-      [finish = std::move(finish), status = std::move(status)] { finish(status); });
+      shard, [this, call, shard, finish = std::move(finish), status = std::move(status)] {
+        if (call.view == nullptr) return finish(status);
+        CallersView(call, shard, [finish, status] { finish(status); });
+      });
+}
+
+void MessagingHandler::CallersView(const HeldCall& held, size_t shard, std::function<void()> done) {
+  struct Call {
+    grpc::ClientContext context;
+    v1::GetConversationRequest request;
+    v1::GetConversationResponse response;
+  };
+  auto call = std::make_shared<Call>();
+  PrepareForward(*held.context, *deps_.shard, &call->context);
+  call->request.set_conversation_id(held.view->conversation_id());
+  deps_.peers->At(shard)->async()->GetConversation(
+      &call->context, &call->request, &call->response,
+      [call, view = held.view, done = std::move(done)](grpc::Status status) {
+        // Without it (that shard slow, or down since), the answer goes with
+        // the conversation as the home sees it.
+        if (status.ok()) *view = std::move(*call->response.mutable_conversation());
+        done();
+      });
 }
 
 std::function<void(absl::Status)> MessagingHandler::Finisher(grpc::ServerUnaryReactor* reactor) {
@@ -158,42 +180,44 @@ grpc::ServerUnaryReactor* MessagingHandler::SendMessage(grpc::CallbackServerCont
   if (target->to_page || (target->as_page && target->recipient)) {
     const uint64_t page = target->to_page ? *target->to_page : *target->as_page;
     const MemberId member = target->to_page ? who.member_id : *target->recipient;
-    FetchPage(
-        page, member,
-        [this, reactor, request, response, who, page, member](absl::StatusOr<PageFacts> facts) {
-          if (!facts.ok()) return reactor->Finish(ToGrpcStatus(facts.status()));
-          writers_->Post(
-              [this, reactor, request, response, who, page, member, facts = *std::move(facts)] {
-                Held(who.member_id, logic_->SendPage(who, *request, page, member, facts, response),
-                     Finisher(reactor));
+    FetchPage(page, member,
+              [this, context, reactor, request, response, who, page,
+               member](absl::StatusOr<PageFacts> facts) {
+                if (!facts.ok()) return reactor->Finish(ToGrpcStatus(facts.status()));
+                writers_->Post([this, context, reactor, request, response, who, page, member,
+                                facts = *std::move(facts)] {
+                  Held({context, who.member_id, response->mutable_conversation()},
+                       logic_->SendPage(who, *request, page, member, facts, response),
+                       Finisher(reactor));
+                });
               });
-        });
     return reactor;
   }
   if (target->recipient) {
     FetchFacts(who.member_id, *target->recipient,
-               [this, reactor, request, response, who,
+               [this, context, reactor, request, response, who,
                 recipient = *target->recipient](absl::StatusOr<MemberSendFacts> facts) {
                  if (!facts.ok()) return reactor->Finish(ToGrpcStatus(facts.status()));
-                 writers_->Post(
-                     [this, reactor, request, response, who, recipient, facts = *std::move(facts)] {
-                       Held(who.member_id,
-                            logic_->SendDirect(who, *request, recipient, facts, response),
-                            Finisher(reactor));
-                     });
+                 writers_->Post([this, context, reactor, request, response, who, recipient,
+                                 facts = *std::move(facts)] {
+                   Held({context, who.member_id, response->mutable_conversation()},
+                        logic_->SendDirect(who, *request, recipient, facts, response),
+                        Finisher(reactor));
+                 });
                });
     return reactor;
   }
-  auto send = [this, reactor, request, response, who, c = *target->conversation](
+  auto send = [this, context, reactor, request, response, who, c = *target->conversation](
                   std::optional<identity::v1::Relationship> relationship,
                   std::vector<MemberId> hidden_from = {}) {
-    writers_->Post([this, reactor, request, response, who, c, relationship,
+    writers_->Post([this, context, reactor, request, response, who, c, relationship,
                     hidden_from = std::move(hidden_from)]() mutable {
       std::string refund;
       absl::Status status =
           logic_->SendToConversation(who, *request, c, relationship ? &*relationship : nullptr,
                                      response, &refund, std::move(hidden_from));
-      Held(who.member_id, status, RefundThenFinish(reactor, response->conversation(), refund));
+      Held({context, who.member_id, response->mutable_conversation()}, status,
+           RefundThenFinish(reactor, response->conversation(), refund));
     });
   };
   if (!target->group_others.empty()) {
@@ -285,10 +309,11 @@ grpc::ServerUnaryReactor* MessagingHandler::RespondToInMail(
                    LIAISON_FORWARD(RespondToInMail))) {
           return;
         }
-        writers_->Post([this, reactor, request, response, who] {
+        writers_->Post([this, context, reactor, request, response, who] {
           std::string refund;
           absl::Status status = logic_->RespondToInMail(who, *request, response, &refund);
-          Held(who.member_id, status, RefundThenFinish(reactor, response->conversation(), refund));
+          Held({context, who.member_id, response->mutable_conversation()}, status,
+               RefundThenFinish(reactor, response->conversation(), refund));
         });
       });
 }
@@ -310,14 +335,14 @@ grpc::ServerUnaryReactor* MessagingHandler::AddParticipants(
   }
   FetchRelationships(
       caller->member_id, *members,
-      [this, reactor, request, response,
+      [this, context, reactor, request, response,
        who = *caller](absl::StatusOr<std::vector<identity::v1::Relationship>> relationships) {
         if (!relationships.ok()) return reactor->Finish(ToGrpcStatus(relationships.status()));
-        writers_->Post(
-            [this, reactor, request, response, who, relationships = *std::move(relationships)] {
-              Held(who.member_id, logic_->AddParticipants(who, *request, relationships, response),
-                   Finisher(reactor));
-            });
+        writers_->Post([this, context, reactor, request, response, who,
+                        relationships = *std::move(relationships)] {
+          Held({context, who.member_id, response->mutable_conversation()},
+               logic_->AddParticipants(who, *request, relationships, response), Finisher(reactor));
+        });
       });
   return reactor;
 }

@@ -153,11 +153,23 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   // answer); false: serve it here.
   bool AtHome(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
               std::optional<size_t> home, const Forward& call);
+  // A change's call, for Held: its context, its caller, and the
+  // conversation its response carries (null: none).
+  struct HeldCall {
+    grpc::CallbackServerContext* context;
+    MemberId caller;
+    v1::Conversation* view;
+  };
   // After a change made here (`status` OK) for a caller whose mailbox is on
   // another shard: `finish(status)` once what waits for that shard is
   // delivered there, so the caller's next read there sees it (no thread
-  // waits: the outbox calls it); otherwise at once.
-  void Held(MemberId caller, absl::Status status, std::function<void(absl::Status)> finish);
+  // waits: the outbox calls it), with the response's conversation as the
+  // caller's shard shows it to them (their folder, read position, unread
+  // count, which this shard does not hold); otherwise at once.
+  void Held(const HeldCall& call, absl::Status status, std::function<void(absl::Status)> finish);
+  // Replaces `held.view` with the conversation as the caller's shard
+  // `shard` shows it to them (GetConversation, forwarded), then `done`.
+  void CallersView(const HeldCall& held, size_t shard, std::function<void()> done);
   // Finishes `reactor` with the status it is given.
   static std::function<void(absl::Status)> Finisher(grpc::ServerUnaryReactor* reactor);
   // Finishes `reactor`; after an OK send that answered an InMail (`refund`
@@ -174,15 +186,16 @@ class MessagingHandler final : public v1::MessagingService::CallbackService {
   grpc::ServerUnaryReactor* AtHomeOnPool(grpc::CallbackServerContext* context,
                                          const std::string& conversation_id, Forward forward,
                                          Logic logic) {
-    return ServeUnaryAsync(context, *verifier_, Access::kMember,
-                           [&](const Caller& who, grpc::ServerUnaryReactor* reactor) {
-                             if (AtHome(context, reactor, HomeOf(conversation_id), forward)) return;
-                             writers_->Post([this, context, reactor, who, logic]() mutable {
-                               absl::Status wanted = StillWanted(*context);
-                               if (!wanted.ok()) return reactor->Finish(ToGrpcStatus(wanted));
-                               Held(who.member_id, logic(who), Finisher(reactor));
-                             });
-                           });
+    return ServeUnaryAsync(
+        context, *verifier_, Access::kMember,
+        [&](const Caller& who, grpc::ServerUnaryReactor* reactor) {
+          if (AtHome(context, reactor, HomeOf(conversation_id), forward)) return;
+          writers_->Post([this, context, reactor, who, logic]() mutable {
+            absl::Status wanted = StillWanted(*context);
+            if (!wanted.ok()) return reactor->Finish(ToGrpcStatus(wanted));
+            Held({context, who.member_id, nullptr}, logic(who), Finisher(reactor));
+          });
+        });
   }
   // A call about the caller's own mailbox, on `pool` at the caller's shard.
   template <typename Logic>

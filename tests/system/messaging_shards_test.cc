@@ -249,6 +249,25 @@ TEST_CASE("Two messaging shards: a group across them, sends through either, one 
     CHECK(inbox.conversations(0).last_message().sequence() == static_cast<int64_t>(total));
   }
 
+  // Ben writes again, through either shard: the group's home (0) answers,
+  // with the conversation as Ben sees it on his own shard (1): his folder,
+  // his message read, nothing unread.
+  for (size_t via = 0; via < 2; ++via) {
+    INFO("through shard " << via);
+    RetryingClient<MessagingService> client(s.messaging[via].grpc_port, s.Token(ben));
+    messaging::v1::SendMessageRequest send;
+    send.set_conversation_id(group);
+    send.set_body("Ben again, through " + std::to_string(via));
+    send.set_client_message_id("again-" + std::to_string(via));
+    messaging::v1::SendMessageResponse sent;
+    REQUIRE(client.Retry([&](auto* c) { return client.stub->SendMessage(c, send, &sent); }).ok());
+    const auto& state = sent.conversation().state();
+    CHECK(state.folder() == messaging::v1::FOLDER_FOCUSED);
+    CHECK(state.read_sequence() == sent.message().sequence());
+    CHECK(state.unread_count() == 0);
+    CHECK(sent.conversation().last_message().sequence() == sent.message().sequence());
+  }
+
   // Ana's typing (her shard, 0) reaches Ben's stream on his (1), live.
   {
     EventStream live(s.PortOf(ben), s.Token(ben));
