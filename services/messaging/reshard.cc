@@ -1,5 +1,6 @@
 #include "services/messaging/reshard.h"
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 
@@ -9,6 +10,7 @@
 #include "common/keys.h"
 #include "common/status.h"
 #include "liaison/messaging/storage/v1/records.pb.h"
+#include "services/messaging/deliveries.h"
 #include "services/messaging/messaging_store.h"
 
 namespace liaison::messaging {
@@ -121,29 +123,33 @@ absl::Status DropConversation(ConversationId c, Store* store) {
   return writer.Flush();
 }
 
+// The conversation ids in the keys of `kind` in `family`, `skip` bytes
+// after the kind.
+absl::StatusOr<absl::flat_hash_set<ConversationId>> ConversationsOfKind(Store* store,
+                                                                        const std::string& family,
+                                                                        char kind, size_t skip) {
+  absl::flat_hash_set<ConversationId> ids;
+  RETURN_IF_ERROR(ForEachOfKind(store, store->Family(family), kind,
+                                [&](uint32_t, absl::string_view rest, const rocksdb::Slice&,
+                                    const rocksdb::Slice&) -> absl::Status {
+                                  ASSIGN_OR_RETURN(ConversationId c,
+                                                   IdIn(rest.substr(std::min(skip, rest.size())),
+                                                        "a member's state or conversation key"));
+                                  ids.insert(c);
+                                  return absl::OkStatus();
+                                }));
+  return ids;
+}
+
 // Each shard keeps a copy of the conversations its members have a state in
 // ('S': member, conversation) and of no other it is not home of.
 absl::Status PlaceCopies(const ShardMap& to, const std::vector<Store*>& stores,
                          RehomeReport* report) {
   for (size_t shard = 0; shard < stores.size(); ++shard) {
     Store* store = stores[shard];
-    absl::flat_hash_set<ConversationId> needed, held;
-    RETURN_IF_ERROR(ForEachOfKind(store, store->Family("members"), 'S',
-                                  [&](uint32_t, absl::string_view rest, const rocksdb::Slice&,
-                                      const rocksdb::Slice&) -> absl::Status {
-                                    ASSIGN_OR_RETURN(ConversationId c,
-                                                     IdIn(rest.substr(8), "a member's state key"));
-                                    needed.insert(c);
-                                    return absl::OkStatus();
-                                  }));
-    RETURN_IF_ERROR(ForEachOfKind(store, store->Family("conversations"), 'C',
-                                  [&](uint32_t, absl::string_view rest, const rocksdb::Slice&,
-                                      const rocksdb::Slice&) -> absl::Status {
-                                    ASSIGN_OR_RETURN(ConversationId c,
-                                                     IdIn(rest, "a conversation key"));
-                                    held.insert(c);
-                                    return absl::OkStatus();
-                                  }));
+    // 'S': member, then conversation; 'C': the conversation.
+    ASSIGN_OR_RETURN(auto needed, ConversationsOfKind(store, "members", 'S', 8));
+    ASSIGN_OR_RETURN(auto held, ConversationsOfKind(store, "conversations", 'C', 0));
     for (ConversationId c : held) {
       if (HomeOf(to, c) == shard || needed.contains(c)) continue;
       RETURN_IF_ERROR(DropConversation(c, store));
@@ -165,7 +171,7 @@ absl::StatusOr<UnfinishedWork> Unfinished(Store* store) {
   rocksdb::ColumnFamilyHandle* outbox = store->Family("outbox");
   UnfinishedWork work;
   ASSIGN_OR_RETURN(work.inmail_steps, CountKeys(store, outbox, "O"));
-  ASSIGN_OR_RETURN(work.deliveries, CountKeys(store, outbox, std::string(1, keys::kDeliveryKind)));
+  ASSIGN_OR_RETURN(work.deliveries, DeliveryOutbox::Waiting(store));
   return work;
 }
 
